@@ -1,0 +1,155 @@
+#include "events/event.h"
+
+#include <array>
+#include <stdexcept>
+
+#include "events/crypto.h"
+#include "events/time_format.h"
+
+namespace tl {
+namespace {
+
+constexpr std::array<std::pair<EventType, std::string_view>, 8> kNames{{
+    {EventType::kCreated, "token.created"},
+    {EventType::kUpdated, "token.updated"},
+    {EventType::kPermissionsChanged, "token.permissions_changed"},
+    {EventType::kRegenerated, "token.regenerated"},
+    {EventType::kUsed, "token.used"},
+    {EventType::kUseDenied, "token.use_denied"},
+    {EventType::kRevoked, "token.revoked"},
+    {EventType::kCreditsAdjusted, "token.credits_adjusted"},
+}};
+
+Json EnvelopeWithoutHash(const Event& e) {
+  return Json{{"id", e.id},
+              {"type", EventTypeName(e.type)},
+              {"token_id", e.token_id},
+              {"version", e.version.value()},
+              {"position", e.position.value()},
+              {"time", FormatRfc3339Ms(e.time_ms)},
+              {"actor", e.actor},
+              {"data", e.data},
+              {"prev_hash", e.prev_hash}};
+}
+
+const Json& Field(const Json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) throw std::invalid_argument(std::string("event: missing field '") + name + "'");
+  return *it;
+}
+
+std::string StringField(const Json& j, const char* name) {
+  const Json& f = Field(j, name);
+  if (!f.is_string()) throw std::invalid_argument(std::string("event: '") + name + "' is not a string");
+  return f.get<std::string>();
+}
+
+uint64_t UintField(const Json& j, const char* name) {
+  const Json& f = Field(j, name);
+  if (!f.is_number_unsigned()) {
+    throw std::invalid_argument(std::string("event: '") + name + "' is not an unsigned integer");
+  }
+  return f.get<uint64_t>();
+}
+
+EventType TypeField(const Json& j, const char* name) {
+  auto t = ParseEventType(StringField(j, name));
+  if (!t) throw std::invalid_argument(std::string("event: unknown '") + name + "'");
+  return *t;
+}
+
+int64_t TimeField(const Json& j, const char* name) {
+  auto t = ParseRfc3339(StringField(j, name));
+  if (!t) throw std::invalid_argument(std::string("event: '") + name + "' is not an RFC 3339 time");
+  return *t;
+}
+
+}  // namespace
+
+std::string_view EventTypeName(EventType t) {
+  for (const auto& [type, name] : kNames) {
+    if (type == t) return name;
+  }
+  return "unknown";
+}
+
+std::optional<EventType> ParseEventType(std::string_view name) {
+  for (const auto& [type, n] : kNames) {
+    if (n == name) return type;
+  }
+  return std::nullopt;
+}
+
+const std::vector<EventType>& AllEventTypes() {
+  static const std::vector<EventType> all = [] {
+    std::vector<EventType> v;
+    for (const auto& [type, name] : kNames) v.push_back(type);
+    return v;
+  }();
+  return all;
+}
+
+std::string CanonicalBytes(const Event& e) { return EnvelopeWithoutHash(e).dump(); }
+
+std::string ComputeHash(const Event& e) { return Sha256Hex(e.prev_hash, CanonicalBytes(e)); }
+
+Json EventToJson(const Event& e) {
+  Json j = EnvelopeWithoutHash(e);
+  j["hash"] = e.hash;
+  return j;
+}
+
+Event EventFromJson(const Json& j) {
+  if (!j.is_object()) throw std::invalid_argument("event: not a JSON object");
+  Event e;
+  e.id = StringField(j, "id");
+  e.type = TypeField(j, "type");
+  e.token_id = StringField(j, "token_id");
+  e.version = Version(UintField(j, "version"));
+  e.position = Position(UintField(j, "position"));
+  e.time_ms = TimeField(j, "time");
+  e.actor = StringField(j, "actor");
+  e.data = Field(j, "data");
+  if (!e.data.is_object()) throw std::invalid_argument("event: 'data' is not an object");
+  e.prev_hash = StringField(j, "prev_hash");
+  e.hash = StringField(j, "hash");
+  return e;
+}
+
+Json ToCloudEvent(const Event& e, std::string_view source) {
+  return Json{{"specversion", "1.0"},
+              {"id", e.id},
+              {"source", source},
+              {"type", EventTypeName(e.type)},
+              {"time", FormatRfc3339Ms(e.time_ms)},
+              {"subject", e.token_id},
+              {"datacontenttype", "application/json"},
+              {"data", e.data},
+              {"tlposition", e.position.value()},
+              {"tlversion", e.version.value()},
+              {"tlactor", e.actor},
+              {"tlprevhash", e.prev_hash},
+              {"tlhash", e.hash}};
+}
+
+Event FromCloudEvent(const Json& ce) {
+  if (!ce.is_object()) throw std::invalid_argument("cloudevent: not a JSON object");
+  if (StringField(ce, "specversion") != "1.0") {
+    throw std::invalid_argument("cloudevent: specversion is not 1.0");
+  }
+  Event e;
+  e.id = StringField(ce, "id");
+  e.type = TypeField(ce, "type");
+  e.token_id = StringField(ce, "subject");
+  e.version = Version(UintField(ce, "tlversion"));
+  e.position = Position(UintField(ce, "tlposition"));
+  e.time_ms = TimeField(ce, "time");
+  e.actor = StringField(ce, "tlactor");
+  e.data = Field(ce, "data");
+  if (!e.data.is_object()) throw std::invalid_argument("cloudevent: 'data' is not an object");
+  e.prev_hash = StringField(ce, "tlprevhash");
+  e.hash = StringField(ce, "tlhash");
+  return e;
+}
+
+}  // namespace tl

@@ -1,0 +1,101 @@
+#include "events/event.h"
+
+#include <gtest/gtest.h>
+
+#include "events/crc32c.h"
+#include "events/crypto.h"
+#include "events/time_format.h"
+
+namespace tl {
+namespace {
+
+Event Sample() {
+  Event e;
+  e.id = "evt_0001";
+  e.type = EventType::kCreated;
+  e.token_id = "tok_abc";
+  e.version = Version(1);
+  e.position = Position(1);
+  e.time_ms = 1764258968123;
+  e.actor = "system";
+  e.data = Json{{"name", "ci"}, {"permissions", Json::array({"a:read"})}};
+  e.prev_hash = kGenesisHash;
+  e.hash = ComputeHash(e);
+  return e;
+}
+
+TEST(Crc32c, KnownVectors) {
+  EXPECT_EQ(Crc32c(""), 0u);
+  EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);  // the standard check value
+  std::string zeros(32, '\0');
+  EXPECT_EQ(Crc32c(zeros), 0x8A9136AAu);  // RFC 3720 B.4
+  // Incremental equals one-shot.
+  EXPECT_EQ(Crc32c("56789", Crc32c("1234")), Crc32c("123456789"));
+}
+
+TEST(Crypto, Sha256KnownVector) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex("a", "bc"), Sha256Hex("abc"));
+  EXPECT_EQ(RandomBytes(32).size(), 32u);
+  EXPECT_NE(RandomBytes(16), RandomBytes(16));
+}
+
+TEST(TimeFormat, RoundTripsAndRejects) {
+  EXPECT_EQ(FormatRfc3339Ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339Ms(1764258968123), "2025-11-27T15:56:08.123Z");
+  EXPECT_EQ(ParseRfc3339("2025-11-27T15:56:08.123Z"), 1764258968123);
+  EXPECT_EQ(ParseRfc3339("2025-11-27T16:56:08.123+01:00"), 1764258968123);
+  EXPECT_EQ(ParseRfc3339("2024-02-29T00:00:00Z"), 1709164800000);
+  EXPECT_FALSE(ParseRfc3339("2025-02-29T00:00:00Z"));
+  EXPECT_FALSE(ParseRfc3339("2025-11-27"));
+  EXPECT_FALSE(ParseRfc3339("2025-11-27T15:56:08"));
+  EXPECT_FALSE(ParseRfc3339("2025-13-01T00:00:00Z"));
+  EXPECT_FALSE(ParseRfc3339("2025-11-27T15:56:08Zjunk"));
+}
+
+TEST(Event, HashCoversEveryField) {
+  Event e = Sample();
+  EXPECT_EQ(e.hash, ComputeHash(e));
+  Event changed = e;
+  changed.data["name"] = "cj";
+  EXPECT_NE(ComputeHash(changed), e.hash);
+  changed = e;
+  changed.prev_hash[0] = '1';
+  EXPECT_NE(ComputeHash(changed), e.hash);
+  changed = e;
+  changed.position = Position(2);
+  EXPECT_NE(ComputeHash(changed), e.hash);
+}
+
+TEST(Event, CanonicalBytesAreSortedCompactJson) {
+  std::string c = CanonicalBytes(Sample());
+  EXPECT_EQ(c.find(' '), std::string::npos);
+  EXPECT_LT(c.find("\"actor\""), c.find("\"data\""));
+  EXPECT_LT(c.find("\"data\""), c.find("\"id\""));
+  EXPECT_EQ(c.find("\"hash\""), std::string::npos);
+}
+
+TEST(Event, JsonAndCloudEventRoundTrip) {
+  Event e = Sample();
+  EXPECT_EQ(EventFromJson(EventToJson(e)), e);
+  Json ce = ToCloudEvent(e);
+  EXPECT_EQ(ce["specversion"], "1.0");
+  EXPECT_EQ(ce["subject"], "tok_abc");
+  EXPECT_EQ(ce["type"], "token.created");
+  EXPECT_EQ(FromCloudEvent(ce), e);
+  Json bad = EventToJson(e);
+  bad.erase("token_id");
+  EXPECT_THROW(EventFromJson(bad), std::invalid_argument);
+  bad = EventToJson(e);
+  bad["type"] = "token.exploded";
+  EXPECT_THROW(EventFromJson(bad), std::invalid_argument);
+}
+
+TEST(EventType, NamesRoundTrip) {
+  for (EventType t : AllEventTypes()) EXPECT_EQ(ParseEventType(EventTypeName(t)), t);
+  EXPECT_EQ(AllEventTypes().size(), 8u);
+  EXPECT_FALSE(ParseEventType("token.nope"));
+}
+
+}  // namespace
+}  // namespace tl

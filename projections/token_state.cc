@@ -1,0 +1,1 @@
+#include "projections/token_state.h"

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+
+namespace tl {
+
+enum class RefillInterval { kDay, kMonth };
+
+struct Refill {
+  int64_t amount = 0;
+  RefillInterval interval = RefillInterval::kDay;
+  bool operator==(const Refill&) const = default;
+};
+
+struct Credits {
+  int64_t remaining = 0;
+  std::optional<Refill> refill;
+  // Start (UTC ms) of the refill period `remaining` belongs to. When an event
+  // or a read happens in a later period, the balance is first reset to
+  // refill->amount (see RollCredits).
+  int64_t period_start_ms = 0;
+  bool operator==(const Credits&) const = default;
+};
+
+struct RateLimit {
+  int64_t limit = 0;      // uses allowed per window
+  int64_t window_ms = 0;  // sliding window length
+  bool operator==(const RateLimit&) const = default;
+};
+
+enum class TokenStatus { kActive, kExpired, kRevoked };
+std::string_view TokenStatusName(TokenStatus s);
+
+// The current state of one token: a pure fold of its stream (ApplyToToken).
+// Holds digests of secrets, never a secret.
+struct TokenState {
+  std::string id;
+  std::string owner;
+  std::string name;
+  std::string description;
+  std::vector<std::string> permissions;
+  bool revoked = false;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;  // time of the last configuration change
+  std::optional<int64_t> last_used_at_ms;
+  std::optional<int64_t> expires_at_ms;  // nullopt = never
+  std::vector<std::string> allowed_origins;  // empty = any origin
+  std::vector<std::string> allowed_ips;      // CIDRs; empty = any address
+  std::optional<RateLimit> rate_limit;       // nullopt = unlimited
+  std::optional<Credits> credits;            // nullopt = unlimited
+  Json meta = Json::object();
+  std::string prefix;  // e.g. "tl"
+  std::string hint;    // display hint, e.g. "tl_…x9Qa"
+  std::string secret_digest;           // SHA-256 hex of the current secret
+  std::string previous_digest;         // of the secret before the last regenerate
+  int64_t previous_valid_until_ms = 0; // the previous secret works while now < this
+  Version version;         // stream version of the last configuration change (If-Match)
+  Version stream_version;  // stream version of the last event of any kind
+  // Times of token.used events still inside the rate-limit window, oldest first.
+  std::deque<int64_t> recent_uses;
+
+  bool operator==(const TokenState&) const = default;
+};
+
+// Status as seen at `now_ms` (expiry is a matter of time, not of an event).
+TokenStatus StatusAt(const TokenState& t, int64_t now_ms);
+
+// Start of the UTC day or month containing `ms`.
+int64_t PeriodStart(RefillInterval interval, int64_t ms);
+
+// Applies a refill when `now_ms` is in a later period than the balance.
+// Pure; used by the fold (at each event's time) and by reads (at the clock).
+void RollCredits(Credits& c, int64_t now_ms);
+
+// Drops recent_uses older than the window that ends at `now_ms`.
+void TrimRecentUses(TokenState& t, int64_t now_ms);
+
+// Folds one event of this token's stream into `t`. REQUIRES: e.token_id is
+// t.id (or t is default and e is token.created), and events come in version order.
+void ApplyToToken(TokenState& t, const Event& e);
+
+// The Token resource of the HTTP API (issue 3) as seen at `now_ms`: never a
+// secret or a digest.
+Json TokenResource(const TokenState& t, int64_t now_ms);
+
+}  // namespace tl
