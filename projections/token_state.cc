@@ -1,1 +1,264 @@
 #include "projections/token_state.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "events/time_format.h"
+
+namespace tl {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// Event data is validated against its schema before it is appended, so these
+// readers only guard against a crash: a missing or mistyped field reads as
+// the fallback instead of throwing in the middle of a replay.
+int64_t IntOr(const Json& obj, const char* key, int64_t fallback) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer()) return fallback;
+  return it->get<int64_t>();
+}
+
+std::string StringOr(const Json& obj, const char* key, std::string fallback) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return fallback;
+  return it->get<std::string>();
+}
+
+std::vector<std::string> StringList(const Json& v) {
+  std::vector<std::string> out;
+  if (!v.is_array()) return out;
+  out.reserve(v.size());
+  for (const Json& s : v) {
+    if (s.is_string()) out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+// RFC 3339 string → ms; null (or anything unparsable) → nullopt.
+std::optional<int64_t> OptionalTime(const Json& v) {
+  if (!v.is_string()) return std::nullopt;
+  return ParseRfc3339(v.get_ref<const std::string&>());
+}
+
+std::optional<Refill> ParseRefill(const Json& v) {
+  if (!v.is_object()) return std::nullopt;
+  Refill r;
+  r.amount = IntOr(v, "amount", 0);
+  r.interval =
+      StringOr(v, "interval", "day") == "month" ? RefillInterval::kMonth : RefillInterval::kDay;
+  return r;
+}
+
+std::optional<RateLimit> ParseRateLimit(const Json& v) {
+  if (!v.is_object()) return std::nullopt;
+  return RateLimit{IntOr(v, "limit", 0), IntOr(v, "window_ms", 0)};
+}
+
+std::optional<Credits> ParseCredits(const Json& v, int64_t at_ms) {
+  if (!v.is_object()) return std::nullopt;
+  Credits c;
+  c.remaining = IntOr(v, "remaining", 0);
+  auto it = v.find("refill");
+  if (it != v.end()) c.refill = ParseRefill(*it);
+  if (c.refill) c.period_start_ms = PeriodStart(c.refill->interval, at_ms);
+  return c;
+}
+
+// Installs a new refill rule (or removes it). The balance itself is kept: the
+// current period's balance stays until the next period of the new rule.
+void SetRefill(TokenState& t, std::optional<Refill> refill, int64_t at_ms) {
+  if (!t.credits) {
+    // Unlimited tokens have no refill; setting one makes the token limited,
+    // starting with a full period.
+    if (!refill) return;
+    t.credits = Credits{refill->amount, refill, PeriodStart(refill->interval, at_ms)};
+    return;
+  }
+  t.credits->refill = refill;
+  t.credits->period_start_ms = refill ? PeriodStart(refill->interval, at_ms) : 0;
+}
+
+void ApplyUpdated(TokenState& t, const Event& e) {
+  const Json& d = e.data;
+  if (auto it = d.find("name"); it != d.end() && it->is_string()) t.name = it->get<std::string>();
+  if (auto it = d.find("description"); it != d.end() && it->is_string()) {
+    t.description = it->get<std::string>();
+  }
+  if (auto it = d.find("expires_at"); it != d.end()) t.expires_at_ms = OptionalTime(*it);
+  if (auto it = d.find("refill"); it != d.end()) SetRefill(t, ParseRefill(*it), e.time_ms);
+  if (auto it = d.find("rate_limit"); it != d.end()) {
+    t.rate_limit = ParseRateLimit(*it);
+    TrimRecentUses(t, e.time_ms);
+  }
+  if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringList(*it);
+  if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringList(*it);
+  if (auto it = d.find("meta"); it != d.end() && it->is_object()) t.meta = *it;
+}
+
+void ApplyCreated(TokenState& t, const Event& e) {
+  const Json& d = e.data;
+  t = TokenState{};
+  t.id = e.token_id;
+  t.owner = StringOr(d, "owner", "");
+  t.name = StringOr(d, "name", "");
+  t.description = StringOr(d, "description", "");
+  if (auto it = d.find("permissions"); it != d.end()) t.permissions = StringList(*it);
+  t.created_at_ms = e.time_ms;
+  if (auto it = d.find("expires_at"); it != d.end()) t.expires_at_ms = OptionalTime(*it);
+  if (auto it = d.find("credits"); it != d.end()) t.credits = ParseCredits(*it, e.time_ms);
+  if (auto it = d.find("rate_limit"); it != d.end()) t.rate_limit = ParseRateLimit(*it);
+  if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringList(*it);
+  if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringList(*it);
+  if (auto it = d.find("meta"); it != d.end() && it->is_object()) t.meta = *it;
+  t.prefix = StringOr(d, "prefix", "");
+  t.hint = StringOr(d, "hint", "");
+  t.secret_digest = StringOr(d, "secret_digest", "");
+}
+
+Json TimeOrNull(const std::optional<int64_t>& ms) {
+  return ms ? Json(FormatRfc3339Ms(*ms)) : Json(nullptr);
+}
+
+}  // namespace
+
+std::string_view TokenStatusName(TokenStatus s) {
+  switch (s) {
+    case TokenStatus::kActive:
+      return "active";
+    case TokenStatus::kExpired:
+      return "expired";
+    case TokenStatus::kRevoked:
+      return "revoked";
+  }
+  return "unknown";
+}
+
+TokenStatus StatusAt(const TokenState& t, int64_t now_ms) {
+  if (t.revoked) return TokenStatus::kRevoked;
+  if (t.expires_at_ms && *t.expires_at_ms <= now_ms) return TokenStatus::kExpired;
+  return TokenStatus::kActive;
+}
+
+int64_t PeriodStart(RefillInterval interval, int64_t ms) {
+  const int64_t day = FloorDiv(ms, kDayMs);
+  if (interval == RefillInterval::kDay) return day * kDayMs;
+  using namespace std::chrono;
+  const year_month_day ymd{sys_days{days{day}}};
+  const sys_days first{ymd.year() / ymd.month() / 1};
+  return static_cast<int64_t>(first.time_since_epoch().count()) * kDayMs;
+}
+
+void RollCredits(Credits& c, int64_t now_ms) {
+  if (!c.refill) return;
+  const int64_t start = PeriodStart(c.refill->interval, now_ms);
+  if (start > c.period_start_ms) {
+    c.remaining = c.refill->amount;
+    c.period_start_ms = start;
+  }
+}
+
+void TrimRecentUses(TokenState& t, int64_t now_ms) {
+  if (!t.rate_limit) {
+    t.recent_uses.clear();
+    return;
+  }
+  // The window is (now - window_ms, now]; a use exactly window_ms ago is out.
+  const int64_t oldest_kept = now_ms - t.rate_limit->window_ms;
+  auto first_kept = std::upper_bound(t.recent_uses.begin(), t.recent_uses.end(), oldest_kept);
+  t.recent_uses.erase(t.recent_uses.begin(), first_kept);
+}
+
+void ApplyToToken(TokenState& t, const Event& e) {
+  if (t.credits) RollCredits(*t.credits, e.time_ms);
+  t.stream_version = e.version;
+  switch (e.type) {
+    case EventType::kCreated:
+      ApplyCreated(t, e);
+      t.stream_version = e.version;
+      break;
+    case EventType::kUpdated:
+      ApplyUpdated(t, e);
+      break;
+    case EventType::kPermissionsChanged:
+      if (auto it = e.data.find("permissions"); it != e.data.end()) {
+        t.permissions = StringList(*it);
+      }
+      break;
+    case EventType::kRegenerated:
+      t.previous_digest = std::move(t.secret_digest);
+      t.previous_valid_until_ms = e.time_ms;
+      if (auto it = e.data.find("previous_valid_until"); it != e.data.end()) {
+        if (auto until = OptionalTime(*it)) t.previous_valid_until_ms = *until;
+      }
+      t.secret_digest = StringOr(e.data, "secret_digest", "");
+      t.hint = StringOr(e.data, "hint", t.hint);
+      break;
+    case EventType::kUsed: {
+      // The hot path: only `cost` is read.
+      const int64_t cost = IntOr(e.data, "cost", 0);
+      if (t.credits && cost > 0) t.credits->remaining = std::max<int64_t>(0, t.credits->remaining - cost);
+      t.last_used_at_ms = e.time_ms;
+      if (t.rate_limit) {
+        t.recent_uses.push_back(e.time_ms);
+        TrimRecentUses(t, e.time_ms);
+      }
+      return;  // does not move version / updated_at
+    }
+    case EventType::kUseDenied:
+      return;  // counters only
+    case EventType::kRevoked:
+      t.revoked = true;
+      break;
+    case EventType::kCreditsAdjusted: {
+      const int64_t balance = std::max<int64_t>(0, IntOr(e.data, "balance", 0));
+      if (t.credits) {
+        t.credits->remaining = balance;
+      } else {
+        t.credits = Credits{balance, std::nullopt, 0};
+      }
+      break;
+    }
+  }
+  t.version = e.version;
+  t.updated_at_ms = e.time_ms;
+}
+
+Json TokenResource(const TokenState& t, int64_t now_ms) {
+  Json credits = nullptr;
+  if (t.credits) {
+    Credits c = *t.credits;
+    RollCredits(c, now_ms);
+    Json refill = nullptr;
+    if (c.refill) {
+      refill = Json{{"amount", c.refill->amount},
+                    {"interval", c.refill->interval == RefillInterval::kMonth ? "month" : "day"}};
+    }
+    credits = Json{{"remaining", c.remaining}, {"refill", std::move(refill)}};
+  }
+  Json rate_limit = nullptr;
+  if (t.rate_limit) {
+    rate_limit = Json{{"limit", t.rate_limit->limit}, {"window_ms", t.rate_limit->window_ms}};
+  }
+  return Json{{"id", t.id},
+              {"owner", t.owner},
+              {"name", t.name},
+              {"description", t.description},
+              {"permissions", t.permissions},
+              {"status", TokenStatusName(StatusAt(t, now_ms))},
+              {"created_at", FormatRfc3339Ms(t.created_at_ms)},
+              {"updated_at", FormatRfc3339Ms(t.updated_at_ms)},
+              {"last_used_at", TimeOrNull(t.last_used_at_ms)},
+              {"expires_at", TimeOrNull(t.expires_at_ms)},
+              {"credits", std::move(credits)},
+              {"rate_limit", std::move(rate_limit)},
+              {"allowed_origins", t.allowed_origins},
+              {"allowed_ips", t.allowed_ips},
+              {"hint", t.hint},
+              {"meta", t.meta},
+              {"version", t.version.value()}};
+}
+
+}  // namespace tl

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,8 +61,10 @@ struct TokenState {
   int64_t previous_valid_until_ms = 0; // the previous secret works while now < this
   Version version;         // stream version of the last configuration change (If-Match)
   Version stream_version;  // stream version of the last event of any kind
-  // Times of token.used events still inside the rate-limit window, oldest first.
-  std::deque<int64_t> recent_uses;
+  // Times of token.used events still inside the rate-limit window, oldest
+  // first. A vector, not a deque: an empty libstdc++ deque allocates ~600
+  // bytes, which over a million tokens would blow the replay memory budget.
+  std::vector<int64_t> recent_uses;
 
   bool operator==(const TokenState&) const = default;
 };

@@ -1,0 +1,669 @@
+#include "projections/projection.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include "events/crypto.h"
+#include "events/time_format.h"
+
+namespace tl {
+namespace {
+
+constexpr int64_t kHourMs = 3'600'000;
+constexpr int64_t kDayMs = 86'400'000;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+int32_t HourOf(int64_t ms) { return static_cast<int32_t>(FloorDiv(ms, kHourMs)); }
+
+// ---- cursor: base64url("<created_ms>:<id>") so clients treat it as opaque.
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string Base64Url(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kB64[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kB64[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
+std::optional<std::string> FromBase64Url(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '-') {
+      v = 62;
+    } else if (c == '_') {
+      v = 63;
+    } else {
+      return std::nullopt;
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // Leftover bits must be padding zeros of a canonical encoding.
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+struct CursorKey {
+  int64_t created_ms;
+  std::string id;
+};
+
+std::string EncodeCursor(const TokenState& t) {
+  return Base64Url(std::to_string(t.created_at_ms) + ":" + t.id);
+}
+
+std::optional<CursorKey> DecodeCursor(std::string_view cursor) {
+  auto raw = FromBase64Url(cursor);
+  if (!raw) return std::nullopt;
+  const size_t colon = raw->find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == raw->size()) return std::nullopt;
+  CursorKey key;
+  const char* begin = raw->data();
+  auto [ptr, ec] = std::from_chars(begin, begin + colon, key.created_ms);
+  if (ec != std::errc() || ptr != begin + colon) return std::nullopt;
+  key.id = raw->substr(colon + 1);
+  return key;
+}
+
+// ---- strict JSON readers for FromJson: any deviation is corruption.
+
+struct CorruptDocument : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+const Json& Get(const Json& obj, const char* key) {
+  if (!obj.is_object()) throw CorruptDocument(std::string("expected an object around '") + key + "'");
+  auto it = obj.find(key);
+  if (it == obj.end()) throw CorruptDocument(std::string("missing '") + key + "'");
+  return *it;
+}
+
+int64_t GetInt(const Json& obj, const char* key) {
+  const Json& v = Get(obj, key);
+  if (!v.is_number_integer()) throw CorruptDocument(std::string("'") + key + "' is not an integer");
+  return v.get<int64_t>();
+}
+
+uint64_t GetUint(const Json& obj, const char* key) {
+  const Json& v = Get(obj, key);
+  if (!v.is_number_unsigned()) {
+    throw CorruptDocument(std::string("'") + key + "' is not an unsigned integer");
+  }
+  return v.get<uint64_t>();
+}
+
+std::string GetString(const Json& obj, const char* key) {
+  const Json& v = Get(obj, key);
+  if (!v.is_string()) throw CorruptDocument(std::string("'") + key + "' is not a string");
+  return v.get<std::string>();
+}
+
+std::optional<int64_t> GetOptionalInt(const Json& obj, const char* key) {
+  const Json& v = Get(obj, key);
+  if (v.is_null()) return std::nullopt;
+  if (!v.is_number_integer()) throw CorruptDocument(std::string("'") + key + "' is not an integer");
+  return v.get<int64_t>();
+}
+
+std::vector<std::string> GetStrings(const Json& obj, const char* key) {
+  const Json& v = Get(obj, key);
+  if (!v.is_array()) throw CorruptDocument(std::string("'") + key + "' is not an array");
+  std::vector<std::string> out;
+  out.reserve(v.size());
+  for (const Json& s : v) {
+    if (!s.is_string()) throw CorruptDocument(std::string("'") + key + "' holds a non-string");
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+const char* IntervalName(RefillInterval i) { return i == RefillInterval::kMonth ? "month" : "day"; }
+
+// Every field of a TokenState, for snapshots and the state digest.
+Json TokenStateToJson(const TokenState& t) {
+  Json credits = nullptr;
+  if (t.credits) {
+    Json refill = nullptr;
+    if (t.credits->refill) {
+      refill = Json{{"amount", t.credits->refill->amount},
+                    {"interval", IntervalName(t.credits->refill->interval)}};
+    }
+    credits = Json{{"remaining", t.credits->remaining},
+                   {"refill", std::move(refill)},
+                   {"period_start_ms", t.credits->period_start_ms}};
+  }
+  Json rate_limit = nullptr;
+  if (t.rate_limit) {
+    rate_limit = Json{{"limit", t.rate_limit->limit}, {"window_ms", t.rate_limit->window_ms}};
+  }
+  auto opt = [](const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); };
+  return Json{{"id", t.id},
+              {"owner", t.owner},
+              {"name", t.name},
+              {"description", t.description},
+              {"permissions", t.permissions},
+              {"revoked", t.revoked},
+              {"created_at_ms", t.created_at_ms},
+              {"updated_at_ms", t.updated_at_ms},
+              {"last_used_at_ms", opt(t.last_used_at_ms)},
+              {"expires_at_ms", opt(t.expires_at_ms)},
+              {"allowed_origins", t.allowed_origins},
+              {"allowed_ips", t.allowed_ips},
+              {"rate_limit", std::move(rate_limit)},
+              {"credits", std::move(credits)},
+              {"meta", t.meta},
+              {"prefix", t.prefix},
+              {"hint", t.hint},
+              {"secret_digest", t.secret_digest},
+              {"previous_digest", t.previous_digest},
+              {"previous_valid_until_ms", t.previous_valid_until_ms},
+              {"version", t.version.value()},
+              {"stream_version", t.stream_version.value()},
+              {"recent_uses", t.recent_uses}};
+}
+
+TokenState TokenStateFromJson(const Json& j) {
+  TokenState t;
+  t.id = GetString(j, "id");
+  if (t.id.empty()) throw CorruptDocument("empty token id");
+  t.owner = GetString(j, "owner");
+  t.name = GetString(j, "name");
+  t.description = GetString(j, "description");
+  t.permissions = GetStrings(j, "permissions");
+  const Json& revoked = Get(j, "revoked");
+  if (!revoked.is_boolean()) throw CorruptDocument("'revoked' is not a boolean");
+  t.revoked = revoked.get<bool>();
+  t.created_at_ms = GetInt(j, "created_at_ms");
+  t.updated_at_ms = GetInt(j, "updated_at_ms");
+  t.last_used_at_ms = GetOptionalInt(j, "last_used_at_ms");
+  t.expires_at_ms = GetOptionalInt(j, "expires_at_ms");
+  t.allowed_origins = GetStrings(j, "allowed_origins");
+  t.allowed_ips = GetStrings(j, "allowed_ips");
+  if (const Json& rl = Get(j, "rate_limit"); !rl.is_null()) {
+    t.rate_limit = RateLimit{GetInt(rl, "limit"), GetInt(rl, "window_ms")};
+  }
+  if (const Json& c = Get(j, "credits"); !c.is_null()) {
+    Credits credits;
+    credits.remaining = GetInt(c, "remaining");
+    credits.period_start_ms = GetInt(c, "period_start_ms");
+    if (const Json& r = Get(c, "refill"); !r.is_null()) {
+      const std::string interval = GetString(r, "interval");
+      if (interval != "day" && interval != "month") throw CorruptDocument("bad refill interval");
+      credits.refill = Refill{GetInt(r, "amount"),
+                              interval == "month" ? RefillInterval::kMonth : RefillInterval::kDay};
+    }
+    t.credits = credits;
+  }
+  t.meta = Get(j, "meta");
+  if (!t.meta.is_object()) throw CorruptDocument("'meta' is not an object");
+  t.prefix = GetString(j, "prefix");
+  t.hint = GetString(j, "hint");
+  t.secret_digest = GetString(j, "secret_digest");
+  t.previous_digest = GetString(j, "previous_digest");
+  t.previous_valid_until_ms = GetInt(j, "previous_valid_until_ms");
+  t.version = Version(GetUint(j, "version"));
+  t.stream_version = Version(GetUint(j, "stream_version"));
+  const Json& uses = Get(j, "recent_uses");
+  if (!uses.is_array()) throw CorruptDocument("'recent_uses' is not an array");
+  for (const Json& u : uses) {
+    if (!u.is_number_integer()) throw CorruptDocument("'recent_uses' holds a non-integer");
+    t.recent_uses.push_back(u.get<int64_t>());
+  }
+  if (!std::is_sorted(t.recent_uses.begin(), t.recent_uses.end())) {
+    throw CorruptDocument("'recent_uses' is not sorted");
+  }
+  return t;
+}
+
+bool CreatedBefore(const TokenState& a, const TokenState& b) {
+  if (a.created_at_ms != b.created_at_ms) return a.created_at_ms < b.created_at_ms;
+  return a.id < b.id;
+}
+
+bool BeforeKey(const TokenState& a, const CursorKey& k) {
+  if (a.created_at_ms != k.created_ms) return a.created_at_ms < k.created_ms;
+  return a.id < k.id;
+}
+
+// Incremental SHA-256, so the digest of a large state needs no giant buffer.
+class Sha256Stream {
+ public:
+  Sha256Stream() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
+      throw std::runtime_error("SHA-256 unavailable");
+    }
+  }
+  void Update(std::string_view s) { EVP_DigestUpdate(ctx_.get(), s.data(), s.size()); }
+  std::string HexDigest() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx_.get(), md, &n);
+    return ToHex(std::string_view(reinterpret_cast<const char*>(md), n));
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+};
+
+struct Totals {
+  int64_t uses = 0;
+  int64_t credits_spent = 0;
+  std::map<std::string, int64_t> denied;
+};
+
+Json TotalsToJson(const Totals& t) {
+  Json denied = Json::object();
+  for (const auto& [code, n] : t.denied) denied[code] = n;
+  return Json{{"uses", t.uses}, {"credits_spent", t.credits_spent}, {"denied", std::move(denied)}};
+}
+
+}  // namespace
+
+// ---- copying: the indexes hold pointers, so a copy rebuilds its own.
+
+Projection::Projection(const Projection& other)
+    : entries_(other.entries_), codes_(other.codes_), last_position_(other.last_position_) {
+  RebuildIndexes();
+}
+
+Projection& Projection::operator=(const Projection& other) {
+  if (this != &other) {
+    Projection copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+void Projection::RebuildIndexes() {
+  by_id_.clear();
+  by_digest_.clear();
+  owners_.clear();
+  by_created_.clear();
+  by_id_.reserve(entries_.size());
+  by_created_.reserve(entries_.size());
+  for (Entry& e : entries_) {
+    OwnerEntry& owner = owners_[e.state.owner];
+    e.owner = &owner;
+    by_id_.insert(&e);
+    IndexDigests(&e);
+    owner.by_created.push_back(&e);
+    by_created_.push_back(&e);
+    for (const HourCounters& h : e.usage.hours) AddHour(owner.usage, h.hour, h.uses, h.credits_spent);
+    for (const DenialCount& d : e.usage.denials) AddDenial(owner.usage, d.hour, d.code, d.n);
+  }
+  auto less = [](const Entry* a, const Entry* b) { return CreatedBefore(a->state, b->state); };
+  std::sort(by_created_.begin(), by_created_.end(), less);
+  for (auto& [name, owner] : owners_) std::sort(owner.by_created.begin(), owner.by_created.end(), less);
+}
+
+// ---- folding
+
+Projection::Entry* Projection::FindEntry(std::string_view id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : *it;
+}
+
+void Projection::IndexDigests(Entry* e) {
+  const std::hash<std::string_view> h;
+  if (!e->state.secret_digest.empty()) by_digest_.emplace(h(e->state.secret_digest), e);
+  if (!e->state.previous_digest.empty() && e->state.previous_digest != e->state.secret_digest) {
+    by_digest_.emplace(h(e->state.previous_digest), e);
+  }
+}
+
+void Projection::UnindexDigests(Entry* e) {
+  const std::hash<std::string_view> h;
+  for (const std::string* d : {&e->state.secret_digest, &e->state.previous_digest}) {
+    if (d->empty()) continue;
+    auto [lo, hi] = by_digest_.equal_range(h(*d));
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second == e) {
+        by_digest_.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+void Projection::Index(Entry* e) {
+  by_id_.insert(e);
+  IndexDigests(e);
+  auto insert_sorted = [e](std::vector<Entry*>& v) {
+    // Creations arrive nearly in time order, so this is almost always an append.
+    auto pos = v.end();
+    if (!v.empty() && !CreatedBefore(v.back()->state, e->state)) {
+      pos = std::upper_bound(v.begin(), v.end(), e, [](const Entry* a, const Entry* b) {
+        return CreatedBefore(a->state, b->state);
+      });
+    }
+    v.insert(pos, e);
+  };
+  insert_sorted(by_created_);
+  insert_sorted(e->owner->by_created);
+}
+
+uint16_t Projection::CodeId(std::string_view code) {
+  for (size_t i = 0; i < codes_.size(); ++i) {
+    if (codes_[i] == code) return static_cast<uint16_t>(i);
+  }
+  codes_.emplace_back(code);
+  return static_cast<uint16_t>(codes_.size() - 1);
+}
+
+void Projection::AddHour(UsageSeries& s, int32_t hour, uint32_t uses, int64_t credits) {
+  auto& v = s.hours;
+  if (!v.empty() && v.back().hour == hour) {
+    v.back().uses += uses;
+    v.back().credits_spent += credits;
+    return;
+  }
+  auto it = v.end();
+  if (!v.empty() && v.back().hour > hour) {
+    it = std::lower_bound(v.begin(), v.end(), hour,
+                          [](const HourCounters& h, int32_t x) { return h.hour < x; });
+    if (it != v.end() && it->hour == hour) {
+      it->uses += uses;
+      it->credits_spent += credits;
+      return;
+    }
+  }
+  v.insert(it, HourCounters{hour, uses, credits});
+}
+
+void Projection::AddDenial(UsageSeries& s, int32_t hour, uint16_t code, uint32_t n) {
+  auto& v = s.denials;
+  auto less = [](const DenialCount& d, std::pair<int32_t, uint16_t> k) {
+    return std::pair(d.hour, d.code) < k;
+  };
+  auto it = std::lower_bound(v.begin(), v.end(), std::pair(hour, code), less);
+  if (it != v.end() && it->hour == hour && it->code == code) {
+    it->n += n;
+  } else {
+    v.insert(it, DenialCount{hour, code, n});
+  }
+}
+
+void Projection::Apply(const Event& e) {
+  if (e.position <= last_position_) return;
+  last_position_ = e.position;
+
+  Entry* entry = FindEntry(e.token_id);
+  if (e.type == EventType::kCreated) {
+    // A second creation of a stream cannot pass the decider's version check.
+    if (entry != nullptr) return;
+    Entry& fresh = entries_.emplace_back();
+    ApplyToToken(fresh.state, e);
+    fresh.owner = &owners_[fresh.state.owner];
+    Index(&fresh);
+    return;
+  }
+  if (entry == nullptr) return;  // a stream without its creation: nothing to fold into
+
+  switch (e.type) {
+    case EventType::kUsed: {
+      ApplyToToken(entry->state, e);
+      auto it = e.data.find("cost");
+      const int64_t cost = it != e.data.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+      const int32_t hour = HourOf(e.time_ms);
+      AddHour(entry->usage, hour, 1, cost);
+      AddHour(entry->owner->usage, hour, 1, cost);
+      break;
+    }
+    case EventType::kUseDenied: {
+      ApplyToToken(entry->state, e);
+      auto it = e.data.find("code");
+      const std::string_view code =
+          it != e.data.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                                : std::string_view("UNKNOWN");
+      const uint16_t id = CodeId(code);
+      const int32_t hour = HourOf(e.time_ms);
+      AddDenial(entry->usage, hour, id, 1);
+      AddDenial(entry->owner->usage, hour, id, 1);
+      break;
+    }
+    case EventType::kRegenerated:
+      UnindexDigests(entry);
+      ApplyToToken(entry->state, e);
+      IndexDigests(entry);
+      break;
+    default:
+      ApplyToToken(entry->state, e);
+      break;
+  }
+}
+
+// ---- reads
+
+const TokenState* Projection::Find(std::string_view id) const {
+  const Entry* e = FindEntry(id);
+  return e ? &e->state : nullptr;
+}
+
+const TokenState* Projection::FindByDigest(std::string_view digest, bool* is_previous) const {
+  if (digest.empty()) return nullptr;
+  const TokenState* previous_match = nullptr;
+  auto [lo, hi] = by_digest_.equal_range(std::hash<std::string_view>{}(digest));
+  for (auto it = lo; it != hi; ++it) {
+    const TokenState& t = it->second->state;
+    if (t.secret_digest == digest) {
+      if (is_previous) *is_previous = false;
+      return &t;
+    }
+    if (t.previous_digest == digest) previous_match = &t;
+  }
+  if (previous_match && is_previous) *is_previous = true;
+  return previous_match;
+}
+
+Result<ListPage> Projection::List(const ListQuery& q, int64_t now_ms) const {
+  if (q.limit < 1 || q.limit > 1000) {
+    return MakeError(ErrorCode::kInvalidArgument, "limit must be between 1 and 1000", "limit");
+  }
+  std::optional<CursorKey> key;
+  if (!q.cursor.empty()) {
+    key = DecodeCursor(q.cursor);
+    if (!key) return MakeError(ErrorCode::kInvalidArgument, "malformed cursor", "cursor");
+  }
+  ListPage page;
+  const std::vector<Entry*>* index = &by_created_;
+  if (q.owner) {
+    auto it = owners_.find(*q.owner);
+    if (it == owners_.end()) return page;
+    index = &it->second.by_created;
+  }
+  // Walk newest to oldest, starting strictly before the cursor's token.
+  auto end = index->end();
+  if (key) {
+    end = std::lower_bound(index->begin(), index->end(), *key,
+                           [](const Entry* e, const CursorKey& k) { return BeforeKey(e->state, k); });
+  }
+  for (auto it = end; it != index->begin();) {
+    --it;
+    const TokenState& t = (*it)->state;
+    if (q.status && StatusAt(t, now_ms) != *q.status) continue;
+    if (page.tokens.size() == q.limit) {
+      // One more match exists: there is a next page.
+      page.next_cursor = EncodeCursor(*page.tokens.back());
+      break;
+    }
+    page.tokens.push_back(&t);
+  }
+  return page;
+}
+
+Json Projection::Usage(const UsageQuery& q) const {
+  std::vector<const UsageSeries*> series;
+  if (q.token_id) {
+    const Entry* e = FindEntry(*q.token_id);
+    if (e && (!q.owner || e->state.owner == *q.owner)) series.push_back(&e->usage);
+  } else if (q.owner) {
+    auto it = owners_.find(*q.owner);
+    if (it != owners_.end()) series.push_back(&it->second.usage);
+  } else {
+    for (const auto& [name, owner] : owners_) series.push_back(&owner.usage);
+  }
+
+  const int64_t bucket_ms = q.bucket == UsageQuery::Bucket::kDay ? kDayMs : kHourMs;
+  // Hour h counts when its start is in [from, to).
+  auto in_range = [&](int32_t hour) {
+    const int64_t start = static_cast<int64_t>(hour) * kHourMs;
+    return start >= q.from_ms && start < q.to_ms;
+  };
+  auto bucket_of = [&](int32_t hour) {
+    return FloorDiv(static_cast<int64_t>(hour) * kHourMs, bucket_ms) * bucket_ms;
+  };
+  std::map<int64_t, Totals> buckets;
+  Totals total;
+  for (const UsageSeries* s : series) {
+    for (const HourCounters& h : s->hours) {
+      if (!in_range(h.hour)) continue;
+      Totals& b = buckets[bucket_of(h.hour)];
+      b.uses += h.uses;
+      b.credits_spent += h.credits_spent;
+      total.uses += h.uses;
+      total.credits_spent += h.credits_spent;
+    }
+    for (const DenialCount& d : s->denials) {
+      if (!in_range(d.hour)) continue;
+      buckets[bucket_of(d.hour)].denied[codes_[d.code]] += d.n;
+      total.denied[codes_[d.code]] += d.n;
+    }
+  }
+  Json out_buckets = Json::array();
+  for (const auto& [start, t] : buckets) {
+    Json b = TotalsToJson(t);
+    b["start"] = FormatRfc3339Ms(start);
+    out_buckets.push_back(std::move(b));
+  }
+  return Json{{"total", TotalsToJson(total)}, {"buckets", std::move(out_buckets)}};
+}
+
+// ---- serialization
+
+Json Projection::UsageSeriesToJson(const UsageSeries& s) const {
+  Json hours = Json::array();
+  for (const HourCounters& h : s.hours) {
+    hours.push_back(Json::array({static_cast<int64_t>(h.hour) * kHourMs, h.uses, h.credits_spent}));
+  }
+  // Code ids depend on the order codes were first seen; sort by name instead.
+  std::vector<const DenialCount*> denials;
+  for (const DenialCount& d : s.denials) denials.push_back(&d);
+  std::sort(denials.begin(), denials.end(), [this](const DenialCount* a, const DenialCount* b) {
+    if (a->hour != b->hour) return a->hour < b->hour;
+    return codes_[a->code] < codes_[b->code];
+  });
+  Json denied = Json::array();
+  for (const DenialCount* d : denials) {
+    denied.push_back(Json::array({static_cast<int64_t>(d->hour) * kHourMs, codes_[d->code], d->n}));
+  }
+  return Json{{"hours", std::move(hours)}, {"denied", std::move(denied)}};
+}
+
+std::string Projection::Digest() const {
+  std::vector<const Entry*> sorted;
+  sorted.reserve(entries_.size());
+  for (const Entry& e : entries_) sorted.push_back(&e);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Entry* a, const Entry* b) { return a->state.id < b->state.id; });
+  Sha256Stream sha;
+  sha.Update("tokenledger-projection-v1\n");
+  sha.Update(std::to_string(last_position_.value()));
+  sha.Update("\n");
+  for (const Entry* e : sorted) {
+    sha.Update(Json{{"state", TokenStateToJson(e->state)}, {"usage", UsageSeriesToJson(e->usage)}}
+                   .dump());
+    sha.Update("\n");
+  }
+  return sha.HexDigest();
+}
+
+Json Projection::ToJson() const {
+  std::vector<const Entry*> sorted;
+  sorted.reserve(entries_.size());
+  for (const Entry& e : entries_) sorted.push_back(&e);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Entry* a, const Entry* b) { return a->state.id < b->state.id; });
+  Json tokens = Json::array();
+  for (const Entry* e : sorted) {
+    tokens.push_back(
+        Json{{"state", TokenStateToJson(e->state)}, {"usage", UsageSeriesToJson(e->usage)}});
+  }
+  return Json{{"last_position", last_position_.value()}, {"tokens", std::move(tokens)}};
+}
+
+Result<Projection> Projection::FromJson(const Json& j) {
+  Projection p;
+  try {
+    p.last_position_ = Position(GetUint(j, "last_position"));
+    const Json& tokens = Get(j, "tokens");
+    if (!tokens.is_array()) throw CorruptDocument("'tokens' is not an array");
+    const std::string* previous_id = nullptr;
+    for (const Json& tj : tokens) {
+      Entry& e = p.entries_.emplace_back();
+      e.state = TokenStateFromJson(Get(tj, "state"));
+      // Sorted, unique ids: what ToJson writes, and a cheap duplicate check.
+      if (previous_id && !(*previous_id < e.state.id)) {
+        throw CorruptDocument("tokens not sorted by unique id at '" + e.state.id + "'");
+      }
+      previous_id = &e.state.id;
+      const Json& usage = Get(tj, "usage");
+      const Json& hours = Get(usage, "hours");
+      const Json& denied = Get(usage, "denied");
+      if (!hours.is_array() || !denied.is_array()) throw CorruptDocument("bad usage of " + e.state.id);
+      for (const Json& h : hours) {
+        if (!h.is_array() || h.size() != 3 || !h[0].is_number_integer() ||
+            !h[1].is_number_unsigned() || !h[2].is_number_integer() ||
+            FloorDiv(h[0].get<int64_t>(), kHourMs) * kHourMs != h[0].get<int64_t>()) {
+          throw CorruptDocument("bad usage hour of " + e.state.id);
+        }
+        AddHour(e.usage, HourOf(h[0].get<int64_t>()), h[1].get<uint32_t>(), h[2].get<int64_t>());
+      }
+      for (const Json& d : denied) {
+        if (!d.is_array() || d.size() != 3 || !d[0].is_number_integer() || !d[1].is_string() ||
+            !d[2].is_number_unsigned() ||
+            FloorDiv(d[0].get<int64_t>(), kHourMs) * kHourMs != d[0].get<int64_t>()) {
+          throw CorruptDocument("bad denial count of " + e.state.id);
+        }
+        AddDenial(e.usage, HourOf(d[0].get<int64_t>()),
+                  p.CodeId(d[1].get_ref<const std::string&>()), d[2].get<uint32_t>());
+      }
+    }
+  } catch (const CorruptDocument& ex) {
+    return MakeError(ErrorCode::kCorruption, std::string("projection state: ") + ex.what());
+  } catch (const Json::exception& ex) {
+    return MakeError(ErrorCode::kCorruption, std::string("projection state: ") + ex.what());
+  }
+  p.RebuildIndexes();
+  return p;
+}
+
+}  // namespace tl

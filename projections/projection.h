@@ -1,0 +1,153 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "events/event.h"
+#include "events/result.h"
+#include "projections/token_state.h"
+
+namespace tl {
+
+struct ListQuery {
+  std::optional<std::string> owner;   // only this owner's tokens
+  std::optional<TokenStatus> status;  // only tokens with this StatusAt(now)
+  size_t limit = 100;                 // 1..1000
+  std::string cursor;                 // opaque; empty = first page
+};
+
+struct ListPage {
+  // Newest first (created_at desc, then id desc). The pointers are valid until
+  // the next Apply or assignment to the Projection.
+  std::vector<const TokenState*> tokens;
+  std::string next_cursor;  // empty when there is no further page
+};
+
+struct UsageQuery {
+  enum class Bucket { kHour, kDay };
+  std::optional<std::string> token_id;  // one token
+  std::optional<std::string> owner;     // all tokens of one owner
+  // Neither set: every token. A bucket counts when its start hour is in [from, to).
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  Bucket bucket = Bucket::kHour;
+};
+
+// The token table and usage counters: a pure fold of the log.
+// Not thread-safe: the caller locks. Copyable (a copy is a deep, independent
+// state) and movable.
+class Projection {
+ public:
+  Projection() = default;
+  Projection(const Projection& other);
+  Projection& operator=(const Projection& other);
+  Projection(Projection&&) = default;
+  Projection& operator=(Projection&&) = default;
+
+  // Folds one event. Events at or before last_position() are ignored, so a
+  // replay overlapping a snapshot is harmless.
+  // REQUIRES: positions arrive in increasing order.
+  void Apply(const Event& e);
+
+  Position last_position() const { return last_position_; }
+  size_t token_count() const { return entries_.size(); }
+
+  // nullptr when unknown. Pointers are valid until the next Apply or assignment.
+  const TokenState* Find(std::string_view id) const;
+  // The token whose current secret has `digest`, else the one whose previous
+  // secret has it (then *is_previous = true; whether its grace period is over
+  // is the caller's business). nullptr when none. `is_previous` may be null.
+  const TokenState* FindByDigest(std::string_view digest, bool* is_previous) const;
+
+  // kInvalidArgument (field "limit" or "cursor") for a bad query.
+  Result<ListPage> List(const ListQuery& q, int64_t now_ms) const;
+
+  // {"total": {"uses", "credits_spent", "denied": {CODE: n}},
+  //  "buckets": [{"start", "uses", "credits_spent", "denied"}]} — only buckets
+  // with activity, in time order; day buckets are UTC days.
+  Json Usage(const UsageQuery& q) const;
+
+  // SHA-256 hex of a canonical serialization of the whole state (every token
+  // field including digests, usage counters, last position). Equal states
+  // give equal digests however they were reached.
+  std::string Digest() const;
+
+  // The whole state as a deterministic document (digests included: it is
+  // meant for local snapshot files). FromJson(ToJson()) has the same Digest().
+  Json ToJson() const;
+  // kCorruption when `j` is not a document ToJson could have produced.
+  static Result<Projection> FromJson(const Json& j);
+
+ private:
+  // Counters are kept in compact sorted vectors rather than maps: with a
+  // million tokens, per-bucket map nodes would dominate memory.
+  struct HourCounters {
+    int32_t hour;  // hours since the epoch (UTC)
+    uint32_t uses;
+    int64_t credits_spent;
+  };
+  struct DenialCount {
+    int32_t hour;
+    uint16_t code;  // index into codes_
+    uint32_t n;
+  };
+  struct UsageSeries {
+    std::vector<HourCounters> hours;     // sorted by hour
+    std::vector<DenialCount> denials;  // sorted by (hour, code)
+  };
+  struct Entry;
+  struct OwnerEntry {
+    std::vector<Entry*> by_created;  // sorted by (created_at, id)
+    UsageSeries usage;               // the sum over the owner's tokens
+  };
+  struct Entry {
+    TokenState state;
+    UsageSeries usage;
+    OwnerEntry* owner = nullptr;
+  };
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+    size_t operator()(const Entry* e) const { return (*this)(std::string_view(e->state.id)); }
+  };
+  struct IdEq {
+    using is_transparent = void;
+    static std::string_view Key(std::string_view id) { return id; }
+    static std::string_view Key(const Entry* e) { return e->state.id; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Key(a) == Key(b);
+    }
+  };
+
+  Entry* FindEntry(std::string_view id) const;
+  void Index(Entry* e);  // adds e to every index (e->owner must be set)
+  void IndexDigests(Entry* e);
+  void UnindexDigests(Entry* e);
+  void RebuildIndexes();
+  uint16_t CodeId(std::string_view code);
+  static void AddHour(UsageSeries& s, int32_t hour, uint32_t uses, int64_t credits);
+  static void AddDenial(UsageSeries& s, int32_t hour, uint16_t code, uint32_t n);
+  Json UsageSeriesToJson(const UsageSeries& s) const;
+
+  // Tokens are never removed, and a deque keeps element addresses stable, so
+  // every index below holds plain pointers into it.
+  std::deque<Entry> entries_;
+  std::unordered_set<Entry*, IdHash, IdEq> by_id_;
+  // Keyed by a hash of the digest (compared in full on lookup) so the index
+  // holds no copy of the 64-character strings.
+  std::unordered_multimap<size_t, Entry*> by_digest_;
+  std::unordered_map<std::string, OwnerEntry> owners_;
+  std::vector<Entry*> by_created_;  // every token, sorted by (created_at, id)
+  std::vector<std::string> codes_;  // interned denial codes
+  Position last_position_;
+};
+
+}  // namespace tl
