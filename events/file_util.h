@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "events/result.h"
+
+namespace tl {
+
+Result<std::string> ReadWholeFile(const std::string& path);
+// Shrinks `path` to `size` bytes and makes that durable.
+Status TruncateFile(const std::string& path, uint64_t size);
+// fsyncs a directory so that creations, renames and removals in it are durable.
+Status SyncDirectory(const std::string& dir);
+// Writes `path` so that readers see the old or the new content, never a mix,
+// and the new content is durable on return: tmp file, fsync, rename, fsync dir.
+Status WriteFileAtomically(const std::string& path, std::string_view content);
+// write()/pread() until done; false on an error (errno set).
+bool WriteAll(int fd, std::string_view bytes);
+bool ReadAt(int fd, uint64_t offset, char* out, size_t len);
+
+}  // namespace tl

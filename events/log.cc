@@ -1,0 +1,429 @@
+#include "events/log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "events/crc32c.h"
+#include "events/file_util.h"
+#include "events/log_format.h"
+#include "events/log_scan.h"
+
+namespace tl {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A failure after positions were handed out leaves memory ahead of the disk:
+// nothing sensible can continue, so stop loudly.
+[[noreturn]] void Fatal(const std::string& what) {
+  std::fprintf(stderr, "fatal: event log: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::abort();
+}
+
+std::string EventId(int64_t time_ms, Position p) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "evt_%012llx%016llx", static_cast<unsigned long long>(time_ms),
+                static_cast<unsigned long long>(p.value()));
+  return buf;
+}
+
+constexpr size_t kMaxIdLength = 255;
+
+}  // namespace
+
+EventLog::EventLog(std::string dir, LogOptions options)
+    : dir_(std::move(dir)), options_(std::move(options)) {}
+
+Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return MakeError(ErrorCode::kIo, "cannot create log directory " + dir + ": " + ec.message());
+  if (!options.warn) {
+    options.warn = [](std::string_view msg) { std::cerr << "warning: " << msg << std::endl; };
+  }
+  std::unique_ptr<EventLog> log(new EventLog(dir, std::move(options)));
+  Status recovered = log->Recover();
+  if (!recovered.ok()) return recovered.error();
+  log->flusher_ = std::thread([raw = log.get()] { raw->FlushLoop(); });
+  return log;
+}
+
+EventLog::~EventLog() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  if (write_fd_ >= 0) ::close(write_fd_);
+  for (Segment& s : segments_) {
+    if (s.read_fd >= 0) ::close(s.read_fd);
+  }
+}
+
+Status EventLog::Recover() {
+  Result<ScanSummary> scanned =
+      ScanLog(dir_, ScanOptions{.parse_data = false}, [&](const ScannedRecord& r) {
+        Stream& stream = streams_[r.event.token_id];
+        stream.version = r.event.version;
+        stream.positions.push_back(r.event.position);
+        locations_.push_back(static_cast<uint64_t>(r.segment) << 32 | r.offset);
+        if (!r.idempotency_key.empty()) {
+          auto [it, inserted] = idempotency_.try_emplace(std::string(r.idempotency_key));
+          if (inserted) it->second.first = r.event.position;
+          it->second.last = r.event.position;
+          it->second.stream_version = r.event.version;
+          it->second.duplicate = true;
+        }
+        return true;
+      });
+  if (!scanned.ok()) return scanned.error();
+  const ScanSummary& summary = *scanned;
+  last_position_ = summary.last;
+  last_hash_ = summary.last_hash;
+  for (const auto& [first, path] : summary.segments) segments_.push_back(Segment{first, path, -1});
+  tail_offset_ = summary.newest_segment_size;
+
+  const SegmentDamage& torn = summary.torn_tail;
+  if (torn.kind == SegmentDamage::kTorn) {
+    const std::string path = segments_.back().path;
+    if (torn.offset < logfmt::kSegmentHeaderSize) {
+      // Not even the header made it: the segment never held an event.
+      options_.warn("log: removed " + path + ": its header is incomplete (a segment start was "
+                    "interrupted); no event was in it");
+      if (::unlink(path.c_str()) != 0) return MakeError(ErrorCode::kIo, "cannot remove " + path);
+      segments_.pop_back();
+      tail_offset_ = 0;
+      if (!segments_.empty()) {
+        Result<std::string> prev = ReadWholeFile(segments_.back().path);
+        if (!prev.ok()) return prev.error();
+        tail_offset_ = prev->size();
+      }
+    } else {
+      options_.warn("log: cut a torn tail of " +
+                    std::to_string(summary.newest_segment_size - torn.offset) + " bytes at byte " +
+                    std::to_string(torn.offset) + " of " + path + " (" + torn.reason +
+                    "); the last intact event is position " +
+                    std::to_string(last_position_.value()));
+      if (Status t = TruncateFile(path, torn.offset); !t.ok()) return t.error();
+      tail_offset_ = torn.offset;
+    }
+  }
+  if (Status s = SyncDirectory(dir_); !s.ok()) return s.error();
+
+  for (Segment& s : segments_) {
+    s.read_fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (s.read_fd < 0) return MakeError(ErrorCode::kIo, "cannot open " + s.path);
+  }
+  if (!segments_.empty()) {
+    write_segment_ = segments_.size() - 1;
+    write_fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (write_fd_ < 0) return MakeError(ErrorCode::kIo, "cannot open " + segments_.back().path);
+  }
+  durable_position_ = last_position_;
+  counters_.segments = segments_.size();
+  return Ok{};
+}
+
+void EventLog::StageRecordLocked(const Event& e, std::string_view record) {
+  const bool need_segment =
+      segments_.empty() || (tail_offset_ >= options_.max_segment_bytes &&
+                            tail_offset_ > logfmt::kSegmentHeaderSize);
+  if (need_segment) {
+    std::string path = (fs::path(dir_) / logfmt::SegmentFileName(e.position)).string();
+    segments_.push_back(Segment{e.position, path, -1});
+    pending_.push_back(Chunk{segments_.size() - 1, true, logfmt::EncodeSegmentHeader(e.position)});
+    tail_offset_ = logfmt::kSegmentHeaderSize;
+    ++counters_.segments;
+  }
+  const size_t index = segments_.size() - 1;
+  if (pending_.empty() || pending_.back().segment != index) {
+    pending_.push_back(Chunk{index, false, {}});
+  }
+  locations_.push_back(static_cast<uint64_t>(index) << 32 | tail_offset_);
+  pending_.back().bytes.append(record);
+  tail_offset_ += record.size();
+}
+
+Result<AppendResult> EventLog::Stage(AppendRequest req) {
+  if (req.token_id.empty() || req.token_id.size() > kMaxIdLength) {
+    return MakeError(ErrorCode::kInvalidArgument, "token id must be 1-255 bytes", "token_id");
+  }
+  if (req.actor.size() > kMaxIdLength) {
+    return MakeError(ErrorCode::kInvalidArgument, "actor must be at most 255 bytes", "actor");
+  }
+  if (req.events.empty()) return MakeError(ErrorCode::kInvalidArgument, "no events to append");
+  for (const auto& [type, data] : req.events) {
+    if (!data.is_object()) {
+      return MakeError(ErrorCode::kInvalidArgument, "event data must be an object", "data");
+    }
+  }
+
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_) return MakeError(ErrorCode::kUnavailable, "the log is closing");
+  if (!req.idempotency_key.empty()) {
+    auto it = idempotency_.find(req.idempotency_key);
+    if (it != idempotency_.end()) return it->second;
+  }
+  auto stream_it = streams_.find(req.token_id);
+  const Version current = stream_it == streams_.end() ? Version(0) : stream_it->second.version;
+  if (req.expected_version && *req.expected_version != current) {
+    return MakeError(ErrorCode::kConflict,
+                     "stream " + req.token_id + " is at version " +
+                         std::to_string(current.value()) + ", expected " +
+                         std::to_string(req.expected_version->value()));
+  }
+
+  // Build and encode everything before changing any state, so a failure stages nothing.
+  AppendResult result;
+  result.events.reserve(req.events.size());
+  std::vector<std::string> records(req.events.size());
+  std::string prev = last_hash_;
+  Position pos = last_position_;
+  Version version = current;
+  for (size_t i = 0; i < req.events.size(); ++i) {
+    Event e;
+    pos = pos.next();
+    version = version.next();
+    e.type = req.events[i].first;
+    e.token_id = req.token_id;
+    e.version = version;
+    e.position = pos;
+    e.time_ms = req.time_ms;
+    e.actor = req.actor;
+    e.id = EventId(req.time_ms, pos);
+    e.data = std::move(req.events[i].second);
+    e.prev_hash = prev;
+    e.hash = ComputeHash(e);
+    prev = e.hash;
+    if (!logfmt::AppendRecord(e, req.idempotency_key, records[i])) {
+      return MakeError(ErrorCode::kInvalidArgument, "event is too large for the log", "data");
+    }
+    result.events.push_back(std::move(e));
+  }
+
+  Stream& stream = stream_it == streams_.end() ? streams_[req.token_id] : stream_it->second;
+  for (size_t i = 0; i < records.size(); ++i) {
+    StageRecordLocked(result.events[i], records[i]);
+    stream.positions.push_back(result.events[i].position);
+  }
+  stream.version = version;
+  last_position_ = pos;
+  last_hash_ = prev;
+  pending_last_ = pos;
+  counters_.events += records.size();
+  result.first = result.events.front().position;
+  result.last = pos;
+  result.stream_version = version;
+  if (!req.idempotency_key.empty()) {
+    AppendResult remembered{result.first, result.last, version, /*duplicate=*/true, {}};
+    idempotency_.emplace(req.idempotency_key, std::move(remembered));
+  }
+  work_cv_.notify_one();
+  return result;
+}
+
+Result<AppendResult> EventLog::Append(AppendRequest request) {
+  Result<AppendResult> staged = Stage(std::move(request));
+  if (staged.ok()) WaitDurable(staged->last);
+  return staged;
+}
+
+Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
+  if (events.empty()) return Ok{};
+  Position last;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<std::string> records(events.size());
+    std::unordered_map<std::string, Version> versions;
+    std::string prev = last_hash_;
+    Position pos = last_position_;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event& e = events[i];
+      std::string at = "event at position " + std::to_string(e.position.value()) + ": ";
+      if (e.position != pos.next()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         at + "expected position " + std::to_string(pos.value() + 1));
+      }
+      if (e.prev_hash != prev) return MakeError(ErrorCode::kCorruption, at + "prev_hash breaks the chain");
+      if (ComputeHash(e) != e.hash) return MakeError(ErrorCode::kCorruption, at + "hash mismatch");
+      auto [vit, fresh] = versions.try_emplace(e.token_id, Version(0));
+      if (fresh) {
+        auto sit = streams_.find(e.token_id);
+        if (sit != streams_.end()) vit->second = sit->second.version;
+      }
+      if (e.version != vit->second.next()) {
+        return MakeError(ErrorCode::kCorruption, at + "stream version out of order");
+      }
+      vit->second = e.version;
+      if (!logfmt::AppendRecord(e, {}, records[i])) {
+        return MakeError(ErrorCode::kInvalidArgument, at + "too large or malformed");
+      }
+      prev = e.hash;
+      pos = e.position;
+    }
+    for (size_t i = 0; i < events.size(); ++i) {
+      StageRecordLocked(events[i], records[i]);
+      Stream& s = streams_[events[i].token_id];
+      s.version = events[i].version;
+      s.positions.push_back(events[i].position);
+    }
+    last_position_ = pos;
+    last_hash_ = prev;
+    pending_last_ = pos;
+    counters_.events += events.size();
+    last = pos;
+  }
+  work_cv_.notify_one();
+  WaitDurable(last);
+  return Ok{};
+}
+
+void EventLog::FlushLoop() {
+  for (;;) {
+    std::vector<Chunk> work;
+    Position upto;
+    std::vector<std::string> paths;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      work_cv_.wait(l, [&] { return !pending_.empty() || stopping_; });
+      if (pending_.empty()) return;
+      work.swap(pending_);
+      upto = pending_last_;
+      for (const Chunk& c : work) paths.push_back(segments_[c.segment].path);
+    }
+    std::vector<std::pair<size_t, int>> opened;  // (segment, read fd) of new files
+    for (size_t i = 0; i < work.size(); ++i) {
+      const Chunk& c = work[i];
+      if (c.creates_file) {
+        if (write_fd_ >= 0) {
+          if (::fdatasync(write_fd_) != 0) Fatal("fdatasync " + paths[i]);
+          ::close(write_fd_);
+        }
+        write_fd_ = ::open(paths[i].c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (write_fd_ < 0) Fatal("create " + paths[i]);
+        int rfd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+        if (rfd < 0) Fatal("open " + paths[i]);
+        opened.emplace_back(c.segment, rfd);
+        write_segment_ = c.segment;
+      }
+      if (!WriteAll(write_fd_, c.bytes)) Fatal("write " + paths[i]);
+    }
+    auto start = std::chrono::steady_clock::now();
+    if (::fdatasync(write_fd_) != 0) Fatal("fdatasync");
+    if (!opened.empty() && !SyncDirectory(dir_).ok()) Fatal("fsync directory " + dir_);
+    fsync_latency_.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (auto [segment, fd] : opened) segments_[segment].read_fd = fd;
+      durable_position_ = upto;
+      ++counters_.fsyncs;
+    }
+    durable_cv_.notify_all();
+  }
+}
+
+void EventLog::WaitDurable(Position p) const {
+  std::unique_lock<std::mutex> l(mu_);
+  durable_cv_.wait(l, [&] { return durable_position_ >= p; });
+}
+
+Position EventLog::DurablePosition() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return durable_position_;
+}
+
+Position EventLog::LastStagedPosition() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return last_position_;
+}
+
+Version EventLog::StreamVersion(const std::string& token_id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = streams_.find(token_id);
+  return it == streams_.end() ? Version(0) : it->second.version;
+}
+
+LogCounters EventLog::Counters() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return counters_;
+}
+
+Position EventLog::WaitForNew(Position after, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> l(mu_);
+  durable_cv_.wait_for(l, timeout, [&] { return durable_position_ > after; });
+  return durable_position_;
+}
+
+std::vector<Event> EventLog::Read(Position from, size_t max) const {
+  std::vector<Position> positions;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    uint64_t first = std::max<uint64_t>(from.value(), 1);
+    for (uint64_t p = first; p <= durable_position_.value() && positions.size() < max; ++p) {
+      positions.emplace_back(p);
+    }
+  }
+  return ReadPositions(positions);
+}
+
+std::vector<Event> EventLog::ReadStream(const std::string& token_id, Version after,
+                                        size_t max) const {
+  std::vector<Position> positions;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = streams_.find(token_id);
+    if (it == streams_.end()) return {};
+    const auto& all = it->second.positions;
+    for (size_t i = after.value(); i < all.size() && positions.size() < max; ++i) {
+      if (all[i] > durable_position_) break;
+      positions.push_back(all[i]);
+    }
+  }
+  return ReadPositions(positions);
+}
+
+std::vector<Event> EventLog::ReadPositions(const std::vector<Position>& positions) const {
+  std::vector<std::pair<int, uint64_t>> where;  // (fd, offset)
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    where.reserve(positions.size());
+    for (Position p : positions) {
+      uint64_t loc = locations_[p.value() - 1];
+      where.emplace_back(segments_[loc >> 32].read_fd, loc & 0xffffffffu);
+    }
+  }
+  std::vector<Event> out;
+  out.reserve(positions.size());
+  std::string buf;
+  for (size_t i = 0; i < where.size(); ++i) {
+    auto [fd, offset] = where[i];
+    char header[logfmt::kRecordHeaderSize];
+    std::string what = "read position " + std::to_string(positions[i].value());
+    if (!ReadAt(fd, offset, header, sizeof header)) Fatal(what);
+    uint32_t len = logfmt::LoadU32(header);
+    buf.resize(len);
+    if (len > logfmt::kMaxPayload || !ReadAt(fd, offset + sizeof header, buf.data(), len)) {
+      Fatal(what);
+    }
+    Event e;
+    if (Crc32c(buf) != logfmt::LoadU32(header + 4) ||
+        !logfmt::DecodePayload(buf, /*parse_data=*/true, e, nullptr) || e.position != positions[i]) {
+      errno = EIO;
+      Fatal(what + ": the record changed on disk after it was written");
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace tl

@@ -1,0 +1,157 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "events/event.h"
+#include "events/event_source.h"
+#include "events/histogram.h"
+#include "events/result.h"
+
+namespace tl {
+
+struct LogOptions {
+  // A segment is closed once it holds at least this many bytes.
+  uint64_t max_segment_bytes = 64ull << 20;
+  // Where recovery warnings go (a torn tail that was cut). Default: stderr.
+  std::function<void(std::string_view)> warn;
+};
+
+// What a command wants appended to one token's stream.
+struct AppendRequest {
+  std::string token_id;
+  // nullopt: append whatever the stream's version is. Version(0): the stream
+  // must not exist yet.
+  std::optional<Version> expected_version;
+  // Non-empty: a repeat of the same key returns the first result and writes nothing.
+  std::string idempotency_key;
+  int64_t time_ms = 0;
+  std::string actor;
+  std::vector<std::pair<EventType, Json>> events;  // (type, data); data is an object
+};
+
+struct AppendResult {
+  Position first;          // position of the first event appended
+  Position last;           // position of the last event appended
+  Version stream_version;  // the stream's version after the append
+  bool duplicate = false;  // an idempotency-key repeat: nothing was written
+  std::vector<Event> events;  // the events as recorded (empty for a duplicate)
+};
+
+struct LogCounters {
+  uint64_t events = 0;       // events appended since open
+  uint64_t fsyncs = 0;       // fdatasync calls since open
+  uint64_t segments = 0;     // segment files in the log
+};
+
+// The durable, hash-chained event log in one directory (format: FORMAT.md).
+//
+// Thread-safe. Appends are staged in memory under one mutex (positions,
+// versions and the hash chain are assigned there) and made durable by a
+// background flusher that writes and fdatasyncs everything staged so far in
+// one go: concurrent appends share one fsync (group commit).
+class EventLog final : public EventSource {
+ public:
+  // Opens or creates the log in `dir`. A torn last record is cut (with a
+  // warning naming it); any other damage fails with kCorruption naming the
+  // segment, offset and position, and the log is not opened.
+  static Result<std::unique_ptr<EventLog>> Open(const std::string& dir, LogOptions options = {});
+
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+  // Makes everything staged durable, then closes.
+  ~EventLog() override;
+
+  // Stage + WaitDurable: returns only when the events are on disk.
+  Result<AppendResult> Append(AppendRequest request);
+
+  // Validates the request against the stream's version and the idempotency
+  // keys, assigns positions and hashes, and queues the records for the
+  // flusher. Returns before they are durable: the caller must WaitDurable(last)
+  // before acknowledging anything. A conflict or bad input stages nothing.
+  // Stages happen in one total order, so a caller that serializes Stage with
+  // its own state updates sees events in position order.
+  Result<AppendResult> Stage(AppendRequest request);
+
+  // Appends events that already carry positions and hashes (restore from a
+  // replica). Each must continue the chain: next position, prev_hash = the
+  // last hash, a correct hash, next version of its stream. Durable on return.
+  Status AppendVerbatim(const std::vector<Event>& events);
+
+  // Blocks until every position <= `p` is durable.
+  void WaitDurable(Position p) const;
+
+  // EventSource: reads only durable events.
+  std::vector<Event> Read(Position from, size_t max) const override;
+  Position DurablePosition() const override;
+  Position WaitForNew(Position after, std::chrono::milliseconds timeout) const override;
+
+  // The durable events of one stream with version > `after`, at most `max`.
+  std::vector<Event> ReadStream(const std::string& token_id, Version after, size_t max) const;
+
+  Position LastStagedPosition() const;
+  Version StreamVersion(const std::string& token_id) const;
+  LogCounters Counters() const;
+  const Histogram& FsyncLatency() const { return fsync_latency_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Segment {
+    Position first;
+    std::string path;
+    int read_fd = -1;
+  };
+  // Bytes staged for one segment file, not yet written.
+  struct Chunk {
+    size_t segment = 0;      // index into segments_
+    bool creates_file = false;
+    std::string bytes;
+  };
+  struct Stream {
+    Version version;
+    std::vector<Position> positions;
+  };
+
+  EventLog(std::string dir, LogOptions options);
+  Status Recover();
+  // REQUIRES: mu_ held. Adds one encoded record for `e` to the staging chunks.
+  void StageRecordLocked(const Event& e, std::string_view record);
+  void FlushLoop();
+  std::vector<Event> ReadPositions(const std::vector<Position>& positions) const;
+
+  const std::string dir_;
+  const LogOptions options_;
+
+  mutable std::mutex mu_;  // guards everything below up to the flusher fields
+  mutable std::condition_variable durable_cv_;
+  std::condition_variable work_cv_;
+  std::vector<Segment> segments_;
+  uint64_t tail_offset_ = 0;  // bytes in the newest segment, staged included
+  Position last_position_;    // staged
+  Position durable_position_;
+  std::string last_hash_ = kGenesisHash;
+  std::unordered_map<std::string, Stream> streams_;
+  std::unordered_map<std::string, AppendResult> idempotency_;  // without events
+  // Location of each position p at locations_[p-1]: segment index << 32 | offset.
+  std::vector<uint64_t> locations_;
+  std::vector<Chunk> pending_;
+  Position pending_last_;
+  bool stopping_ = false;
+  LogCounters counters_;
+
+  int write_fd_ = -1;         // newest segment, used only by the flusher
+  size_t write_segment_ = 0;  // which segment write_fd_ belongs to
+  Histogram fsync_latency_;
+  std::thread flusher_;
+};
+
+}  // namespace tl

@@ -1,0 +1,184 @@
+#include "events/log_format.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "events/crc32c.h"
+#include "events/crypto.h"
+
+namespace tl::logfmt {
+namespace {
+
+void PutU16(std::string& out, uint16_t v) {
+  char b[2] = {static_cast<char>(v), static_cast<char>(v >> 8)};
+  out.append(b, 2);
+}
+void PutU32(std::string& out, uint32_t v) {
+  char b[4];
+  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out.append(b, 4);
+}
+void PutU64(std::string& out, uint64_t v) {
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out.append(b, 8);
+}
+bool PutStr16(std::string& out, std::string_view s) {
+  if (s.size() > 0xffff) return false;
+  PutU16(out, static_cast<uint16_t>(s.size()));
+  out.append(s);
+  return true;
+}
+
+int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+bool PutHash(std::string& out, std::string_view hex) {
+  if (hex.size() != 64) return false;
+  for (size_t i = 0; i < 64; i += 2) {
+    int hi = HexVal(hex[i]), lo = HexVal(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+
+// A bounds-checked cursor over a payload.
+struct Cursor {
+  std::string_view in;
+  size_t pos = 0;
+  bool ok = true;
+  const char* Take(size_t n) {
+    if (!ok || in.size() - pos < n) {
+      ok = false;
+      return nullptr;
+    }
+    const char* p = in.data() + pos;
+    pos += n;
+    return p;
+  }
+  uint64_t U64() {
+    const char* p = Take(8);
+    return p ? LoadU64(p) : 0;
+  }
+  uint32_t U32() {
+    const char* p = Take(4);
+    return p ? LoadU32(p) : 0;
+  }
+  uint16_t U16() {
+    const char* p = Take(2);
+    return p ? static_cast<uint16_t>(static_cast<uint8_t>(p[0]) | static_cast<uint8_t>(p[1]) << 8)
+             : 0;
+  }
+  uint8_t U8() {
+    const char* p = Take(1);
+    return p ? static_cast<uint8_t>(*p) : 0;
+  }
+  std::string_view Str(size_t n) {
+    const char* p = Take(n);
+    return p ? std::string_view(p, n) : std::string_view();
+  }
+};
+
+}  // namespace
+
+uint32_t LoadU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+uint64_t LoadU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+std::string SegmentFileName(Position first) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020llu.seg", static_cast<unsigned long long>(first.value()));
+  return buf;
+}
+
+uint64_t ParseSegmentFileName(std::string_view name) {
+  if (name.size() != 24 || name.substr(20) != ".seg") return 0;
+  uint64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return 0;
+    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  return v;
+}
+
+std::string EncodeSegmentHeader(Position first) {
+  std::string h(kSegmentMagic);
+  PutU64(h, first.value());
+  PutU32(h, Crc32c(h));
+  return h;
+}
+
+uint64_t DecodeSegmentHeader(std::string_view bytes) {
+  if (bytes.size() < kSegmentHeaderSize || bytes.substr(0, 8) != kSegmentMagic) return 0;
+  if (Crc32c(bytes.substr(0, 16)) != LoadU32(bytes.data() + 16)) return 0;
+  return LoadU64(bytes.data() + 8);
+}
+
+bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string& out) {
+  std::string payload;
+  std::string data = e.data.dump();
+  payload.reserve(64 + e.id.size() + e.token_id.size() + e.actor.size() + 64 +
+                  idempotency_key.size() + data.size());
+  payload.push_back(static_cast<char>(kPayloadFormat));
+  payload.push_back(static_cast<char>(e.type));
+  PutU64(payload, e.position.value());
+  PutU64(payload, e.version.value());
+  PutU64(payload, static_cast<uint64_t>(e.time_ms));
+  if (!PutStr16(payload, e.id) || !PutStr16(payload, e.token_id) || !PutStr16(payload, e.actor) ||
+      !PutHash(payload, e.prev_hash) || !PutHash(payload, e.hash) ||
+      !PutStr16(payload, idempotency_key)) {
+    return false;
+  }
+  PutU32(payload, static_cast<uint32_t>(data.size()));
+  payload.append(data);
+  if (payload.size() > kMaxPayload) return false;
+
+  std::string header;
+  PutU32(header, static_cast<uint32_t>(payload.size()));
+  PutU32(header, Crc32c(payload));
+  PutU32(header, Crc32c(header));
+  out.append(header);
+  out.append(payload);
+  return true;
+}
+
+bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
+                   std::string* idempotency_key) {
+  Cursor c{payload};
+  if (c.U8() != kPayloadFormat) return false;
+  uint8_t type = c.U8();
+  if (type < 1 || type > 8) return false;
+  e.type = static_cast<EventType>(type);
+  e.position = Position(c.U64());
+  e.version = Version(c.U64());
+  e.time_ms = static_cast<int64_t>(c.U64());
+  e.id = c.Str(c.U16());
+  e.token_id = c.Str(c.U16());
+  e.actor = c.Str(c.U16());
+  std::string_view prev = c.Str(32), hash = c.Str(32);
+  std::string_view key = c.Str(c.U16());
+  std::string_view data = c.Str(c.U32());
+  if (!c.ok || c.pos != payload.size()) return false;
+  e.prev_hash = ToHex(prev);
+  e.hash = ToHex(hash);
+  if (idempotency_key) idempotency_key->assign(key);
+  if (parse_data) {
+    e.data = Json::parse(data, nullptr, /*allow_exceptions=*/false);
+    if (!e.data.is_object()) return false;
+  } else {
+    e.data = Json::object();
+  }
+  return true;
+}
+
+}  // namespace tl::logfmt

@@ -1,0 +1,44 @@
+#pragma once
+
+// The on-disk format of the log, shared by the writer (log.cc) and the
+// readers (segment_reader.cc). Written down in events/FORMAT.md.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "events/event.h"
+
+namespace tl::logfmt {
+
+inline constexpr std::string_view kSegmentMagic = "TLLOG001";
+// magic(8) | first_position u64 LE | crc32c of the previous 16 bytes u32 LE
+inline constexpr size_t kSegmentHeaderSize = 20;
+// payload_len u32 LE | crc32c(payload) u32 LE | crc32c(the previous 8 bytes) u32 LE
+inline constexpr size_t kRecordHeaderSize = 12;
+inline constexpr uint32_t kMaxPayload = 1u << 20;
+inline constexpr uint8_t kPayloadFormat = 1;
+
+std::string SegmentFileName(Position first);  // "00000000000000000001.seg"
+// Parses a segment file name; 0 when `name` is not one.
+uint64_t ParseSegmentFileName(std::string_view name);
+
+std::string EncodeSegmentHeader(Position first);
+// The first position named by a valid header; 0 when the header is damaged.
+uint64_t DecodeSegmentHeader(std::string_view bytes);
+
+// Appends the framed record of `e` (header + payload) to `out`. `e.prev_hash`
+// and `e.hash` must be 64 hex chars. Returns false (and appends nothing) when
+// the payload would exceed kMaxPayload or a field is too long for its length prefix.
+bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string& out);
+
+// Decodes a payload whose CRC has been checked. With `parse_data` false the
+// data stays an empty object (for scans that need only the envelope).
+// Returns false when the bytes are not a valid payload.
+bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
+                   std::string* idempotency_key);
+
+uint32_t LoadU32(const char* p);
+uint64_t LoadU64(const char* p);
+
+}  // namespace tl::logfmt

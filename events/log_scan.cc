@@ -1,0 +1,96 @@
+#include "events/log_scan.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <unordered_map>
+
+#include "events/file_util.h"
+#include "events/log_format.h"
+
+namespace tl {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kRepair =
+    "Nothing was changed. To repair, restore the data directory from a replica "
+    "(tokenledger restore --from-kafka --data NEWDIR) or a backup; "
+    "`tokenledger log verify --data DIR` shows the first damage";
+
+}  // namespace
+
+Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
+                            const std::function<bool(const ScannedRecord&)>& on_record) {
+  ScanSummary summary;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return MakeError(ErrorCode::kIo, "log directory " + dir + " does not exist");
+  }
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    uint64_t first = logfmt::ParseSegmentFileName(entry.path().filename().string());
+    if (first != 0) summary.segments.emplace_back(Position(first), entry.path().string());
+  }
+  std::sort(summary.segments.begin(), summary.segments.end());
+
+  std::unordered_map<std::string, Version> versions;
+  bool stopped = false;
+  for (size_t i = 0; i < summary.segments.size() && !stopped; ++i) {
+    const auto& [first, path] = summary.segments[i];
+    const bool is_last = i + 1 == summary.segments.size();
+    if (first != summary.last.next()) {
+      return MakeError(ErrorCode::kCorruption,
+                       "segment " + path + " starts at position " + std::to_string(first.value()) +
+                           " but the log before it ends at position " +
+                           std::to_string(summary.last.value()) + " (a segment is missing). " +
+                           std::string(kRepair));
+    }
+    Result<std::string> bytes = ReadWholeFile(path);
+    if (!bytes.ok()) return bytes.error();
+    uint64_t header_first = logfmt::DecodeSegmentHeader(*bytes);
+    if (header_first != 0 && header_first != first.value()) {
+      return MakeError(ErrorCode::kCorruption,
+                       "segment " + path + ": its header names position " +
+                           std::to_string(header_first) + ". " + std::string(kRepair));
+    }
+    Event e;
+    std::string key;
+    SegmentDamage damage =
+        ScanSegment(*bytes, is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
+          if (stopped) return {};
+          if (!logfmt::DecodePayload(payload, options.parse_data, e, &key)) {
+            return "record does not decode";
+          }
+          if (e.position != summary.last.next()) {
+            return "record holds position " + std::to_string(e.position.value()) +
+                   " where " + std::to_string(summary.last.value() + 1) + " belongs";
+          }
+          if (e.prev_hash != summary.last_hash) return "hash chain broken: prev_hash differs";
+          if (options.verify_hashes && ComputeHash(e) != e.hash) {
+            return "hash mismatch: the event was altered";
+          }
+          Version& v = versions[e.token_id];
+          if (e.version != v.next()) return "stream version out of order";
+          v = e.version;
+          summary.last = e.position;
+          summary.last_hash = e.hash;
+          ++summary.events;
+          if (!on_record(ScannedRecord{e, key, i, offset})) stopped = true;
+          return {};
+        });
+    if (damage.kind == SegmentDamage::kCorrupt) {
+      return MakeError(ErrorCode::kCorruption,
+                       "log damaged at position " + std::to_string(summary.last.value() + 1) +
+                           " (segment " + path + ", byte " + std::to_string(damage.offset) +
+                           "): " + damage.reason + ". Events up to position " +
+                           std::to_string(summary.last.value()) + " are intact. " +
+                           std::string(kRepair));
+    }
+    if (is_last) {
+      summary.torn_tail = damage;
+      summary.newest_segment_size = bytes->size();
+    }
+  }
+  return summary;
+}
+
+}  // namespace tl

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/event.h"
+#include "events/result.h"
+#include "events/segment_reader.h"
+
+namespace tl {
+
+struct ScanOptions {
+  bool parse_data = true;      // false: Event::data stays empty (cheaper)
+  bool verify_hashes = false;  // recompute every hash (log verify); linkage is always checked
+};
+
+// One good record as the scan meets it.
+struct ScannedRecord {
+  Event& event;  // the callback may move from it
+  std::string_view idempotency_key;
+  size_t segment;   // index into ScanSummary::segments
+  uint64_t offset;  // byte offset of the record in its segment file
+};
+
+struct ScanSummary {
+  uint64_t events = 0;
+  Position last;  // 0 when empty
+  std::string last_hash = kGenesisHash;
+  std::vector<std::pair<Position, std::string>> segments;  // (first position, path)
+  // A torn write at the end of the newest segment (kind kTorn), left in place.
+  SegmentDamage torn_tail;
+  uint64_t newest_segment_size = 0;
+};
+
+// Reads the log in `dir` in position order without changing anything.
+// Calls `on_record` for each good record; returning false stops the scan
+// early (the summary then ends at that record). Any damage other than a torn
+// tail (bad CRC, broken chain, gap, bad hash when verifying) fails with
+// kCorruption naming the segment, the byte offset, the position and how to repair.
+Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
+                            const std::function<bool(const ScannedRecord&)>& on_record);
+
+}  // namespace tl

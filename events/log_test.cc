@@ -1,0 +1,216 @@
+#include "events/log.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "events/file_util.h"
+#include "events/log_format.h"
+#include "events/log_scan.h"
+#include "events/log_test_util.h"
+
+namespace tl {
+namespace {
+
+using testing::TempDir;
+using testing::UseRequest;
+namespace fs = std::filesystem;
+
+std::unique_ptr<EventLog> OpenOrDie(const std::string& dir, LogOptions o = {}) {
+  auto log = EventLog::Open(dir, std::move(o));
+  EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error().message);
+  return log.ok() ? std::move(log).value() : nullptr;
+}
+
+TEST(EventLog, AppendsReopensAndReadsBackEveryField) {
+  TempDir dir;
+  std::vector<Event> written;
+  {
+    auto log = OpenOrDie(dir.path());
+    for (int i = 0; i < 50; ++i) {
+      AppendRequest r = UseRequest("tok_" + std::to_string(i % 5), 1000 + i, i);
+      r.events.emplace_back(EventType::kUseDenied, Json{{"code", "FORBIDDEN"}, {"n", i}});
+      auto res = log->Append(std::move(r));
+      ASSERT_TRUE(res.ok());
+      EXPECT_EQ(res->first.value(), 2u * i + 1);
+      EXPECT_EQ(res->last.value(), 2u * i + 2);
+      for (auto& e : res->events) written.push_back(e);
+    }
+    EXPECT_EQ(log->DurablePosition().value(), 100u);
+    EXPECT_EQ(log->Read(Position(1), 1000), written);
+  }
+  auto log = OpenOrDie(dir.path());
+  EXPECT_EQ(log->Read(Position(1), 1000), written);
+  EXPECT_EQ(log->Read(Position(99), 10).size(), 2u);
+  EXPECT_EQ(log->StreamVersion("tok_3"), Version(20));
+  auto stream = log->ReadStream("tok_3", Version(18), 10);
+  ASSERT_EQ(stream.size(), 2u);
+  EXPECT_EQ(stream[0].version, Version(19));
+  EXPECT_EQ(stream[0].token_id, "tok_3");
+  // The chain links every event to the one before it.
+  for (size_t i = 1; i < written.size(); ++i) EXPECT_EQ(written[i].prev_hash, written[i - 1].hash);
+  EXPECT_EQ(written[0].prev_hash, kGenesisHash);
+  EXPECT_EQ(written[7].hash, ComputeHash(written[7]));
+  // And appends continue the chain after a reopen.
+  auto more = log->Append(UseRequest("tok_1", 5000));
+  ASSERT_TRUE(more.ok());
+  EXPECT_EQ(more->first.value(), 101u);
+  EXPECT_EQ(more->events[0].prev_hash, written.back().hash);
+}
+
+TEST(EventLog, ExpectedVersionConflictWritesNothing) {
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  AppendRequest create = UseRequest("tok_a", 1);
+  create.expected_version = Version(0);
+  ASSERT_TRUE(log->Append(create).ok());
+  auto again = log->Append(create);  // the stream exists now
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  AppendRequest stale = UseRequest("tok_a", 2);
+  stale.expected_version = Version(5);
+  EXPECT_EQ(log->Append(stale).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(log->LastStagedPosition(), Position(1));
+  AppendRequest right = UseRequest("tok_a", 3);
+  right.expected_version = Version(1);
+  auto ok = log->Append(right);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->stream_version, Version(2));
+  EXPECT_EQ(log->Counters().events, 2u);
+}
+
+TEST(EventLog, IdempotencyKeyRepeatReturnsFirstResultAcrossRestarts) {
+  TempDir dir;
+  Position first;
+  {
+    auto log = OpenOrDie(dir.path());
+    AppendRequest r = UseRequest("tok_a", 1);
+    r.idempotency_key = "key-1";
+    auto a = log->Append(r);
+    ASSERT_TRUE(a.ok());
+    EXPECT_FALSE(a->duplicate);
+    first = a->first;
+    ASSERT_TRUE(log->Append(UseRequest("tok_b", 2)).ok());
+    auto b = log->Append(r);
+    ASSERT_TRUE(b.ok());
+    EXPECT_TRUE(b->duplicate);
+    EXPECT_EQ(b->first, first);
+    EXPECT_TRUE(b->events.empty());
+    EXPECT_EQ(log->LastStagedPosition(), Position(2));
+  }
+  auto log = OpenOrDie(dir.path());
+  AppendRequest r = UseRequest("tok_a", 1);
+  r.idempotency_key = "key-1";
+  auto c = log->Append(r);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->duplicate);
+  EXPECT_EQ(c->first, first);
+  EXPECT_EQ(log->LastStagedPosition(), Position(2));
+}
+
+TEST(EventLog, RejectsBadRequestsWithoutWriting) {
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  AppendRequest empty_token = UseRequest("", 1);
+  EXPECT_EQ(log->Append(empty_token).error().code, ErrorCode::kInvalidArgument);
+  AppendRequest not_object = UseRequest("tok", 1);
+  not_object.events[0].second = Json::array();
+  EXPECT_EQ(log->Append(not_object).error().code, ErrorCode::kInvalidArgument);
+  AppendRequest huge = UseRequest("tok", 1);
+  huge.events[0].second = Json{{"blob", std::string(2 << 20, 'x')}};
+  EXPECT_EQ(log->Append(huge).error().field, "data");
+  EXPECT_EQ(log->LastStagedPosition(), Position(0));
+}
+
+TEST(EventLog, GroupCommitSixteenWritersShareFsyncs) {
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  constexpr int kWriters = 16, kEach = 300;
+  std::vector<std::vector<Position>> got(kWriters);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = log->Append(UseRequest("tok_" + std::to_string(w), i));
+        ASSERT_TRUE(r.ok());
+        // Acknowledged means durable.
+        EXPECT_GE(log->DurablePosition(), r->last);
+        got[w].push_back(r->last);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<uint64_t> all;
+  for (auto& v : got) {
+    for (size_t i = 1; i < v.size(); ++i) EXPECT_LT(v[i - 1], v[i]);  // per-writer order
+    for (Position p : v) all.insert(p.value());
+  }
+  ASSERT_EQ(all.size(), size_t{kWriters * kEach});
+  EXPECT_EQ(*all.begin(), 1u);
+  EXPECT_EQ(*all.rbegin(), uint64_t{kWriters * kEach});  // gapless
+  LogCounters c = log->Counters();
+  EXPECT_LT(c.fsyncs, c.events) << "appends did not share fsyncs";
+  for (int w = 0; w < kWriters; ++w) {
+    EXPECT_EQ(log->StreamVersion("tok_" + std::to_string(w)), Version(kEach));
+  }
+  auto verified = ScanLog(dir.path(), {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_EQ(verified->events, uint64_t{kWriters * kEach});
+}
+
+TEST(EventLog, RollsSegmentsAndReadsAcrossThem) {
+  TempDir dir;
+  {
+    auto log = OpenOrDie(dir.path(), LogOptions{.max_segment_bytes = 4096});
+    for (int i = 0; i < 300; ++i) ASSERT_TRUE(log->Append(UseRequest("tok_x", i)).ok());
+    EXPECT_GT(log->Counters().segments, 5u);
+  }
+  auto log = OpenOrDie(dir.path(), LogOptions{.max_segment_bytes = 4096});
+  auto all = log->Read(Position(1), 1000);
+  ASSERT_EQ(all.size(), 300u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].position.value(), i + 1);
+  EXPECT_EQ(log->ReadStream("tok_x", Version(0), 1000).size(), 300u);
+  ASSERT_TRUE(log->Append(UseRequest("tok_x", 999)).ok());
+  EXPECT_EQ(log->Read(Position(301), 5).at(0).version, Version(301));
+}
+
+TEST(EventLog, WaitForNewWakesOnDurableAppend) {
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  EXPECT_EQ(log->WaitForNew(Position(0), std::chrono::milliseconds(1)), Position(0));
+  std::thread writer([&] { ASSERT_TRUE(log->Append(UseRequest("tok", 1)).ok()); });
+  Position p = log->WaitForNew(Position(0), std::chrono::seconds(10));
+  writer.join();
+  EXPECT_EQ(p, Position(1));
+}
+
+TEST(EventLog, AppendVerbatimCopiesAChainAndRefusesATamperedOne) {
+  TempDir a, b, c;
+  std::vector<Event> events;
+  {
+    auto src = OpenOrDie(a.path());
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(src->Append(UseRequest("tok_" + std::to_string(i % 3), i)).ok());
+    events = src->Read(Position(1), 100);
+  }
+  {
+    auto copy = OpenOrDie(b.path());
+    ASSERT_TRUE(copy->AppendVerbatim(events).ok());
+    EXPECT_EQ(copy->Read(Position(1), 100), events);
+  }
+  auto copy = OpenOrDie(b.path());  // survives a reopen
+  EXPECT_EQ(copy->Read(Position(1), 100), events);
+
+  auto target = OpenOrDie(c.path());
+  std::vector<Event> tampered = events;
+  tampered[5].data["cost"] = 1000;
+  auto bad = target->AppendVerbatim(tampered);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("position 6"), std::string::npos) << bad.error().message;
+  EXPECT_EQ(target->LastStagedPosition(), Position(0));
+}
+
+}  // namespace
+}  // namespace tl
