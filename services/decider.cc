@@ -1,0 +1,295 @@
+#include "services/decider.h"
+
+#include <algorithm>
+
+#include "events/time_format.h"
+#include "services/net_match.h"
+#include "services/permissions.h"
+
+namespace tl {
+namespace {
+
+Json TimeOrNull(const std::optional<int64_t>& ms) {
+  return ms ? Json(FormatRfc3339Ms(*ms)) : Json(nullptr);
+}
+
+Json RefillJson(const std::optional<Refill>& r) {
+  if (!r) return nullptr;
+  return Json{{"amount", r->amount},
+              {"interval", r->interval == RefillInterval::kDay ? "day" : "month"}};
+}
+
+Json RateLimitJson(const std::optional<RateLimit>& rl) {
+  if (!rl) return nullptr;
+  return Json{{"limit", rl->limit}, {"window_ms", rl->window_ms}};
+}
+
+Json OptionalString(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
+
+// Exact possession; ledger permissions are never granted by wildcards.
+bool Holds(const Caller& caller, std::string_view p) {
+  return IsAdmin(caller) ||
+         std::find(caller.permissions.begin(), caller.permissions.end(), p) !=
+             caller.permissions.end();
+}
+
+// The first ledger permission in `wanted` (not already in `already`) that the
+// caller may not hand out.
+Status CheckLedgerGrants(const Caller& caller, const std::vector<std::string>& wanted,
+                         const std::vector<std::string>& already) {
+  for (const auto& p : wanted) {
+    if (!IsLedgerPermission(p) || Holds(caller, p)) continue;
+    if (std::find(already.begin(), already.end(), p) != already.end()) continue;
+    return MakeError(ErrorCode::kForbidden,
+                     "cannot grant " + p + ": the calling token does not hold it", "permissions");
+  }
+  return Ok{};
+}
+
+bool SamePermissionSet(std::vector<std::string> a, std::vector<std::string> b) {
+  std::sort(a.begin(), a.end());
+  a.erase(std::unique(a.begin(), a.end()), a.end());
+  std::sort(b.begin(), b.end());
+  b.erase(std::unique(b.begin(), b.end()), b.end());
+  return a == b;
+}
+
+Error Revoked() { return MakeError(ErrorCode::kConflict, "the token is revoked"); }
+
+}  // namespace
+
+bool IsAdmin(const Caller& caller) {
+  return std::find(caller.permissions.begin(), caller.permissions.end(), kLedgerAdmin) !=
+         caller.permissions.end();
+}
+
+Status Authorize(const Caller& caller, std::string_view needed) {
+  if (Holds(caller, needed)) return Ok{};
+  return MakeError(ErrorCode::kForbidden,
+                   "the calling token lacks the permission " + std::string(needed));
+}
+
+bool CanSee(const Caller& caller, const TokenState& t) {
+  return IsAdmin(caller) || t.owner == caller.owner;
+}
+
+Result<std::vector<NewEvent>> DecideCreate(const CreateTokenCommand& cmd, const Caller& caller,
+                                           int64_t now_ms, std::string_view secret_digest,
+                                           std::string_view hint, std::string_view prefix) {
+  if (cmd.owner && *cmd.owner != caller.owner && !IsAdmin(caller)) {
+    return MakeError(ErrorCode::kForbidden,
+                     "only a ledger:admin token may create tokens for another owner", "owner");
+  }
+  const std::string& owner = cmd.owner ? *cmd.owner : caller.owner;
+  if (owner.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the calling token has no owner; name one explicitly", "owner");
+  }
+  if (auto s = CheckLedgerGrants(caller, cmd.permissions, {}); !s.ok()) return s.error();
+
+  Json credits = nullptr;
+  if (cmd.credits) {
+    credits = Json{{"remaining", cmd.credits->remaining}, {"refill", RefillJson(cmd.credits->refill)}};
+  }
+  Json data = {
+      {"owner", owner},
+      {"name", cmd.name},
+      {"description", cmd.description},
+      {"permissions", cmd.permissions},
+      {"expires_at", TimeOrNull(cmd.expires_at_ms)},
+      {"credits", std::move(credits)},
+      {"rate_limit", RateLimitJson(cmd.rate_limit)},
+      {"allowed_origins", cmd.allowed_origins},
+      {"allowed_ips", cmd.allowed_ips},
+      {"meta", cmd.meta},
+      {"prefix", prefix},
+      {"hint", hint},
+      {"secret_digest", secret_digest},
+  };
+  std::vector<NewEvent> out;
+  out.push_back({EventType::kCreated, std::move(data)});
+  return out;
+}
+
+Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const UpdateTokenCommand& cmd,
+                                           const Caller& caller, int64_t now_ms,
+                                           std::optional<Version> if_match) {
+  if (!CanSee(caller, state)) return MakeError(ErrorCode::kNotFound, "no such token");
+  if (if_match && *if_match != state.version) {
+    return MakeError(ErrorCode::kPreconditionFailed,
+                     "the token is at version " + std::to_string(state.version.value()) +
+                         ", not " + std::to_string(if_match->value()));
+  }
+  if (state.revoked) return Revoked();
+  if (cmd.permissions) {
+    if (auto s = CheckLedgerGrants(caller, *cmd.permissions, state.permissions); !s.ok()) {
+      return s.error();
+    }
+  }
+  const std::optional<Refill> current_refill =
+      state.credits ? state.credits->refill : std::optional<Refill>();
+  if (cmd.refill && *cmd.refill && !state.credits) {
+    return MakeError(ErrorCode::kConflict,
+                     "the token has unlimited credits; set a balance through the credits "
+                     "endpoint before giving it a refill rule",
+                     "refill");
+  }
+
+  Json changed = Json::object();
+  if (cmd.name && *cmd.name != state.name) changed["name"] = *cmd.name;
+  if (cmd.description && *cmd.description != state.description) {
+    changed["description"] = *cmd.description;
+  }
+  if (cmd.expires_at_ms && *cmd.expires_at_ms != state.expires_at_ms) {
+    changed["expires_at"] = TimeOrNull(*cmd.expires_at_ms);
+  }
+  if (cmd.refill && *cmd.refill != current_refill) changed["refill"] = RefillJson(*cmd.refill);
+  if (cmd.rate_limit && *cmd.rate_limit != state.rate_limit) {
+    changed["rate_limit"] = RateLimitJson(*cmd.rate_limit);
+  }
+  if (cmd.allowed_origins && *cmd.allowed_origins != state.allowed_origins) {
+    changed["allowed_origins"] = *cmd.allowed_origins;
+  }
+  if (cmd.allowed_ips && *cmd.allowed_ips != state.allowed_ips) {
+    changed["allowed_ips"] = *cmd.allowed_ips;
+  }
+  if (cmd.meta && *cmd.meta != state.meta) changed["meta"] = *cmd.meta;
+
+  std::vector<NewEvent> out;
+  if (!changed.empty()) out.push_back({EventType::kUpdated, std::move(changed)});
+  if (cmd.permissions && !SamePermissionSet(*cmd.permissions, state.permissions)) {
+    out.push_back({EventType::kPermissionsChanged,
+                   Json{{"permissions", *cmd.permissions}, {"previous", state.permissions}}});
+  }
+  return out;
+}
+
+Result<std::vector<NewEvent>> DecideRegenerate(const TokenState& state,
+                                               const RegenerateCommand& cmd, int64_t now_ms,
+                                               std::string_view new_digest,
+                                               std::string_view new_hint) {
+  if (state.revoked) return Revoked();
+  std::vector<NewEvent> out;
+  out.push_back({EventType::kRegenerated,
+                 Json{{"secret_digest", new_digest},
+                      {"hint", new_hint},
+                      {"previous_valid_until",
+                       FormatRfc3339Ms(now_ms + cmd.grace_period_s * 1000)}}});
+  return out;
+}
+
+Result<std::vector<NewEvent>> DecideRevoke(const TokenState& state, const RevokeCommand& cmd) {
+  std::vector<NewEvent> out;
+  if (!state.revoked) out.push_back({EventType::kRevoked, Json{{"reason", cmd.reason}}});
+  return out;
+}
+
+Result<std::vector<NewEvent>> DecideCredits(const TokenState& state,
+                                            const AdjustCreditsCommand& cmd, int64_t now_ms) {
+  if (state.revoked) return Revoked();
+  const bool add = cmd.op == AdjustCreditsCommand::Op::kAdd;
+  int64_t balance = 0;
+  if (add) {
+    if (!state.credits) {
+      return MakeError(ErrorCode::kConflict,
+                       "the token has unlimited credits; use set to give it a balance", "add");
+    }
+    Credits c = *state.credits;
+    RollCredits(c, now_ms);
+    // Both terms are bounded by kMaxCredits in magnitude: no overflow.
+    balance = std::max<int64_t>(0, c.remaining + cmd.amount);
+  } else {
+    balance = cmd.amount;
+  }
+  std::vector<NewEvent> out;
+  out.push_back(
+      {EventType::kCreditsAdjusted, Json{{add ? "add" : "set", cmd.amount}, {"balance", balance}}});
+  return out;
+}
+
+VerifyDecision DecideVerify(const TokenState* t, bool matched_previous_secret,
+                            const VerifyCommand& cmd, int64_t now_ms) {
+  VerifyDecision d;
+  if (t == nullptr || (matched_previous_secret && now_ms >= t->previous_valid_until_ms)) {
+    d.code = kCodeNotFound;
+    d.response = Json{{"valid", false}, {"code", kCodeNotFound}};
+    return d;
+  }
+
+  // Uses inside (now - window, now]; recent_uses is sorted oldest first.
+  int64_t in_window = 0;
+  int64_t oldest_in_window = 0;
+  if (t->rate_limit) {
+    const auto& uses = t->recent_uses;
+    const auto first = std::upper_bound(uses.begin(), uses.end(), now_ms - t->rate_limit->window_ms);
+    const auto last = std::upper_bound(first, uses.end(), now_ms);
+    in_window = last - first;
+    if (in_window > 0) oldest_in_window = *first;
+  }
+  // The balance as it stands now (a new period may have refilled it).
+  std::optional<int64_t> balance;
+  if (t->credits) {
+    Credits c = *t->credits;
+    RollCredits(c, now_ms);
+    balance = c.remaining;
+  }
+
+  std::string_view code = kCodeValid;
+  const TokenStatus status = StatusAt(*t, now_ms);
+  if (status == TokenStatus::kRevoked) {
+    code = kCodeRevoked;
+  } else if (status == TokenStatus::kExpired) {
+    code = kCodeExpired;
+  } else if (!t->allowed_origins.empty() &&
+             (!cmd.origin || !OriginAllowed(t->allowed_origins, *cmd.origin))) {
+    code = kCodeOriginNotAllowed;
+  } else if (!t->allowed_ips.empty() && (!cmd.ip || !IpAllowed(t->allowed_ips, *cmd.ip))) {
+    code = kCodeIpNotAllowed;
+  } else if (cmd.permissions && !Evaluate(*cmd.permissions, t->permissions)) {
+    code = kCodeForbidden;
+  } else if (t->rate_limit && in_window >= t->rate_limit->limit) {
+    code = kCodeRateLimited;
+  } else if (balance && cmd.cost > *balance) {
+    code = kCodeUsageExceeded;
+  }
+  const bool valid = code == kCodeValid;
+  d.code = code;
+
+  if (valid) {
+    d.event = NewEvent{EventType::kUsed, Json{{"cost", cmd.cost},
+                                              {"permissions", cmd.permissions_asked},
+                                              {"origin", OptionalString(cmd.origin)},
+                                              {"ip", OptionalString(cmd.ip)}}};
+    if (balance) *balance -= cmd.cost;
+    if (t->rate_limit) {
+      if (in_window == 0) oldest_in_window = now_ms;
+      ++in_window;
+    }
+  } else {
+    d.event = NewEvent{EventType::kUseDenied, Json{{"code", code},
+                                                   {"cost", cmd.cost},
+                                                   {"origin", OptionalString(cmd.origin)},
+                                                   {"ip", OptionalString(cmd.ip)}}};
+  }
+
+  Json rate_limit = nullptr;
+  if (t->rate_limit) {
+    rate_limit = Json{
+        {"limit", t->rate_limit->limit},
+        {"remaining", std::max<int64_t>(0, t->rate_limit->limit - in_window)},
+        {"reset_ms", in_window > 0 ? oldest_in_window + t->rate_limit->window_ms - now_ms : 0}};
+  }
+  d.response = Json{{"valid", valid},
+                    {"code", code},
+                    {"token_id", t->id},
+                    {"owner", t->owner},
+                    {"name", t->name},
+                    {"permissions", t->permissions},
+                    {"expires_at", TimeOrNull(t->expires_at_ms)},
+                    {"remaining", balance ? Json(*balance) : Json(nullptr)},
+                    {"rate_limit", std::move(rate_limit)},
+                    {"meta", t->meta}};
+  return d;
+}
+
+}  // namespace tl
