@@ -82,6 +82,16 @@ async function takeSecretFromDialog({ closeWith = 'button' } = {}) {
   return copied;
 }
 
+// Visible form controls without an accessible name (label, aria-label(ledby)
+// or, for buttons, their text).
+function unlabelledControls() {
+  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => el.offsetParent !== null || el.closest('dialog[open]'))
+    .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+      || (el.tagName === 'BUTTON' && el.textContent.trim())))
+    .map((el) => el.outerHTML.slice(0, 120)));
+}
+
 async function historyItems(type) {
   return page.locator(`[data-testid="history-item"][data-type="${type}"]`);
 }
@@ -149,6 +159,15 @@ describe('web console', { timeout: 10 * STEP_TIMEOUT }, () => {
   test('shows an API field error next to its field', { timeout: STEP_TIMEOUT }, async () => {
     await page.goto(`${CONSOLE}#/tokens/new`);
     await byTestId('tf-name').fill('e2e bad addresses');
+    await byTestId('tf-type-custom').check();
+    await byTestId('tf-credits-limited').check();
+    await byTestId('tf-rate-limited').check();
+    await byTestId('tf-duration').selectOption('custom');
+    assert.deepEqual(await unlabelledControls(), [], 'every control of the form is labelled');
+    await byTestId('tf-type-read-only').check();
+    await byTestId('tf-credits-limited').uncheck();
+    await byTestId('tf-rate-limited').uncheck();
+    await byTestId('tf-duration').selectOption('30d');
     await byTestId('tf-ips').fill('not-an-address');
     await byTestId('tf-submit').click();
     const error = page.locator('[data-field="allowed_ips"] [data-testid="field-error"]');
@@ -171,6 +190,7 @@ describe('web console', { timeout: 10 * STEP_TIMEOUT }, () => {
     await changed.first().waitFor();
     assert.match(await changed.first().textContent(), /Added:\s*reports\/\*:write/);
     assert.equal(await verify(state.secret, { permissions: ['reports/q3:write'] }), 'VALID');
+    assert.deepEqual(await unlabelledControls(), [], 'every control of the detail page is labelled');
     await screenshot('04-permissions-edited');
   });
 

@@ -103,8 +103,12 @@ function readForm(field, editor) {
       remaining: field('credits_remaining') ? integerOrNull(field('credits_remaining')) : null,
       refill: interval ? { amount: integerOrNull(field('refill_amount')), interval } : null,
     };
-    if (field('credits_remaining') && values.credits.remaining === null) {
-      throw new InvalidInput('credits.remaining', 'How many credits does the token start with?');
+    if (values.credits.remaining === null) {
+      // On create the API starts a refilled balance at refill.amount.
+      delete values.credits.remaining;
+      if (field('credits_remaining') && !values.credits.refill) {
+        throw new InvalidInput('credits.remaining', 'How many credits does the token start with?');
+      }
     }
     if (values.credits.refill && values.credits.refill.amount === null) {
       throw new InvalidInput('credits.refill.amount', 'How many credits does each refill give?');
