@@ -43,7 +43,8 @@ async function verify(secret, extra = {}) {
 let browser;
 let page;
 const state = { tokenId: null, secret: null, oldSecret: null };
-const strayRequests = [];  // anything but /console/* and /v1/* on the server's origin
+const strayRequests = [];
+const pageErrors = [];     // uncaught exceptions and console errors (CSP violations among them)  // anything but /console/* and /v1/* on the server's origin
 
 async function screenshot(name) {
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
@@ -100,7 +101,10 @@ before(async () => {
   mkdirSync(OUT, { recursive: true });
   browser = await launch({ viewport: { width: 1280, height: 800 } });
   page = browser.context.pages()[0] || (await browser.context.newPage());
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/status of 40[0-9]/.test(message.text())) pageErrors.push(message.text());
+  });
   page.on('request', (request) => {
     const url = new URL(request.url());
     if (url.origin !== new URL(BASE).origin || !/^\/(console(\/|$)|v1\/)/.test(url.pathname)) strayRequests.push(url.href);
@@ -264,7 +268,8 @@ describe('web console', { timeout: 10 * STEP_TIMEOUT }, () => {
     await screenshot('08-narrow-detail');
   });
 
-  test('loads nothing but its own files and the /v1 API', () => {
+  test('loads nothing but its own files and the /v1 API, without script errors', () => {
     assert.deepEqual(strayRequests, []);
+    assert.deepEqual(pageErrors, []);
   });
 });

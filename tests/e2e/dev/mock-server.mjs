@@ -199,7 +199,12 @@ async function serveConsole(res, path) {
   if (rel.startsWith('..') || !TYPES[extname(rel)]) return problem(res, 404, 'not found');
   try {
     const body = await readFile(join(CONSOLE_DIR, rel));
-    res.writeHead(200, { 'Content-Type': TYPES[extname(rel)], 'Cache-Control': 'no-cache' });
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(rel)],
+      'Cache-Control': 'no-cache',
+      // As the real server sends it: no inline script or style, nothing from elsewhere.
+      'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+    });
     res.end(body);
   } catch {
     problem(res, 404, 'not found');
