@@ -38,8 +38,7 @@ std::optional<Error> UnknownField(const Json& obj, std::initializer_list<std::st
                                   std::string_view parent = {}) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
-      return Invalid("unknown field",
-                     parent.empty() ? it.key() : Path(parent, it.key()));
+      return Invalid("unknown field", parent.empty() ? it.key() : Path(parent, it.key()));
     }
   }
   return std::nullopt;
@@ -55,7 +54,11 @@ std::optional<size_t> Utf8Length(std::string_view s) {
   size_t n = 0;
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return std::nullopt;
     for (size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return std::nullopt;
@@ -310,7 +313,8 @@ Result<std::vector<std::string>> GetStringList(const Json& j, const std::string&
 }
 
 Result<std::vector<std::string>> GetOrigins(const Json& j) {
-  return GetStringList(j, "allowed_origins", "a host or origin (e.g. app.example.com, "
+  return GetStringList(j, "allowed_origins",
+                       "a host or origin (e.g. app.example.com, "
                        "https://app.example.com, *.example.com)",
                        [](const std::string& s) -> std::optional<std::string> {
                          if (!IsValidOriginPattern(s)) return std::nullopt;
@@ -365,9 +369,9 @@ Result<CreateTokenCommand> ParseCreateToken(const Json& body, int64_t now_ms) {
   auto obj_or = BodyObject(body, false);
   if (!obj_or.ok()) return obj_or.error();
   const Json& obj = **obj_or;
-  if (auto e = UnknownField(obj, {"name", "description", "owner", "preset", "permissions",
-                                  "expires_in", "expires_at", "credits", "rate_limit",
-                                  "allowed_origins", "allowed_ips", "prefix", "meta"})) {
+  if (auto e = UnknownField(
+          obj, {"name", "description", "owner", "preset", "permissions", "expires_in", "expires_at",
+                "credits", "rate_limit", "allowed_origins", "allowed_ips", "prefix", "meta"})) {
     return *e;
   }
   CreateTokenCommand cmd;
@@ -443,9 +447,9 @@ Result<UpdateTokenCommand> ParseUpdateToken(const Json& body, int64_t now_ms) {
   if (Find(obj, "prefix")) {
     return Invalid("the prefix is fixed at creation; create a new token instead", "prefix");
   }
-  if (auto e = UnknownField(obj, {"name", "description", "preset", "permissions", "expires_in",
-                                  "expires_at", "refill", "rate_limit", "allowed_origins",
-                                  "allowed_ips", "meta"})) {
+  if (auto e = UnknownField(
+          obj, {"name", "description", "preset", "permissions", "expires_in", "expires_at",
+                "refill", "rate_limit", "allowed_origins", "allowed_ips", "meta"})) {
     return *e;
   }
   if (obj.empty()) return Invalid("an update must change at least one field", "");
@@ -565,8 +569,7 @@ Result<VerifyCommand> ParseVerify(const Json& body) {
       if (!v.is_string()) return Invalid("must be a string", "token");
       const auto& s = v.get_ref<const std::string&>();
       if (s.empty() || s.size() > kMaxVerifyTokenBytes) {
-        return Invalid("must be 1 to " + std::to_string(kMaxVerifyTokenBytes) + " bytes",
-                       "token");
+        return Invalid("must be 1 to " + std::to_string(kMaxVerifyTokenBytes) + " bytes", "token");
       }
       cmd.token = s;
     } else if (key == "permissions") {

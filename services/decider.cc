@@ -28,9 +28,8 @@ Json OptionalString(const std::optional<std::string>& s) { return s ? Json(*s) :
 
 // Exact possession; ledger permissions are never granted by wildcards.
 bool Holds(const Caller& caller, std::string_view p) {
-  return IsAdmin(caller) ||
-         std::find(caller.permissions.begin(), caller.permissions.end(), p) !=
-             caller.permissions.end();
+  return IsAdmin(caller) || std::find(caller.permissions.begin(), caller.permissions.end(), p) !=
+                                caller.permissions.end();
 }
 
 // The first ledger permission in `wanted` (not already in `already`) that the
@@ -52,6 +51,10 @@ bool SamePermissionSet(std::vector<std::string> a, std::vector<std::string> b) {
   std::sort(b.begin(), b.end());
   b.erase(std::unique(b.begin(), b.end()), b.end());
   return a == b;
+}
+
+Error ExpiryInPast() {
+  return MakeError(ErrorCode::kInvalidArgument, "must be in the future", "expires_at");
 }
 
 Error Revoked() { return MakeError(ErrorCode::kConflict, "the token is revoked"); }
@@ -86,10 +89,13 @@ Result<std::vector<NewEvent>> DecideCreate(const CreateTokenCommand& cmd, const 
                      "the calling token has no owner; name one explicitly", "owner");
   }
   if (auto s = CheckLedgerGrants(caller, cmd.permissions, {}); !s.ok()) return s.error();
+  // Parsing checked this against its own clock reading; time may have moved.
+  if (cmd.expires_at_ms && *cmd.expires_at_ms <= now_ms) return ExpiryInPast();
 
   Json credits = nullptr;
   if (cmd.credits) {
-    credits = Json{{"remaining", cmd.credits->remaining}, {"refill", RefillJson(cmd.credits->refill)}};
+    credits =
+        Json{{"remaining", cmd.credits->remaining}, {"refill", RefillJson(cmd.credits->refill)}};
   }
   Json data = {
       {"owner", owner},
@@ -117,8 +123,8 @@ Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const Update
   if (!CanSee(caller, state)) return MakeError(ErrorCode::kNotFound, "no such token");
   if (if_match && *if_match != state.version) {
     return MakeError(ErrorCode::kPreconditionFailed,
-                     "the token is at version " + std::to_string(state.version.value()) +
-                         ", not " + std::to_string(if_match->value()));
+                     "the token is at version " + std::to_string(state.version.value()) + ", not " +
+                         std::to_string(if_match->value()));
   }
   if (state.revoked) return Revoked();
   if (cmd.permissions) {
@@ -126,14 +132,13 @@ Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const Update
       return s.error();
     }
   }
+  if (cmd.expires_at_ms && *cmd.expires_at_ms && **cmd.expires_at_ms <= now_ms) {
+    return ExpiryInPast();
+  }
+  // A refill on a token with unlimited credits makes it limited, starting with
+  // a full period (the fold's rule), so it is a change like any other.
   const std::optional<Refill> current_refill =
       state.credits ? state.credits->refill : std::optional<Refill>();
-  if (cmd.refill && *cmd.refill && !state.credits) {
-    return MakeError(ErrorCode::kConflict,
-                     "the token has unlimited credits; set a balance through the credits "
-                     "endpoint before giving it a refill rule",
-                     "refill");
-  }
 
   Json changed = Json::object();
   if (cmd.name && *cmd.name != state.name) changed["name"] = *cmd.name;
@@ -170,11 +175,11 @@ Result<std::vector<NewEvent>> DecideRegenerate(const TokenState& state,
                                                std::string_view new_hint) {
   if (state.revoked) return Revoked();
   std::vector<NewEvent> out;
-  out.push_back({EventType::kRegenerated,
-                 Json{{"secret_digest", new_digest},
-                      {"hint", new_hint},
-                      {"previous_valid_until",
-                       FormatRfc3339Ms(now_ms + cmd.grace_period_s * 1000)}}});
+  out.push_back(
+      {EventType::kRegenerated,
+       Json{{"secret_digest", new_digest},
+            {"hint", new_hint},
+            {"previous_valid_until", FormatRfc3339Ms(now_ms + cmd.grace_period_s * 1000)}}});
   return out;
 }
 
@@ -221,7 +226,8 @@ VerifyDecision DecideVerify(const TokenState* t, bool matched_previous_secret,
   int64_t oldest_in_window = 0;
   if (t->rate_limit) {
     const auto& uses = t->recent_uses;
-    const auto first = std::upper_bound(uses.begin(), uses.end(), now_ms - t->rate_limit->window_ms);
+    const auto first =
+        std::upper_bound(uses.begin(), uses.end(), now_ms - t->rate_limit->window_ms);
     const auto last = std::upper_bound(first, uses.end(), now_ms);
     in_window = last - first;
     if (in_window > 0) oldest_in_window = *first;

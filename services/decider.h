@@ -62,9 +62,10 @@ Result<std::vector<NewEvent>> DecideCreate(const CreateTokenCommand& cmd, const 
 // token.permissions_changed when the permission set differs. Checked in this
 // order: invisible to the caller -> kNotFound; `if_match` given and not
 // state.version -> kPreconditionFailed; revoked -> kConflict; adding a ledger:
-// permission the caller does not hold -> kForbidden "permissions"; a refill on
-// a token with unlimited credits -> kConflict "refill". Nothing changed -> no
-// events (the request succeeds without touching the log).
+// permission the caller does not hold -> kForbidden "permissions". A refill on
+// a token with unlimited credits makes it limited (the fold starts it with a
+// full period). Nothing changed -> no events (the request succeeds without
+// touching the log). Permission lists are compared as sets.
 Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const UpdateTokenCommand& cmd,
                                            const Caller& caller, int64_t now_ms,
                                            std::optional<Version> if_match);

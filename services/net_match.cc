@@ -69,8 +69,8 @@ std::optional<std::string> HostOf(std::string_view s, bool allow_wildcard) {
     if (scheme_end == 0) return std::nullopt;
     for (size_t i = 0; i < scheme_end; ++i) {
       const char c = Lower(s[i]);
-      const bool ok = (c >= 'a' && c <= 'z') || (i > 0 && ((c >= '0' && c <= '9') || c == '+' ||
-                                                           c == '-' || c == '.'));
+      const bool ok = (c >= 'a' && c <= 'z') ||
+                      (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
       if (!ok) return std::nullopt;
     }
     s.remove_prefix(scheme_end + 3);

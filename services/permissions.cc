@@ -83,7 +83,7 @@ class QueryParser {
   bool AtParen(char c) const { return at_paren_ && paren_ == c; }
 
   Error Unexpected(std::string_view expected) const {
-    std::string found = AtEnd() ? "the end of the query"
+    std::string found = AtEnd()     ? "the end of the query"
                         : at_paren_ ? std::string("'") + paren_ + "'"
                                     : "'" + std::string(tok_) + "'";
     return QueryError("expected " + std::string(expected) + " at offset " +
@@ -130,9 +130,9 @@ class QueryParser {
   Result<PermissionQuery> ParseTerm(int depth) {
     if (AtParen('(')) {
       if (depth >= kMaxQueryDepth) {
-        return QueryError("permission query nests deeper than " + std::to_string(kMaxQueryDepth) +
-                              " parentheses",
-                          field_);
+        return QueryError(
+            "permission query nests deeper than " + std::to_string(kMaxQueryDepth) + " parentheses",
+            field_);
       }
       Next();
       if (AtParen(')')) return Unexpected("a permission or '('");
@@ -221,9 +221,9 @@ bool Satisfies(const std::vector<std::string>& granted, std::string_view require
 
 Result<PermissionQuery> ParsePermissionQuery(std::string_view text) {
   if (text.size() > kMaxQueryLength) {
-    return QueryError("permission query is longer than " + std::to_string(kMaxQueryLength) +
-                          " bytes",
-                      "permissions");
+    return QueryError(
+        "permission query is longer than " + std::to_string(kMaxQueryLength) + " bytes",
+        "permissions");
   }
   return QueryParser(text, "permissions").Parse();
 }
@@ -232,9 +232,8 @@ Result<PermissionQuery> PermissionQueryFromJson(const Json& j, std::string_view 
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     if (s.size() > kMaxQueryLength) {
-      return QueryError("permission query is longer than " + std::to_string(kMaxQueryLength) +
-                            " bytes",
-                        field);
+      return QueryError(
+          "permission query is longer than " + std::to_string(kMaxQueryLength) + " bytes", field);
     }
     return QueryParser(s, field).Parse();
   }
@@ -250,8 +249,7 @@ Result<PermissionQuery> PermissionQueryFromJson(const Json& j, std::string_view 
     if (!e.is_string()) return QueryError("must be a string", at);
     const auto& p = e.get_ref<const std::string&>();
     if (!IsValidPermission(p)) {
-      return QueryError("not a permission (resource:action, characters A-Z a-z 0-9 _ . / * -)",
-                        at);
+      return QueryError("not a permission (resource:action, characters A-Z a-z 0-9 _ . / * -)", at);
     }
     PermissionQuery leaf;
     leaf.kind = PermissionQuery::Kind::kPermission;

@@ -35,8 +35,8 @@ bool Satisfies(const std::vector<std::string>& granted, std::string_view require
 struct PermissionQuery {
   enum class Kind { kPermission, kAnd, kOr };
   Kind kind = Kind::kAnd;
-  std::string permission;                  // kPermission only
-  std::vector<PermissionQuery> children;   // kAnd / kOr; an empty kAnd is "nothing required"
+  std::string permission;                 // kPermission only
+  std::vector<PermissionQuery> children;  // kAnd / kOr; an empty kAnd is "nothing required"
   bool operator==(const PermissionQuery&) const = default;
 };
 

@@ -60,8 +60,7 @@ TEST(GenerateSecretTest, ChecksumCoversPrefixAndBody) {
 
 TEST(LooksLikeSecretTest, DetectsEveryChangedCharacter) {
   const std::string s = GenerateSecret("tl", CountingBytes(7));
-  const std::string alphabet =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const std::string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '_') continue;
     for (char c : alphabet) {
