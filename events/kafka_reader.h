@@ -1,0 +1,77 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "events/event.h"
+#include "events/result.h"
+
+namespace tl {
+
+// Verifies the hash chain of events that may arrive in any order and more
+// than once (a Kafka topic read across partitions): every event's hash must
+// be ComputeHash of its contents, position 1 must link to kGenesisHash, each
+// event's prev_hash must equal the hash of the event one position before it
+// whenever both were seen, and a position seen twice must carry the same
+// hash. Remembers the newest 200,000 positions; an event older than that is
+// only checked against its own hash. Not thread-safe.
+class ChainChecker {
+ public:
+  // Feeds one event. Returns an error of kind kCorruption naming the
+  // position(s) at the first break found; the checker stays usable.
+  // Returns Ok for a duplicate of an event already seen (it is "dropped").
+  Status Feed(const Event& e);
+  // True when the last Feed() saw `e.position` for the first time.
+  bool last_was_new() const { return last_was_new_; }
+  // With `expect_from_one`: errors unless positions 1..highest were all seen;
+  // otherwise errors when the seen positions have holes between the lowest
+  // and the highest. Names the first missing position.
+  Status Finish(bool expect_from_one) const;
+  uint64_t highest() const { return highest_; }
+  uint64_t count() const { return count_; }
+
+ private:
+  struct Seen {
+    std::string prev_hash;
+    std::string hash;
+  };
+  // The most recent positions seen (at most 200,000): enough for link and
+  // duplicate checks across partitions that run apart by that much.
+  std::map<uint64_t, Seen> seen_;
+  uint64_t forgotten_below_ = 0;  // positions below this were dropped from seen_
+  uint64_t lowest_ = 0;
+  uint64_t highest_ = 0;
+  uint64_t count_ = 0;  // distinct positions seen
+  bool last_was_new_ = false;
+};
+
+struct ReaderOptions {
+  std::string brokers;
+  std::string topic = "tokenledger.events";
+  std::vector<std::pair<std::string, std::string>> properties;  // any librdkafka property
+  // Give up when no message arrived for this long while some partition has
+  // not reached its high watermark yet.
+  std::chrono::milliseconds stall_timeout{30000};
+};
+
+// Reads the whole topic as it is when the call starts (every partition from
+// offset 0 to its high watermark, by assign(): no group join), decodes each
+// message with FromCloudEvent, drops duplicate positions, and calls
+// `on_event` in position order 1, 2, 3... with the chain verified up to that
+// event. Errors (kCorruption) name the position or partition/offset at fault:
+// a message that is not one of our CloudEvents, a broken chain, a hole, a
+// partition whose first offset is not 0 (retention dropped history).
+// kNotFound when the topic does not exist or is empty; kUnavailable when the brokers
+// cannot be reached. An error returned by `on_event` stops the read.
+Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Event&)>& on_event);
+
+// The whole verified history of a topic, in position order.
+Result<std::vector<Event>> ReadAllEvents(const ReaderOptions& opts);
+
+}  // namespace tl
