@@ -2,7 +2,7 @@
 // producer sending the same bytes (the same CloudEvents JSON, same keys, same
 // producer settings) to the same cluster in the same run.
 //
-//   kafka_bench [events=50000] [rounds=3]
+//   kafka_bench [events=100000] [rounds=3]
 //
 // Each round times the bare producer (produce all, wait for every delivery
 // report) and then a fresh relay (Start until every position is
@@ -151,7 +151,7 @@ double Relay(const std::string& brokers, const std::string& topic, const FixedSo
 }  // namespace tl
 
 int main(int argc, char** argv) {
-  const int n = argc > 1 ? std::atoi(argv[1]) : 50000;
+  const int n = argc > 1 ? std::atoi(argv[1]) : 100000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   tl::FixedSource source(n);
   std::vector<std::pair<std::string, std::string>> messages;

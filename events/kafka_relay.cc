@@ -14,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "events/time_format.h"
+
 namespace tl {
 namespace {
 
@@ -55,7 +57,51 @@ const std::vector<std::pair<std::string, std::string>>& ForcedProperties() {
   return props;
 }
 
+// Appends `v` as a JSON string exactly as nlohmann::json::dump() writes it.
+// Plain ASCII is copied; anything else goes through nlohmann itself.
+void AppendJsonString(std::string_view v, std::string* out) {
+  for (unsigned char c : v) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      *out += Json(std::string(v)).dump();
+      return;
+    }
+  }
+  out->push_back('"');
+  out->append(v);
+  out->push_back('"');
+}
+
 }  // namespace
+
+std::string EncodeCloudEvent(const Event& e, std::string_view source) {
+  // Keys in the order nlohmann's sorted object map writes them.
+  std::string out;
+  out.reserve(512);
+  out += "{\"data\":";
+  out += e.data.dump();
+  out += ",\"datacontenttype\":\"application/json\",\"id\":";
+  AppendJsonString(e.id, &out);
+  out += ",\"source\":";
+  AppendJsonString(source, &out);
+  out += ",\"specversion\":\"1.0\",\"subject\":";
+  AppendJsonString(e.token_id, &out);
+  out += ",\"time\":";
+  AppendJsonString(FormatRfc3339Ms(e.time_ms), &out);
+  out += ",\"tlactor\":";
+  AppendJsonString(e.actor, &out);
+  out += ",\"tlhash\":";
+  AppendJsonString(e.hash, &out);
+  out += ",\"tlposition\":";
+  out += std::to_string(e.position.value());
+  out += ",\"tlprevhash\":";
+  AppendJsonString(e.prev_hash, &out);
+  out += ",\"tlversion\":";
+  out += std::to_string(e.version.value());
+  out += ",\"type\":";
+  AppendJsonString(EventTypeName(e.type), &out);
+  out += '}';
+  return out;
+}
 
 struct KafkaRelay::Impl {
   struct InFlight {
@@ -266,7 +312,15 @@ struct KafkaRelay::Impl {
   // Hands `e` to librdkafka, waiting while its queue is full. False when it
   // refused the message for another reason (already recorded).
   bool Produce(const Event& e) {
-    std::string value = ToCloudEvent(e, opts.source).dump();
+    std::string value;
+    try {
+      value = EncodeCloudEvent(e, opts.source);
+    } catch (const std::exception& ex) {
+      // Cannot happen for events the log accepted (valid UTF-8); never skip.
+      RecordError("cannot encode position " + std::to_string(e.position.value()) + ": " +
+                  ex.what());
+      return false;
+    }
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(
           rk, RD_KAFKA_V_TOPIC(opts.topic.c_str()),

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -49,6 +50,11 @@ struct RelayStats {
   bool degraded = false;
   bool running = false;
 };
+
+// The Kafka message value for `e`: byte for byte ToCloudEvent(e, source).dump(),
+// built without the intermediate JSON object (the relay's hot path; several
+// times faster). Throws like dump() on invalid UTF-8.
+std::string EncodeCloudEvent(const Event& e, std::string_view source);
 
 // Streams every event of an EventSource to a Kafka topic in position order:
 // key = token id, value = the CloudEvents JSON. Durably remembers the last

@@ -262,6 +262,17 @@ TEST(ChainChecker, NamesThePositionOfEachKindOfBreak) {
   EXPECT_NE(st.error().message.find("position 3"), std::string::npos) << st.error().message;
 }
 
+TEST(KafkaRelay, FastEncodingIsByteIdenticalToCloudEventDump) {
+  MemorySource source;
+  std::mt19937 rng(1);
+  AppendRandom(source, rng, 50, 5);
+  source.Append("tok_\"quoted\\", EventType::kUpdated, "tab\there\nnewline \x01 caf\xc3\xa9 \xe2\x82\xac");
+  for (const Event& e : source.All()) {
+    EXPECT_EQ(EncodeCloudEvent(e, "tokenledger"), ToCloudEvent(e, "tokenledger").dump());
+    EXPECT_EQ(EncodeCloudEvent(e, "urn:\"x\""), ToCloudEvent(e, "urn:\"x\"").dump());
+  }
+}
+
 TEST(KafkaRelay, CheckpointRoundTripsAndIsTopicSpecific) {
   std::string path = TempPath("cp");
   EXPECT_EQ(KafkaRelay::ReadCheckpoint(path, "t")->value(), 0u);
