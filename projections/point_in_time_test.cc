@@ -14,7 +14,8 @@ class PointInTimeTest : public ::testing::Test {
   void SetUp() override {
     // Another stream's events interleave, so positions of "a" are 2, 3, 5, 6.
     other_.push_back(m_.Created("b", 500));
-    stream_.push_back(m_.Created("a", 1000, {{"credits", {{"remaining", 10}, {"refill", nullptr}}}}));
+    stream_.push_back(
+        m_.Created("a", 1000, {{"credits", {{"remaining", 10}, {"refill", nullptr}}}}));
     stream_.push_back(m_.Used("a", 2000, 4));
     other_.push_back(m_.Used("b", 2500, 1));
     stream_.push_back(m_.Make(EventType::kUpdated, "a", 3000, {{"name", "renamed"}}));

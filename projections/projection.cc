@@ -101,7 +101,8 @@ struct CorruptDocument : std::runtime_error {
 };
 
 const Json& Get(const Json& obj, const char* key) {
-  if (!obj.is_object()) throw CorruptDocument(std::string("expected an object around '") + key + "'");
+  if (!obj.is_object())
+    throw CorruptDocument(std::string("expected an object around '") + key + "'");
   auto it = obj.find(key);
   if (it == obj.end()) throw CorruptDocument(std::string("missing '") + key + "'");
   return *it;
@@ -308,28 +309,56 @@ void Projection::RebuildIndexes() {
   by_digest_.clear();
   owners_.clear();
   by_created_.clear();
-  by_id_.reserve(entries_.size());
   by_created_.reserve(entries_.size());
   for (Entry& e : entries_) {
     OwnerEntry& owner = owners_[e.state.owner];
     e.owner = &owner;
-    by_id_.insert(&e);
+    InsertId(&e);
     IndexDigests(&e);
     owner.by_created.push_back(&e);
     by_created_.push_back(&e);
-    for (const HourCounters& h : e.usage.hours) AddHour(owner.usage, h.hour, h.uses, h.credits_spent);
+    for (const HourCounters& h : e.usage.hours)
+      AddHour(owner.usage, h.hour, h.uses, h.credits_spent);
     for (const DenialCount& d : e.usage.denials) AddDenial(owner.usage, d.hour, d.code, d.n);
   }
   auto less = [](const Entry* a, const Entry* b) { return CreatedBefore(a->state, b->state); };
   std::sort(by_created_.begin(), by_created_.end(), less);
-  for (auto& [name, owner] : owners_) std::sort(owner.by_created.begin(), owner.by_created.end(), less);
+  for (auto& [name, owner] : owners_)
+    std::sort(owner.by_created.begin(), owner.by_created.end(), less);
 }
 
 // ---- folding
 
 Projection::Entry* Projection::FindEntry(std::string_view id) const {
-  auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : *it;
+  if (by_id_.empty()) return nullptr;
+  const size_t hash = std::hash<std::string_view>{}(id);
+  const size_t mask = by_id_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const IdSlot& slot = by_id_[i];
+    if (slot.entry == nullptr) return nullptr;
+    if (slot.hash == hash && slot.entry->state.id == id) return slot.entry;
+  }
+}
+
+void Projection::InsertId(Entry* e) {
+  // Grow before passing half full; entries_.size() already counts `e`.
+  if (entries_.size() * 2 > by_id_.size()) {
+    std::vector<IdSlot> old = std::move(by_id_);
+    by_id_.assign(std::max<size_t>(16, old.size() * 2), IdSlot{});
+    while (by_id_.size() < entries_.size() * 2) by_id_.resize(by_id_.size() * 2);
+    const size_t mask = by_id_.size() - 1;
+    for (const IdSlot& slot : old) {
+      if (slot.entry == nullptr) continue;
+      size_t i = slot.hash & mask;
+      while (by_id_[i].entry != nullptr) i = (i + 1) & mask;
+      by_id_[i] = slot;
+    }
+  }
+  const size_t hash = std::hash<std::string_view>{}(e->state.id);
+  const size_t mask = by_id_.size() - 1;
+  size_t i = hash & mask;
+  while (by_id_[i].entry != nullptr) i = (i + 1) & mask;
+  by_id_[i] = IdSlot{hash, e};
 }
 
 void Projection::IndexDigests(Entry* e) {
@@ -355,7 +384,7 @@ void Projection::UnindexDigests(Entry* e) {
 }
 
 void Projection::Index(Entry* e) {
-  by_id_.insert(e);
+  InsertId(e);
   IndexDigests(e);
   auto insert_sorted = [e](std::vector<Entry*>& v) {
     // Creations arrive nearly in time order, so this is almost always an append.
@@ -441,9 +470,9 @@ void Projection::Apply(const Event& e) {
     case EventType::kUseDenied: {
       ApplyToToken(entry->state, e);
       auto it = e.data.find("code");
-      const std::string_view code =
-          it != e.data.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
-                                                : std::string_view("UNKNOWN");
+      const std::string_view code = it != e.data.end() && it->is_string()
+                                        ? std::string_view(it->get_ref<const std::string&>())
+                                        : std::string_view("UNKNOWN");
       const uint16_t id = CodeId(code);
       const int32_t hour = HourOf(e.time_ms);
       AddDenial(entry->usage, hour, id, 1);
@@ -503,8 +532,9 @@ Result<ListPage> Projection::List(const ListQuery& q, int64_t now_ms) const {
   // Walk newest to oldest, starting strictly before the cursor's token.
   auto end = index->end();
   if (key) {
-    end = std::lower_bound(index->begin(), index->end(), *key,
-                           [](const Entry* e, const CursorKey& k) { return BeforeKey(e->state, k); });
+    end =
+        std::lower_bound(index->begin(), index->end(), *key,
+                         [](const Entry* e, const CursorKey& k) { return BeforeKey(e->state, k); });
   }
   for (auto it = end; it != index->begin();) {
     --it;
@@ -599,8 +629,8 @@ std::string Projection::Digest() const {
   sha.Update(std::to_string(last_position_.value()));
   sha.Update("\n");
   for (const Entry* e : sorted) {
-    sha.Update(Json{{"state", TokenStateToJson(e->state)}, {"usage", UsageSeriesToJson(e->usage)}}
-                   .dump());
+    sha.Update(
+        Json{{"state", TokenStateToJson(e->state)}, {"usage", UsageSeriesToJson(e->usage)}}.dump());
     sha.Update("\n");
   }
   return sha.HexDigest();
@@ -638,7 +668,8 @@ Result<Projection> Projection::FromJson(const Json& j) {
       const Json& usage = Get(tj, "usage");
       const Json& hours = Get(usage, "hours");
       const Json& denied = Get(usage, "denied");
-      if (!hours.is_array() || !denied.is_array()) throw CorruptDocument("bad usage of " + e.state.id);
+      if (!hours.is_array() || !denied.is_array())
+        throw CorruptDocument("bad usage of " + e.state.id);
       for (const Json& h : hours) {
         if (!h.is_array() || h.size() != 3 || !h[0].is_number_integer() ||
             !h[1].is_number_unsigned() || !h[2].is_number_integer() ||

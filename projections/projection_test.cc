@@ -59,8 +59,9 @@ TEST(ProjectionTest, DigestIndexFollowsRegenerate) {
   EXPECT_EQ(p.FindByDigest("nope", &is_previous), nullptr);
   EXPECT_EQ(p.FindByDigest("", nullptr), nullptr);
 
-  p.Apply(m.Make(EventType::kRegenerated, "a", 2000,
-                 {{"secret_digest", "a2"}, {"hint", "h"}, {"previous_valid_until", "2026-01-01T00:00:00Z"}}));
+  p.Apply(m.Make(
+      EventType::kRegenerated, "a", 2000,
+      {{"secret_digest", "a2"}, {"hint", "h"}, {"previous_valid_until", "2026-01-01T00:00:00Z"}}));
   const TokenState* t = p.FindByDigest("a2", &is_previous);
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->id, "a");
@@ -71,8 +72,9 @@ TEST(ProjectionTest, DigestIndexFollowsRegenerate) {
   EXPECT_TRUE(is_previous);
   EXPECT_EQ(t->previous_valid_until_ms, T("2026-01-01T00:00:00Z"));
 
-  p.Apply(m.Make(EventType::kRegenerated, "a", 3000,
-                 {{"secret_digest", "a3"}, {"hint", "h"}, {"previous_valid_until", "2026-01-01T00:00:00Z"}}));
+  p.Apply(m.Make(
+      EventType::kRegenerated, "a", 3000,
+      {{"secret_digest", "a3"}, {"hint", "h"}, {"previous_valid_until", "2026-01-01T00:00:00Z"}}));
   EXPECT_EQ(p.FindByDigest("digest-a", &is_previous), nullptr);
   ASSERT_NE(p.FindByDigest("a2", &is_previous), nullptr);
   EXPECT_TRUE(is_previous);
@@ -158,7 +160,8 @@ TEST_F(ListTest, FiltersByOwnerAndStatus) {
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->tokens.empty());
 
-  auto active_before = p_.List({.owner = "acme", .status = TokenStatus::kActive, .limit = 10}, 4999);
+  auto active_before =
+      p_.List({.owner = "acme", .status = TokenStatus::kActive, .limit = 10}, 4999);
   ASSERT_TRUE(active_before.ok());
   EXPECT_EQ(Ids(*active_before), (std::vector<std::string>{"t4", "t3", "t1"}));
   auto active_after = p_.List({.owner = "acme", .status = TokenStatus::kActive, .limit = 10}, 5000);
@@ -173,7 +176,8 @@ TEST_F(ListTest, FiltersByOwnerAndStatus) {
   auto first = p_.List({.status = TokenStatus::kActive, .limit = 2}, 5000);
   EXPECT_EQ(Ids(*first), (std::vector<std::string>{"t4", "t2a"}));
   ASSERT_FALSE(first->next_cursor.empty());
-  auto second = p_.List({.status = TokenStatus::kActive, .limit = 2, .cursor = first->next_cursor}, 5000);
+  auto second =
+      p_.List({.status = TokenStatus::kActive, .limit = 2, .cursor = first->next_cursor}, 5000);
   EXPECT_EQ(Ids(*second), (std::vector<std::string>{"t1"}));
   EXPECT_EQ(second->next_cursor, "");
 }
@@ -212,19 +216,37 @@ TEST(UsageTest, HourAndDayBucketsWithDenials) {
   const int64_t to = T("2026-05-12T00:00:00Z");
   Json hourly = p.Usage({.token_id = "a", .from_ms = from, .to_ms = to});
   Json expected_hourly = {
-      {"total", {{"uses", 3}, {"credits_spent", 6}, {"denied", {{"RATE_LIMITED", 2}, {"FORBIDDEN", 1}}}}},
+      {"total",
+       {{"uses", 3}, {"credits_spent", 6}, {"denied", {{"RATE_LIMITED", 2}, {"FORBIDDEN", 1}}}}},
       {"buckets",
-       {{{"start", "2026-05-10T10:00:00.000Z"}, {"uses", 2}, {"credits_spent", 5}, {"denied", Json::object()}},
-        {{"start", "2026-05-10T11:00:00.000Z"}, {"uses", 1}, {"credits_spent", 1}, {"denied", {{"RATE_LIMITED", 2}}}},
-        {{"start", "2026-05-11T02:00:00.000Z"}, {"uses", 0}, {"credits_spent", 0}, {"denied", {{"FORBIDDEN", 1}}}}}}};
+       {{{"start", "2026-05-10T10:00:00.000Z"},
+         {"uses", 2},
+         {"credits_spent", 5},
+         {"denied", Json::object()}},
+        {{"start", "2026-05-10T11:00:00.000Z"},
+         {"uses", 1},
+         {"credits_spent", 1},
+         {"denied", {{"RATE_LIMITED", 2}}}},
+        {{"start", "2026-05-11T02:00:00.000Z"},
+         {"uses", 0},
+         {"credits_spent", 0},
+         {"denied", {{"FORBIDDEN", 1}}}}}}};
   EXPECT_EQ(hourly, expected_hourly);
 
-  Json daily = p.Usage({.owner = "acme", .from_ms = from, .to_ms = to, .bucket = UsageQuery::Bucket::kDay});
+  Json daily =
+      p.Usage({.owner = "acme", .from_ms = from, .to_ms = to, .bucket = UsageQuery::Bucket::kDay});
   Json expected_daily = {
-      {"total", {{"uses", 4}, {"credits_spent", 16}, {"denied", {{"RATE_LIMITED", 2}, {"FORBIDDEN", 1}}}}},
+      {"total",
+       {{"uses", 4}, {"credits_spent", 16}, {"denied", {{"RATE_LIMITED", 2}, {"FORBIDDEN", 1}}}}},
       {"buckets",
-       {{{"start", "2026-05-10T00:00:00.000Z"}, {"uses", 4}, {"credits_spent", 16}, {"denied", {{"RATE_LIMITED", 2}}}},
-        {{"start", "2026-05-11T00:00:00.000Z"}, {"uses", 0}, {"credits_spent", 0}, {"denied", {{"FORBIDDEN", 1}}}}}}};
+       {{{"start", "2026-05-10T00:00:00.000Z"},
+         {"uses", 4},
+         {"credits_spent", 16},
+         {"denied", {{"RATE_LIMITED", 2}}}},
+        {{"start", "2026-05-11T00:00:00.000Z"},
+         {"uses", 0},
+         {"credits_spent", 0},
+         {"denied", {{"FORBIDDEN", 1}}}}}}};
   EXPECT_EQ(daily, expected_daily);
 
   // Everything, and a range that cuts hours out: [10:00, 11:00) only.
@@ -244,8 +266,10 @@ TEST(UsageTest, HourAndDayBucketsWithDenials) {
   // Usage survives the JSON round trip (owner sums are rebuilt).
   auto restored = Projection::FromJson(p.ToJson());
   ASSERT_TRUE(restored.ok());
-  EXPECT_EQ(restored->Usage({.owner = "acme", .from_ms = from, .to_ms = to, .bucket = UsageQuery::Bucket::kDay}),
-            expected_daily);
+  EXPECT_EQ(
+      restored->Usage(
+          {.owner = "acme", .from_ms = from, .to_ms = to, .bucket = UsageQuery::Bucket::kDay}),
+      expected_daily);
 }
 
 // ---- randomized: live fold == snapshot + tail.
@@ -256,7 +280,8 @@ std::vector<Event> RandomEvents(size_t n, uint32_t seed) {
   std::vector<Event> out;
   std::vector<std::string> ids;
   int64_t now = T("2026-01-30T20:00:00Z");
-  static const char* kCodes[] = {"REVOKED", "EXPIRED", "RATE_LIMITED", "USAGE_EXCEEDED", "FORBIDDEN"};
+  static const char* kCodes[] = {"REVOKED", "EXPIRED", "RATE_LIMITED", "USAGE_EXCEEDED",
+                                 "FORBIDDEN"};
   auto pick = [&](size_t k) { return std::uniform_int_distribution<size_t>(0, k - 1)(rng); };
   while (out.size() < n) {
     now += static_cast<int64_t>(pick(40 * 60 * 1000));  // up to 40 minutes: crosses days and months
@@ -264,8 +289,9 @@ std::vector<Event> RandomEvents(size_t n, uint32_t seed) {
       std::string id = "tok_" + std::to_string(ids.size());
       Json credits = nullptr;
       if (pick(3) != 0) {
-        Json refill = pick(2) ? Json(nullptr)
-                              : Json{{"amount", 50 + pick(50)}, {"interval", pick(2) ? "day" : "month"}};
+        Json refill =
+            pick(2) ? Json(nullptr)
+                    : Json{{"amount", 50 + pick(50)}, {"interval", pick(2) ? "day" : "month"}};
         credits = {{"remaining", pick(100)}, {"refill", refill}};
       }
       Json rate = pick(2) ? Json(nullptr) : Json{{"limit", 5}, {"window_ms", 1 + pick(3'600'000)}};
@@ -280,14 +306,16 @@ std::vector<Event> RandomEvents(size_t n, uint32_t seed) {
     const std::string& id = ids[pick(ids.size())];
     switch (pick(12)) {
       case 0:
-        out.push_back(m.Make(EventType::kUpdated, id, now,
-                             {{"name", "n" + std::to_string(pick(1000))},
-                              {"refill", pick(2) ? Json(nullptr) : Json{{"amount", 7}, {"interval", "day"}}},
-                              {"expires_at", pick(2) ? Json(nullptr) : Json(FormatRfc3339Ms(now + 1000))}}));
+        out.push_back(
+            m.Make(EventType::kUpdated, id, now,
+                   {{"name", "n" + std::to_string(pick(1000))},
+                    {"refill", pick(2) ? Json(nullptr) : Json{{"amount", 7}, {"interval", "day"}}},
+                    {"expires_at", pick(2) ? Json(nullptr) : Json(FormatRfc3339Ms(now + 1000))}}));
         break;
       case 1:
-        out.push_back(m.Make(EventType::kPermissionsChanged, id, now,
-                             {{"permissions", {"p" + std::to_string(pick(5))}}, {"previous", Json::array()}}));
+        out.push_back(m.Make(
+            EventType::kPermissionsChanged, id, now,
+            {{"permissions", {"p" + std::to_string(pick(5))}}, {"previous", Json::array()}}));
         break;
       case 2:
         out.push_back(m.Make(EventType::kRegenerated, id, now,
@@ -299,7 +327,8 @@ std::vector<Event> RandomEvents(size_t n, uint32_t seed) {
         out.push_back(m.Denied(id, now, kCodes[pick(5)]));
         break;
       case 4:
-        out.push_back(m.Make(EventType::kCreditsAdjusted, id, now, {{"set", 5}, {"balance", pick(30)}}));
+        out.push_back(
+            m.Make(EventType::kCreditsAdjusted, id, now, {{"set", 5}, {"balance", pick(30)}}));
         break;
       case 5:
         if (pick(5) == 0) {
@@ -327,7 +356,8 @@ TEST(ProjectionRandomTest, SnapshotPlusTailEqualsFullFold) {
   ASSERT_GT(full.token_count(), 100u);
   EXPECT_EQ(full.last_position(), Position(10'000));
 
-  for (size_t k : {size_t{0}, size_t{1}, size_t{137}, size_t{2500}, size_t{5000}, size_t{9999}, size_t{10'000}}) {
+  for (size_t k : {size_t{0}, size_t{1}, size_t{137}, size_t{2500}, size_t{5000}, size_t{9999},
+                   size_t{10'000}}) {
     const Projection head = Fold(events, 0, k);
     // Through text, as a snapshot file would be.
     auto restored = Projection::FromJson(Json::parse(head.ToJson().dump()));
@@ -425,8 +455,8 @@ TEST(ProjectionJsonTest, RejectsMalformedDocuments) {
   j["tokens"][0]["usage"]["hours"] = Json::array({Json::array({1, 1, 1})});  // not an hour start
   bad.push_back(j);
   j = good;
-  j["tokens"][0]["state"]["credits"] = {{"remaining", 1}, {"refill", {{"amount", 1}, {"interval", "week"}}},
-                                        {"period_start_ms", 0}};
+  j["tokens"][0]["state"]["credits"] = {
+      {"remaining", 1}, {"refill", {{"amount", 1}, {"interval", "week"}}}, {"period_start_ms", 0}};
   bad.push_back(j);
   for (const Json& doc : bad) {
     auto r = Projection::FromJson(doc);

@@ -27,7 +27,8 @@ constexpr std::string_view kStateKey = ",\"state\":";
 
 std::string FileName(Position p) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "snapshot-%020llu.json", static_cast<unsigned long long>(p.value()));
+  std::snprintf(buf, sizeof buf, "snapshot-%020llu.json",
+                static_cast<unsigned long long>(p.value()));
   return buf;
 }
 
@@ -73,10 +74,12 @@ Status FsyncPath(const std::string& path, int flags) {
 }
 
 // Snapshot files in `dir`, newest first.
-std::vector<std::pair<uint64_t, fs::path>> ListSnapshots(const std::string& dir, std::error_code& ec) {
+std::vector<std::pair<uint64_t, fs::path>> ListSnapshots(const std::string& dir,
+                                                         std::error_code& ec) {
   std::vector<std::pair<uint64_t, fs::path>> out;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (auto pos = ParseFileName(it->path().filename().string())) out.emplace_back(*pos, it->path());
+    if (auto pos = ParseFileName(it->path().filename().string()))
+      out.emplace_back(*pos, it->path());
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   return out;
@@ -163,7 +166,9 @@ Status WriteSnapshot(const std::string& dir, const Projection& p) {
   if (ec) return MakeError(ErrorCode::kIo, "list " + dir + ": " + ec.message());
   for (size_t i = 2; i < snapshots.size(); ++i) {
     fs::remove(snapshots[i].second, ec);
-    if (ec) return MakeError(ErrorCode::kIo, "remove " + snapshots[i].second.string() + ": " + ec.message());
+    if (ec)
+      return MakeError(ErrorCode::kIo,
+                       "remove " + snapshots[i].second.string() + ": " + ec.message());
   }
   return Ok{};
 }

@@ -29,7 +29,8 @@ class SnapshotTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       const std::string id = "tok_" + std::to_string(count_ % 7);
       if (count_ < 7) {
-        p_.Apply(m_.Created(id, 1000 + count_, {{"credits", {{"remaining", 100}, {"refill", nullptr}}}}));
+        p_.Apply(m_.Created(id, 1000 + count_,
+                            {{"credits", {{"remaining", 100}, {"refill", nullptr}}}}));
       } else if (count_ % 5 == 0) {
         p_.Apply(m_.Denied(id, 1000 + count_ * 1000, "FORBIDDEN"));
       } else {
@@ -41,7 +42,8 @@ class SnapshotTest : public ::testing::Test {
 
   std::vector<std::string> Files() const {
     std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(dir_))
+      names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -107,7 +109,8 @@ TEST_F(SnapshotTest, CorruptNewestFallsBackToOlderWithWarning) {
   EXPECT_EQ(loaded->last_position(), Position(10));
   EXPECT_EQ(loaded->Digest(), older_digest);
   ASSERT_EQ(warnings_.size(), 1u);
-  EXPECT_NE(warnings_[0].find("snapshot-00000000000000000020.json"), std::string::npos) << warnings_[0];
+  EXPECT_NE(warnings_[0].find("snapshot-00000000000000000020.json"), std::string::npos)
+      << warnings_[0];
   EXPECT_NE(warnings_[0].find("checksum"), std::string::npos) << warnings_[0];
 }
 

@@ -199,7 +199,8 @@ void ApplyToToken(TokenState& t, const Event& e) {
     case EventType::kUsed: {
       // The hot path: only `cost` is read.
       const int64_t cost = IntOr(e.data, "cost", 0);
-      if (t.credits && cost > 0) t.credits->remaining = std::max<int64_t>(0, t.credits->remaining - cost);
+      if (t.credits && cost > 0)
+        t.credits->remaining = std::max<int64_t>(0, t.credits->remaining - cost);
       t.last_used_at_ms = e.time_ms;
       if (t.rate_limit) {
         t.recent_uses.push_back(e.time_ms);

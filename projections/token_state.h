@@ -48,17 +48,17 @@ struct TokenState {
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;  // time of the last configuration change
   std::optional<int64_t> last_used_at_ms;
-  std::optional<int64_t> expires_at_ms;  // nullopt = never
+  std::optional<int64_t> expires_at_ms;      // nullopt = never
   std::vector<std::string> allowed_origins;  // empty = any origin
   std::vector<std::string> allowed_ips;      // CIDRs; empty = any address
   std::optional<RateLimit> rate_limit;       // nullopt = unlimited
   std::optional<Credits> credits;            // nullopt = unlimited
   Json meta = Json::object();
-  std::string prefix;  // e.g. "tl"
-  std::string hint;    // display hint, e.g. "tl_…x9Qa"
-  std::string secret_digest;           // SHA-256 hex of the current secret
-  std::string previous_digest;         // of the secret before the last regenerate
-  int64_t previous_valid_until_ms = 0; // the previous secret works while now < this
+  std::string prefix;                   // e.g. "tl"
+  std::string hint;                     // display hint, e.g. "tl_…x9Qa"
+  std::string secret_digest;            // SHA-256 hex of the current secret
+  std::string previous_digest;          // of the secret before the last regenerate
+  int64_t previous_valid_until_ms = 0;  // the previous secret works while now < this
   Version version;         // stream version of the last configuration change (If-Match)
   Version stream_version;  // stream version of the last event of any kind
   // Times of token.used events still inside the rate-limit window, oldest

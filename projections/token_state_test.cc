@@ -30,9 +30,12 @@ TEST(TokenStateTest, StatusAtRevokedWinsThenExpiry) {
 TEST(TokenStateTest, PeriodStart) {
   EXPECT_EQ(PeriodStart(RefillInterval::kDay, T("2026-03-15T23:59:59.999Z")),
             T("2026-03-15T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-03-15T12:00:00Z")), T("2026-03-01T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2024-02-29T23:00:00Z")), T("2024-02-01T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-01-01T00:00:00Z")), T("2026-01-01T00:00:00Z"));
+  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-03-15T12:00:00Z")),
+            T("2026-03-01T00:00:00Z"));
+  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2024-02-29T23:00:00Z")),
+            T("2024-02-01T00:00:00Z"));
+  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-01-01T00:00:00Z")),
+            T("2026-01-01T00:00:00Z"));
   EXPECT_EQ(PeriodStart(RefillInterval::kDay, -1), -86'400'000);
 }
 
@@ -40,16 +43,18 @@ TEST(TokenStateTest, CreatedFoldsEveryField) {
   EventMaker m;
   const int64_t t0 = T("2026-05-10T08:00:00Z");
   TokenState t;
-  ApplyToToken(t, m.Created("tok_a", t0,
-                            {{"owner", "org1"},
-                             {"description", "d"},
-                             {"permissions", {"read", "write"}},
-                             {"expires_at", "2026-06-01T00:00:00.000Z"},
-                             {"credits", {{"remaining", 50}, {"refill", {{"amount", 100}, {"interval", "day"}}}}},
-                             {"rate_limit", {{"limit", 3}, {"window_ms", 1000}}},
-                             {"allowed_origins", {"https://a.example"}},
-                             {"allowed_ips", {"10.0.0.0/8"}},
-                             {"meta", {{"k", "v"}}}}));
+  ApplyToToken(
+      t, m.Created(
+             "tok_a", t0,
+             {{"owner", "org1"},
+              {"description", "d"},
+              {"permissions", {"read", "write"}},
+              {"expires_at", "2026-06-01T00:00:00.000Z"},
+              {"credits", {{"remaining", 50}, {"refill", {{"amount", 100}, {"interval", "day"}}}}},
+              {"rate_limit", {{"limit", 3}, {"window_ms", 1000}}},
+              {"allowed_origins", {"https://a.example"}},
+              {"allowed_ips", {"10.0.0.0/8"}},
+              {"meta", {{"k", "v"}}}}));
   EXPECT_EQ(t.id, "tok_a");
   EXPECT_EQ(t.owner, "org1");
   EXPECT_EQ(t.name, "name-tok_a");
@@ -189,12 +194,14 @@ TEST(TokenStateTest, RevokedAndCreditsAdjusted) {
   TokenState t;
   const int64_t t0 = T("2026-05-10T08:00:00Z");
   ApplyToToken(t, m.Created("tok", t0));
-  ApplyToToken(t, m.Make(EventType::kCreditsAdjusted, "tok", t0 + 1, {{"set", 40}, {"balance", 40}}));
+  ApplyToToken(t,
+               m.Make(EventType::kCreditsAdjusted, "tok", t0 + 1, {{"set", 40}, {"balance", 40}}));
   ASSERT_TRUE(t.credits.has_value());
   EXPECT_EQ(t.credits->remaining, 40);
   EXPECT_FALSE(t.credits->refill.has_value());
   EXPECT_EQ(t.version, Version(2));
-  ApplyToToken(t, m.Make(EventType::kCreditsAdjusted, "tok", t0 + 2, {{"add", -5}, {"balance", 35}}));
+  ApplyToToken(t,
+               m.Make(EventType::kCreditsAdjusted, "tok", t0 + 2, {{"add", -5}, {"balance", 35}}));
   EXPECT_EQ(t.credits->remaining, 35);
   ApplyToToken(t, m.Make(EventType::kRevoked, "tok", t0 + 3, {{"reason", "leak"}}));
   EXPECT_TRUE(t.revoked);
@@ -206,8 +213,10 @@ TEST(TokenStateTest, RevokedAndCreditsAdjusted) {
 TEST(TokenStateTest, DailyRefillRollsAtUtcMidnight) {
   EventMaker m;
   TokenState t;
-  ApplyToToken(t, m.Created("tok", T("2026-05-10T08:00:00Z"),
-                            {{"credits", {{"remaining", 10}, {"refill", {{"amount", 10}, {"interval", "day"}}}}}}));
+  ApplyToToken(
+      t, m.Created("tok", T("2026-05-10T08:00:00Z"),
+                   {{"credits",
+                     {{"remaining", 10}, {"refill", {{"amount", 10}, {"interval", "day"}}}}}}));
   ApplyToToken(t, m.Used("tok", T("2026-05-10T23:59:59.999Z"), 9));
   EXPECT_EQ(t.credits->remaining, 1);
   ApplyToToken(t, m.Used("tok", T("2026-05-11T00:00:00Z"), 3));
@@ -221,8 +230,10 @@ TEST(TokenStateTest, DailyRefillRollsAtUtcMidnight) {
 TEST(TokenStateTest, MonthlyRefillRollsAtMonthStart) {
   EventMaker m;
   TokenState t;
-  ApplyToToken(t, m.Created("tok", T("2026-01-31T12:00:00Z"),
-                            {{"credits", {{"remaining", 100}, {"refill", {{"amount", 100}, {"interval", "month"}}}}}}));
+  ApplyToToken(
+      t, m.Created("tok", T("2026-01-31T12:00:00Z"),
+                   {{"credits",
+                     {{"remaining", 100}, {"refill", {{"amount", 100}, {"interval", "month"}}}}}}));
   ApplyToToken(t, m.Used("tok", T("2026-01-31T23:00:00Z"), 60));
   ApplyToToken(t, m.Used("tok", T("2026-01-31T23:59:59.999Z"), 30));
   EXPECT_EQ(t.credits->remaining, 10);
@@ -272,21 +283,30 @@ TEST(TokenStateTest, ResourceHasExactKeysAndNoDigest) {
   EventMaker m;
   TokenState t;
   const int64_t t0 = T("2026-05-10T08:00:00Z");
-  ApplyToToken(t, m.Created("tok", t0,
-                            {{"credits", {{"remaining", 10}, {"refill", {{"amount", 20}, {"interval", "day"}}}}},
-                             {"rate_limit", {{"limit", 2}, {"window_ms", 60000}}}}));
+  ApplyToToken(
+      t, m.Created(
+             "tok", t0,
+             {{"credits", {{"remaining", 10}, {"refill", {{"amount", 20}, {"interval", "day"}}}}},
+              {"rate_limit", {{"limit", 2}, {"window_ms", 60000}}}}));
   ApplyToToken(t, m.Used("tok", t0 + 1000, 4));
   ApplyToToken(t, m.Make(EventType::kRegenerated, "tok", t0 + 2000,
-                         {{"secret_digest", "d2"}, {"hint", "h2"}, {"previous_valid_until", "2026-05-10T09:00:00Z"}}));
+                         {{"secret_digest", "d2"},
+                          {"hint", "h2"},
+                          {"previous_valid_until", "2026-05-10T09:00:00Z"}}));
 
   Json r = TokenResource(t, t0 + 5000);
   std::vector<std::string> keys;
   for (auto it = r.begin(); it != r.end(); ++it) keys.push_back(it.key());
   std::sort(keys.begin(), keys.end());
-  std::vector<std::string> expected = {"allowed_ips", "allowed_origins", "created_at", "credits",
-                                       "description", "expires_at", "hint", "id", "last_used_at",
-                                       "meta", "name", "owner", "permissions", "rate_limit", "status",
-                                       "updated_at", "version"};
+  std::vector<std::string> expected = {"allowed_ips",  "allowed_origins",
+                                       "created_at",   "credits",
+                                       "description",  "expires_at",
+                                       "hint",         "id",
+                                       "last_used_at", "meta",
+                                       "name",         "owner",
+                                       "permissions",  "rate_limit",
+                                       "status",       "updated_at",
+                                       "version"};
   EXPECT_EQ(keys, expected);
   const std::string text = r.dump();
   EXPECT_EQ(text.find("digest"), std::string::npos);
@@ -296,7 +316,8 @@ TEST(TokenStateTest, ResourceHasExactKeysAndNoDigest) {
   EXPECT_EQ(r["updated_at"], "2026-05-10T08:00:02.000Z");
   EXPECT_EQ(r["last_used_at"], "2026-05-10T08:00:01.000Z");
   EXPECT_TRUE(r["expires_at"].is_null());
-  EXPECT_EQ(r["credits"], (Json{{"remaining", 6}, {"refill", {{"amount", 20}, {"interval", "day"}}}}));
+  EXPECT_EQ(r["credits"],
+            (Json{{"remaining", 6}, {"refill", {{"amount", 20}, {"interval", "day"}}}}));
   EXPECT_EQ(r["rate_limit"], (Json{{"limit", 2}, {"window_ms", 60000}}));
   EXPECT_EQ(r["hint"], "h2");
   EXPECT_EQ(r["version"], 3);  // the stream version of the regenerate
