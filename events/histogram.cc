@@ -20,7 +20,10 @@ std::string Histogram::Render(std::string_view name, std::string_view labels) co
            std::to_string(cumulative) + "\n";
   }
   std::snprintf(buf, sizeof buf, "%.6f", sum_micros_.load(std::memory_order_relaxed) / 1e6);
-  std::string braces = labels.empty() ? "" : "{" + std::string(labels) + "}";
+  std::string braces;
+  if (!labels.empty()) {
+    braces.append("{").append(labels).append("}");
+  }
   out += std::string(name) + "_sum" + braces + " " + buf + "\n";
   out += std::string(name) + "_count" + braces + " " + std::to_string(cumulative) + "\n";
   return out;

@@ -57,7 +57,8 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
     SegmentDamage damage =
         ScanSegment(*bytes, is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
           if (stopped) return {};
-          if (!logfmt::DecodePayload(payload, options.parse_data, e, &key)) {
+          const bool skip = summary.last.next() < options.skip_before;
+          if (!logfmt::DecodePayload(payload, options.parse_data && !skip, e, &key)) {
             return "record does not decode";
           }
           if (e.position != summary.last.next()) {
@@ -74,6 +75,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
           summary.last = e.position;
           summary.last_hash = e.hash;
           ++summary.events;
+          if (skip) return {};
           if (!on_record(ScannedRecord{e, key, i, offset})) stopped = true;
           return {};
         });

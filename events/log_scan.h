@@ -16,6 +16,9 @@ namespace tl {
 struct ScanOptions {
   bool parse_data = true;      // false: Event::data stays empty (cheaper)
   bool verify_hashes = false;  // recompute every hash (log verify); linkage is always checked
+  // Records before this position are checked but not decoded in full nor
+  // passed to the callback (replaying the tail after a snapshot).
+  Position skip_before;
 };
 
 // One good record as the scan meets it.

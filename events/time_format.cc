@@ -47,12 +47,27 @@ std::string FormatRfc3339Ms(int64_t ms) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000),
-                static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
-                static_cast<long long>(rem % 1000));
-  return buf;
+  if (y < 0 || y > 9999) {  // outside RFC 3339's four-digit years: still readable
+    char big[96];
+    std::snprintf(big, sizeof big, "%lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000),
+                  static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
+                  static_cast<long long>(rem % 1000));
+    return big;
+  }
+  // Hot path (every event the relay and the API render): fixed-width digits, no printf.
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&out](size_t pos, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) out[pos + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, rem / 3600000, 2);
+  put(14, rem / 60000 % 60, 2);
+  put(17, rem / 1000 % 60, 2);
+  put(20, rem % 1000, 3);
+  return out;
 }
 
 std::optional<int64_t> ParseRfc3339(std::string_view s) {

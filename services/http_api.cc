@@ -1,0 +1,422 @@
+#include "services/http_api.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "events/crypto.h"
+#include "events/time_format.h"
+#include "services/console/console_assets.h"
+
+namespace tl {
+namespace {
+
+constexpr size_t kMaxBodyBytes = 64 * 1024;
+
+// What the logger needs to know about the request this thread is serving.
+// cpp-httplib runs routing, the handler and the logger of one request on one
+// thread, one request at a time, so thread-local state is exact.
+struct RequestScope {
+  std::chrono::steady_clock::time_point start;
+  std::string route = "unmatched";
+  bool started = false;
+};
+thread_local RequestScope tls_request;
+
+struct ProblemKind {
+  int status;
+  const char* slug;
+  const char* title;
+};
+
+ProblemKind KindOf(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return {400, "invalid-request", "Invalid request"};
+    case ErrorCode::kUnauthenticated: return {401, "unauthenticated", "Authentication required"};
+    case ErrorCode::kForbidden: return {403, "forbidden", "Forbidden"};
+    case ErrorCode::kNotFound: return {404, "not-found", "Not found"};
+    case ErrorCode::kConflict: return {409, "conflict", "Conflict"};
+    case ErrorCode::kPreconditionFailed: return {412, "precondition-failed", "Precondition failed"};
+    case ErrorCode::kUnavailable: return {503, "unavailable", "Service unavailable"};
+    case ErrorCode::kCorruption:
+    case ErrorCode::kIo: return {500, "internal", "Internal error"};
+  }
+  return {500, "internal", "Internal error"};
+}
+
+void WriteProblem(httplib::Response& res, int status, std::string_view slug, std::string_view title,
+                  std::string_view detail, std::string_view field = {}) {
+  Json body{{"type", "urn:tokenledger:problem:" + std::string(slug)},
+            {"title", title},
+            {"status", status},
+            {"detail", detail}};
+  if (!field.empty()) body["field"] = field;
+  res.status = status;
+  if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
+  res.set_content(body.dump(), "application/problem+json");
+}
+
+void WriteError(httplib::Response& res, const Error& e) {
+  ProblemKind k = KindOf(e.code);
+  // Storage failures are not the client's business: no internals leak out.
+  std::string detail = k.status == 500 ? "the server could not complete the request" : e.message;
+  WriteProblem(res, k.status, k.slug, k.title, detail, e.field);
+}
+
+Error BadParam(std::string_view name, std::string_view why) {
+  return MakeError(ErrorCode::kInvalidArgument, std::string(name) + " " + std::string(why),
+                   std::string(name));
+}
+
+Result<uint64_t> UintParam(const httplib::Request& req, const char* name, uint64_t dflt,
+                           uint64_t lo, uint64_t hi) {
+  if (!req.has_param(name)) return dflt;
+  std::string v = req.get_param_value(name);
+  uint64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size() || out < lo || out > hi) {
+    return BadParam(name, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return out;
+}
+
+Result<int64_t> TimeParam(const httplib::Request& req, const char* name, int64_t dflt) {
+  if (!req.has_param(name)) return dflt;
+  auto t = ParseRfc3339(req.get_param_value(name));
+  if (!t) return BadParam(name, "must be an RFC 3339 time");
+  return *t;
+}
+
+Result<Json> ParseBody(const httplib::Request& req) {
+  if (req.body.empty()) return Json(nullptr);
+  Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return BadParam("body", "is not valid JSON");
+  return j;
+}
+
+std::string NewRequestId() {
+  static std::atomic<uint64_t> counter{0};
+  static const std::string prefix = ToHex(RandomBytes(4));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s-%08llx", prefix.c_str(),
+                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
+  return buf;
+}
+
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+std::string Bearer(const httplib::Request& req) {
+  std::string h = req.get_header_value("Authorization");
+  constexpr std::string_view kScheme = "Bearer ";
+  if (h.size() <= kScheme.size() || strncasecmp(h.c_str(), kScheme.data(), kScheme.size()) != 0) {
+    return {};
+  }
+  return h.substr(kScheme.size());
+}
+
+Result<std::optional<Version>> IfMatch(const httplib::Request& req) {
+  if (!req.has_header("If-Match")) return std::optional<Version>();
+  std::string v = req.get_header_value("If-Match");
+  if (v.rfind("W/", 0) == 0) v = v.substr(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size() || v.empty()) {
+    return BadParam("If-Match", "must be a token version number");
+  }
+  return std::optional<Version>(Version(n));
+}
+
+Result<UsageQuery> UsageParams(const httplib::Request& req, int64_t now) {
+  UsageQuery q;
+  std::string bucket = req.has_param("bucket") ? req.get_param_value("bucket") : "hour";
+  if (bucket == "hour") {
+    q.bucket = UsageQuery::Bucket::kHour;
+  } else if (bucket == "day") {
+    q.bucket = UsageQuery::Bucket::kDay;
+  } else {
+    return BadParam("bucket", "must be hour or day");
+  }
+  auto to = TimeParam(req, "to", now);
+  if (!to.ok()) return to.error();
+  const int64_t span = q.bucket == UsageQuery::Bucket::kHour ? 24LL * 3600000 : 30LL * 86400000;
+  auto from = TimeParam(req, "from", *to - span);
+  if (!from.ok()) return from.error();
+  if (*from >= *to) return BadParam("from", "must be before to");
+  q.from_ms = *from;
+  q.to_ms = *to;
+  return q;
+}
+
+}  // namespace
+
+struct HttpApi::Reply {
+  int status = 200;
+  Json body;
+};
+
+HttpApi::HttpApi(Ledger& ledger, HttpOptions options)
+    : ledger_(ledger), options_(std::move(options)) {
+  if (!options_.tls_cert.empty() && !options_.tls_key.empty()) {
+    server_ = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& s = *server_;
+  // Small JSON responses otherwise wait on Nagle + delayed ACK.
+  s.set_tcp_nodelay(true);
+  s.set_keep_alive_max_count(100000);
+  s.set_payload_max_length(kMaxBodyBytes);
+  const int threads = options_.threads;
+  // cpp-httplib takes ownership of the raw pointer it is handed.
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    tls_request = RequestScope{std::chrono::steady_clock::now(), "unmatched", true};
+    std::string id = req.get_header_value("X-Request-Id");
+    res.set_header("X-Request-Id", SaneRequestId(id) ? id : NewRequestId());
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    switch (res.status) {
+      case 404: WriteProblem(res, 404, "not-found", "Not found", "no such route"); break;
+      case 405: WriteProblem(res, 405, "method-not-allowed", "Method not allowed", "method not allowed"); break;
+      case 413:
+        WriteProblem(res, 413, "payload-too-large", "Payload too large",
+                     "the request body is larger than 64 KiB", "body");
+        break;
+      default: WriteProblem(res, res.status, "error", "Error", "the request could not be served");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    // No internals (what(), stack) in the answer; the request log line has the route.
+    WriteProblem(res, 500, "internal", "Internal error", "the server could not complete the request");
+  });
+  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
+  RegisterRoutes();
+}
+
+HttpApi::~HttpApi() { Stop(); }
+
+Result<int> HttpApi::Bind(const std::string& host, int port) {
+  if (!server_->is_valid()) {
+    return MakeError(ErrorCode::kInvalidArgument, "TLS certificate or key could not be loaded");
+  }
+  int bound = port == 0 ? server_->bind_to_any_port(host.c_str())
+                        : (server_->bind_to_port(host.c_str(), port) ? port : -1);
+  if (bound < 0) return MakeError(ErrorCode::kIo, "cannot listen on " + host + ":" + std::to_string(port));
+  return bound;
+}
+
+void HttpApi::Run() { server_->listen_after_bind(); }
+
+void HttpApi::Stop() {
+  if (server_) server_->stop();
+}
+
+void HttpApi::Log(const httplib::Request& req, const httplib::Response& res) {
+  double seconds = 0;
+  if (tls_request.started) {
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tls_request.start).count();
+  }
+  metrics_.CountRequest(req.method, tls_request.route, res.status, seconds);
+  // Only the path, never the query string, headers or body.
+  Json line{{"time", FormatRfc3339Ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count())},
+            {"level", res.status >= 500 ? "error" : "info"},
+            {"msg", "request"},
+            {"request_id", res.get_header_value("X-Request-Id")},
+            {"method", req.method},
+            {"path", req.path},
+            {"route", tls_request.route},
+            {"status", res.status},
+            {"duration_ms", seconds * 1000.0},
+            {"remote", req.remote_addr}};
+  std::string text = line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  tls_request = RequestScope{};
+}
+
+void HttpApi::AddPublic(const std::string& method, const std::string& openapi_path,
+                        const std::string& regex,
+                        std::function<void(const httplib::Request&, httplib::Response&)> handler) {
+  routes_.push_back({method, openapi_path});
+  auto wrapped = [route = method + " " + openapi_path, handler = std::move(handler)](
+                     const httplib::Request& req, httplib::Response& res) {
+    tls_request.route = route;
+    handler(req, res);
+  };
+  if (method == "GET") server_->Get(regex, wrapped);
+  else if (method == "POST") server_->Post(regex, wrapped);
+  else if (method == "PATCH") server_->Patch(regex, wrapped);
+  else if (method == "DELETE") server_->Delete(regex, wrapped);
+}
+
+void HttpApi::Add(const std::string& method, const std::string& openapi_path,
+                  const std::string& regex, Handler handler) {
+  AddPublic(method, openapi_path, regex,
+            [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+              Result<Caller> caller = ledger_.Authenticate(Bearer(req));
+              if (!caller.ok()) return WriteError(res, caller.error());
+              Result<Reply> reply = handler(req, *caller);
+              if (!reply.ok()) return WriteError(res, reply.error());
+              res.status = reply->status;
+              res.set_content(reply->body.dump(), "application/json");
+            });
+}
+
+void HttpApi::RegisterRoutes() {
+  using Req = const httplib::Request&;
+  const std::string kId = "/v1/tokens/([^/]+)";
+  auto id_of = [](Req req) { return std::string(req.matches[1]); };
+  auto ok = [](Result<Json> r, int status = 200) -> Result<Reply> {
+    if (!r.ok()) return r.error();
+    return Reply{status, std::move(r).value()};
+  };
+
+  AddPublic("GET", "/healthz", "/healthz", [](Req, httplib::Response& res) {
+    res.set_content(R"({"status":"ok"})", "application/json");
+  });
+  AddPublic("GET", "/readyz", "/readyz", [this](Req, httplib::Response& res) {
+    StateInfo state = ledger_.State();
+    Json body{{"status", "ready"}, {"position", state.position.value()}, {"digest", state.digest}};
+    if (options_.extra_ready) body.update(options_.extra_ready());
+    res.set_content(body.dump(), "application/json");
+  });
+  AddPublic("GET", "/metrics", "/metrics", [this](Req, httplib::Response& res) {
+    const EventLog& log = ledger_.log();
+    LogCounters c = log.Counters();
+    std::string extra;
+    extra += "# TYPE tokenledger_log_last_position gauge\ntokenledger_log_last_position " +
+             std::to_string(log.DurablePosition().value()) + "\n";
+    extra += "# TYPE tokenledger_log_events_appended_total counter\ntokenledger_log_events_appended_total " +
+             std::to_string(c.events) + "\n";
+    extra += "# TYPE tokenledger_log_fsyncs_total counter\ntokenledger_log_fsyncs_total " +
+             std::to_string(c.fsyncs) + "\n";
+    extra += "# HELP tokenledger_log_fsync_duration_seconds Time of one group-commit write+fdatasync.\n";
+    extra += "# TYPE tokenledger_log_fsync_duration_seconds histogram\n";
+    extra += log.FsyncLatency().Render("tokenledger_log_fsync_duration_seconds");
+    if (options_.extra_metrics) extra += options_.extra_metrics();
+    res.set_content(metrics_.Render(extra), "text/plain; version=0.0.4");
+  });
+
+  AddPublic("GET", "/console", "/console", [](Req, httplib::Response& res) {
+    res.set_redirect("/console/", 301);
+  });
+  AddPublic("GET", "/console/{path}", "/console/(.*)", [](Req req, httplib::Response& res) {
+    const tokenledger::ConsoleAsset* asset = tokenledger::FindConsoleAsset(std::string(req.matches[1]));
+    if (asset == nullptr) return WriteProblem(res, 404, "not-found", "Not found", "no such page");
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'");
+    res.set_content(std::string(asset->body), std::string(asset->content_type).c_str());
+  });
+
+  Add("POST", "/v1/tokens", "/v1/tokens", [this, ok](Req req, const Caller& c) -> Result<Reply> {
+    auto body = ParseBody(req);
+    if (!body.ok()) return body.error();
+    return ok(ledger_.Create(c, *body, req.get_header_value("Idempotency-Key")), 201);
+  });
+  Add("GET", "/v1/tokens", "/v1/tokens", [this, ok](Req req, const Caller& c) -> Result<Reply> {
+    ListQuery q;
+    auto limit = UintParam(req, "limit", 100, 1, 1000);
+    if (!limit.ok()) return limit.error();
+    q.limit = *limit;
+    if (req.has_param("owner")) q.owner = req.get_param_value("owner");
+    if (req.has_param("cursor")) q.cursor = req.get_param_value("cursor");
+    if (req.has_param("status")) {
+      std::string s = req.get_param_value("status");
+      if (s == "active") q.status = TokenStatus::kActive;
+      else if (s == "expired") q.status = TokenStatus::kExpired;
+      else if (s == "revoked") q.status = TokenStatus::kRevoked;
+      else return BadParam("status", "must be active, expired or revoked");
+    }
+    return ok(ledger_.List(c, std::move(q)));
+  });
+  Add("GET", "/v1/tokens/{id}", kId, [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
+    std::optional<std::string> as_of;
+    if (req.has_param("as_of")) as_of = req.get_param_value("as_of");
+    return ok(ledger_.Get(c, id_of(req), as_of ? std::optional<std::string_view>(*as_of) : std::nullopt));
+  });
+  Add("PATCH", "/v1/tokens/{id}", kId, [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
+    auto body = ParseBody(req);
+    if (!body.ok()) return body.error();
+    auto if_match = IfMatch(req);
+    if (!if_match.ok()) return if_match.error();
+    return ok(ledger_.Update(c, id_of(req), *body, *if_match));
+  });
+  Add("POST", "/v1/tokens/{id}/regenerate", kId + "/regenerate",
+      [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
+        auto body = ParseBody(req);
+        if (!body.ok()) return body.error();
+        return ok(ledger_.Regenerate(c, id_of(req), *body));
+      });
+  Add("POST", "/v1/tokens/{id}/revoke", kId + "/revoke",
+      [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
+        auto body = ParseBody(req);
+        if (!body.ok()) return body.error();
+        return ok(ledger_.Revoke(c, id_of(req), *body));
+      });
+  Add("POST", "/v1/tokens/{id}/credits", kId + "/credits",
+      [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
+        auto body = ParseBody(req);
+        if (!body.ok()) return body.error();
+        return ok(ledger_.AdjustCredits(c, id_of(req), *body));
+      });
+  Add("GET", "/v1/tokens/{id}/events", kId + "/events",
+      [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
+        auto after = UintParam(req, "after", 0, 0, UINT64_MAX >> 1);
+        if (!after.ok()) return after.error();
+        auto limit = UintParam(req, "limit", 100, 1, 1000);
+        if (!limit.ok()) return limit.error();
+        return ok(ledger_.StreamEvents(c, id_of(req), Version(*after), *limit));
+      });
+  Add("GET", "/v1/tokens/{id}/usage", kId + "/usage",
+      [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
+        auto q = UsageParams(req, ledger_.Now());
+        if (!q.ok()) return q.error();
+        q->token_id = id_of(req);
+        return ok(ledger_.Usage(c, std::move(q).value()));
+      });
+  Add("POST", "/v1/verify", "/v1/verify", [this, ok](Req req, const Caller& c) -> Result<Reply> {
+    auto body = ParseBody(req);
+    if (!body.ok()) return body.error();
+    Result<Json> r = ledger_.Verify(c, *body);
+    if (r.ok()) metrics_.CountVerification((*r)["code"].get<std::string>());
+    return ok(std::move(r));
+  });
+  Add("GET", "/v1/events", "/v1/events", [this, ok](Req req, const Caller& c) -> Result<Reply> {
+    auto after = UintParam(req, "after", 0, 0, UINT64_MAX >> 1);
+    if (!after.ok()) return after.error();
+    auto limit = UintParam(req, "limit", 100, 1, 1000);
+    if (!limit.ok()) return limit.error();
+    std::optional<EventType> type;
+    if (req.has_param("type")) {
+      type = ParseEventType(req.get_param_value("type"));
+      if (!type) return BadParam("type", "is not an event type");
+    }
+    return ok(ledger_.Feed(c, Position(*after), *limit, type));
+  });
+  Add("GET", "/v1/usage", "/v1/usage", [this, ok](Req req, const Caller& c) -> Result<Reply> {
+    auto q = UsageParams(req, ledger_.Now());
+    if (!q.ok()) return q.error();
+    if (req.has_param("owner")) q->owner = req.get_param_value("owner");
+    return ok(ledger_.Usage(c, std::move(q).value()));
+  });
+}
+
+}  // namespace tl

@@ -1,0 +1,445 @@
+#include "services/ledger.h"
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+
+#include "events/crypto.h"
+#include "events/time_format.h"
+#include "projections/point_in_time.h"
+#include "projections/replay.h"
+#include "projections/snapshot.h"
+
+namespace tl {
+namespace {
+
+constexpr int64_t kIdempotencyWindowMs = 24LL * 3600 * 1000;
+constexpr size_t kMaxPage = 1000;
+
+Error NotFound(std::string_view id) {
+  return MakeError(ErrorCode::kNotFound, "no token " + std::string(id));
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && s.size() <= 19 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace
+
+Ledger::Ledger(LedgerOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
+  if (options.clock == nullptr) return MakeError(ErrorCode::kInvalidArgument, "a clock is required");
+  if (!options.random_bytes) options.random_bytes = RandomBytes;
+  if (!options.warn) {
+    options.warn = [](std::string_view m) { std::cerr << "warning: " << m << std::endl; };
+  }
+  if (!options.log.warn) options.log.warn = options.warn;
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(options)));
+  if (Status s = ledger->Load(); !s.ok()) return s.error();
+  if (Status s = ledger->Bootstrap(); !s.ok()) return s.error();
+  ledger->snapshotter_ = std::thread([raw = ledger.get()] { raw->SnapshotLoop(); });
+  return ledger;
+}
+
+Ledger::~Ledger() {
+  {
+    std::lock_guard<std::mutex> l(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (snapshotter_.joinable()) snapshotter_.join();
+  if (log_) {
+    if (Status s = WriteSnapshotNow(); !s.ok()) options_.warn("final snapshot failed: " + s.error().message);
+  }
+}
+
+Status Ledger::Load() {
+  auto log = EventLog::Open(options_.data_dir + "/log", options_.log);
+  if (!log.ok()) return log.error();
+  log_ = std::move(log).value();
+
+  Result<Projection> snap = LoadNewestSnapshot(options_.data_dir + "/snapshots", options_.warn);
+  if (!snap.ok()) return snap.error();
+  projection_ = std::move(snap).value();
+  if (projection_.last_position() > log_->DurablePosition()) {
+    options_.warn("snapshot at position " + std::to_string(projection_.last_position().value()) +
+                  " is ahead of the log (" + std::to_string(log_->DurablePosition().value()) +
+                  "); ignoring it and replaying the whole log");
+    projection_ = Projection();
+  }
+  last_snapshot_ = projection_.last_position();
+  Result<Position> replayed = ReplayLog(log_->dir(), projection_);
+  if (!replayed.ok()) return replayed.error();
+  if (*replayed != log_->DurablePosition()) {
+    return MakeError(ErrorCode::kCorruption, "replay ended at position " +
+                                                 std::to_string(replayed->value()) +
+                                                 " but the log holds " +
+                                                 std::to_string(log_->DurablePosition().value()));
+  }
+  return Ok{};
+}
+
+Status Ledger::Bootstrap() {
+  if (log_->DurablePosition() != Position(0)) return Ok{};
+  std::string secret = options_.bootstrap_secret.value_or("");
+  if (secret.empty()) secret = GenerateSecret(kDefaultSecretPrefix, options_.random_bytes);
+  const bool valid = secret.size() >= 32 &&
+                     std::none_of(secret.begin(), secret.end(),
+                                  [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  if (!valid) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "TOKENLEDGER_BOOTSTRAP_TOKEN must be at least 32 characters without whitespace");
+  }
+  CreateTokenCommand cmd;
+  cmd.name = "bootstrap admin";
+  cmd.description = "Created on first start; manages every token.";
+  cmd.owner = "admin";
+  cmd.permissions = {std::string(kLedgerAdmin)};
+  Caller system{"system", "admin", {std::string(kLedgerAdmin)}};
+  const int64_t now = Now();
+  auto events = DecideCreate(cmd, system, now, SecretDigest(secret), SecretHint(secret),
+                             kDefaultSecretPrefix);
+  if (!events.ok()) return events.error();
+  std::unique_lock<std::shared_mutex> l(mu_);
+  auto last = CommitLocked(NewTokenId(options_.random_bytes), Version(0), system, now,
+                           std::move(events).value());
+  l.unlock();
+  if (!last.ok()) return last.error();
+  log_->WaitDurable(*last);
+  bootstrap_secret_ = std::move(secret);
+  return Ok{};
+}
+
+std::optional<std::string> Ledger::TakeBootstrapSecret() {
+  std::optional<std::string> s;
+  s.swap(bootstrap_secret_);
+  return s;
+}
+
+Result<Caller> Ledger::Authenticate(std::string_view secret) const {
+  if (secret.empty()) return MakeError(ErrorCode::kUnauthenticated, "a bearer token is required");
+  const std::string digest = SecretDigest(secret);
+  const int64_t now = Now();
+  std::shared_lock<std::shared_mutex> l(mu_);
+  bool previous = false;
+  const TokenState* t = projection_.FindByDigest(digest, &previous);
+  if (t == nullptr || (previous && now >= t->previous_valid_until_ms) ||
+      StatusAt(*t, now) != TokenStatus::kActive) {
+    return MakeError(ErrorCode::kUnauthenticated, "the bearer token is unknown, expired or revoked");
+  }
+  return Caller{t->id, t->owner, t->permissions};
+}
+
+Result<Position> Ledger::CommitLocked(const std::string& token_id, Version expected,
+                                      const Caller& caller, int64_t now,
+                                      std::vector<NewEvent> events, std::string idempotency_key) {
+  AppendRequest req;
+  req.token_id = token_id;
+  req.expected_version = expected;
+  req.idempotency_key = std::move(idempotency_key);
+  req.time_ms = now;
+  req.actor = caller.token_id;
+  for (NewEvent& e : events) req.events.emplace_back(e.type, std::move(e.data));
+  Result<AppendResult> staged = log_->Stage(std::move(req));
+  if (!staged.ok()) return staged.error();
+  if (staged->duplicate) {
+    return MakeError(ErrorCode::kConflict,
+                     "this Idempotency-Key was already used (before a restart, or by a concurrent "
+                     "request); the secret it created cannot be shown again",
+                     "Idempotency-Key");
+  }
+  for (const Event& e : staged->events) projection_.Apply(e);
+  return staged->last;
+}
+
+Result<const TokenState*> Ledger::VisibleLocked(const Caller& caller, std::string_view id) const {
+  const TokenState* t = projection_.Find(id);
+  if (t == nullptr || !CanSee(caller, *t)) return NotFound(id);
+  return t;
+}
+
+Result<Json> Ledger::Create(const Caller& caller, const Json& body,
+                            std::string_view idempotency_key) {
+  if (Status s = Authorize(caller, kLedgerWrite); !s.ok()) return s.error();
+  const int64_t now = Now();
+  Result<CreateTokenCommand> cmd = ParseCreateToken(body, now);
+  if (!cmd.ok()) return cmd.error();
+
+  std::unique_lock<std::mutex> keyed;  // a keyed create runs alone, so repeats see the first
+  std::string scoped_key;
+  const std::string body_digest = Sha256Hex(body.dump());
+  if (!idempotency_key.empty()) {
+    if (idempotency_key.size() > 255) {
+      return MakeError(ErrorCode::kInvalidArgument, "Idempotency-Key is longer than 255 bytes",
+                       "Idempotency-Key");
+    }
+    keyed = std::unique_lock<std::mutex>(idempotency_mu_);
+    scoped_key = caller.token_id + "/" + std::string(idempotency_key);
+    std::erase_if(remembered_, [&](const auto& kv) { return now - kv.second.at_ms > kIdempotencyWindowMs; });
+    auto it = remembered_.find(scoped_key);
+    if (it != remembered_.end()) {
+      if (it->second.body_digest != body_digest) {
+        return MakeError(ErrorCode::kConflict,
+                         "this Idempotency-Key was used with a different request body",
+                         "Idempotency-Key");
+      }
+      return it->second.response;
+    }
+  }
+
+  const std::string secret = GenerateSecret(cmd->prefix, options_.random_bytes);
+  const std::string id = NewTokenId(options_.random_bytes);
+  auto events = DecideCreate(*cmd, caller, now, SecretDigest(secret), SecretHint(secret), cmd->prefix);
+  if (!events.ok()) return events.error();
+  Json response;
+  Position last;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    auto committed = CommitLocked(id, Version(0), caller, now, std::move(events).value(), scoped_key);
+    if (!committed.ok()) return committed.error();
+    last = *committed;
+    response = TokenResource(*projection_.Find(id), now);
+  }
+  log_->WaitDurable(last);
+  response["token"] = secret;
+  if (!scoped_key.empty()) remembered_[scoped_key] = Remembered{body_digest, response, now};
+  return response;
+}
+
+Result<Json> Ledger::ChangeToken(const Caller& caller, std::string_view id,
+                                 const TokenDecider& decide, const std::string& secret) {
+  if (Status s = Authorize(caller, kLedgerWrite); !s.ok()) return s.error();
+  const int64_t now = Now();
+  Json response;
+  std::optional<Position> last;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    auto t = VisibleLocked(caller, id);
+    if (!t.ok()) return t.error();
+    auto events = decide(**t, now);
+    if (!events.ok()) return events.error();
+    if (!events->empty()) {
+      auto committed = CommitLocked((*t)->id, (*t)->stream_version, caller, now, std::move(events).value());
+      if (!committed.ok()) return committed.error();
+      last = *committed;
+    }
+    response = TokenResource(*projection_.Find(id), now);
+  }
+  if (last) log_->WaitDurable(*last);
+  if (!secret.empty()) response["token"] = secret;
+  return response;
+}
+
+Result<Json> Ledger::Update(const Caller& caller, std::string_view id, const Json& body,
+                            std::optional<Version> if_match) {
+  auto cmd = ParseUpdateToken(body, Now());
+  if (!cmd.ok()) return cmd.error();
+  return ChangeToken(caller, id, [&](const TokenState& t, int64_t now) {
+    return DecideUpdate(t, *cmd, caller, now, if_match);
+  });
+}
+
+Result<Json> Ledger::Regenerate(const Caller& caller, std::string_view id, const Json& body) {
+  auto cmd = ParseRegenerate(body);
+  if (!cmd.ok()) return cmd.error();
+  std::string secret;
+  return ChangeToken(
+      caller, id,
+      [&](const TokenState& t, int64_t now) {
+        secret = GenerateSecret(t.prefix, options_.random_bytes);
+        return DecideRegenerate(t, *cmd, now, SecretDigest(secret), SecretHint(secret));
+      },
+      // The secret is made inside the decision (it needs the token's prefix);
+      // ChangeToken reads it through this reference after deciding.
+      secret);
+}
+
+Result<Json> Ledger::Revoke(const Caller& caller, std::string_view id, const Json& body) {
+  auto cmd = ParseRevoke(body);
+  if (!cmd.ok()) return cmd.error();
+  return ChangeToken(caller, id, [&](const TokenState& t, int64_t) { return DecideRevoke(t, *cmd); });
+}
+
+Result<Json> Ledger::AdjustCredits(const Caller& caller, std::string_view id, const Json& body) {
+  auto cmd = ParseAdjustCredits(body);
+  if (!cmd.ok()) return cmd.error();
+  return ChangeToken(caller, id, [&](const TokenState& t, int64_t now) {
+    return DecideCredits(t, *cmd, now);
+  });
+}
+
+Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
+  if (Status s = Authorize(caller, kLedgerVerify); !s.ok()) return s.error();
+  auto cmd = ParseVerify(body);
+  if (!cmd.ok()) return cmd.error();
+  const std::string digest = SecretDigest(cmd->token);
+  const int64_t now = Now();
+  VerifyDecision decision;
+  std::optional<Position> last;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    bool previous = false;
+    const TokenState* t = projection_.FindByDigest(digest, &previous);
+    // Tenant isolation: a verifier of another owner learns nothing.
+    if (t != nullptr && !CanSee(caller, *t)) t = nullptr;
+    decision = DecideVerify(t, previous, *cmd, now);
+    if (decision.event) {
+      std::vector<NewEvent> events;
+      events.push_back(std::move(*decision.event));
+      auto committed = CommitLocked(t->id, t->stream_version, caller, now, std::move(events));
+      if (!committed.ok()) return committed.error();
+      last = *committed;
+    }
+  }
+  if (last) log_->WaitDurable(*last);
+  return std::move(decision.response);
+}
+
+Result<Json> Ledger::Get(const Caller& caller, std::string_view id,
+                         std::optional<std::string_view> as_of) const {
+  if (Status s = Authorize(caller, kLedgerRead); !s.ok()) return s.error();
+  const int64_t now = Now();
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    auto t = VisibleLocked(caller, id);
+    if (!t.ok()) return t.error();
+    if (!as_of) return TokenResource(**t, now);
+  }
+  std::optional<Position> until_position;
+  std::optional<int64_t> until_time;
+  if (AllDigits(*as_of)) {
+    until_position = Position(std::stoull(std::string(*as_of)));
+  } else if (auto ms = ParseRfc3339(*as_of)) {
+    until_time = *ms;
+  } else {
+    return MakeError(ErrorCode::kInvalidArgument, "as_of must be a position or an RFC 3339 time",
+                     "as_of");
+  }
+  std::vector<Event> stream = log_->ReadStream(std::string(id), Version(0), SIZE_MAX);
+  std::optional<TokenState> then = FoldStreamUntil(stream, until_position, until_time);
+  if (!then) return MakeError(ErrorCode::kNotFound, "token " + std::string(id) + " did not exist yet");
+  // Judge status (expiry) as of that moment too.
+  int64_t at = now;
+  if (until_time) {
+    at = *until_time;
+  } else {
+    for (const Event& e : stream) {
+      if (e.position <= *until_position) at = e.time_ms;
+    }
+  }
+  return TokenResource(*then, at);
+}
+
+Result<Json> Ledger::List(const Caller& caller, ListQuery query) const {
+  if (Status s = Authorize(caller, kLedgerRead); !s.ok()) return s.error();
+  if (!IsAdmin(caller)) {
+    if (query.owner && *query.owner != caller.owner) {
+      return MakeError(ErrorCode::kForbidden, "only an admin may list another owner's tokens", "owner");
+    }
+    query.owner = caller.owner;
+  }
+  const int64_t now = Now();
+  std::shared_lock<std::shared_mutex> l(mu_);
+  auto page = projection_.List(query, now);
+  if (!page.ok()) return page.error();
+  Json tokens = Json::array();
+  for (const TokenState* t : page->tokens) tokens.push_back(TokenResource(*t, now));
+  return Json{{"tokens", std::move(tokens)},
+              {"next_cursor", page->next_cursor.empty() ? Json(nullptr) : Json(page->next_cursor)}};
+}
+
+Result<Json> Ledger::StreamEvents(const Caller& caller, std::string_view id, Version after,
+                                  size_t limit) const {
+  if (Status s = Authorize(caller, kLedgerRead); !s.ok()) return s.error();
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (auto t = VisibleLocked(caller, id); !t.ok()) return t.error();
+  }
+  Json events = Json::array();
+  for (const Event& e : log_->ReadStream(std::string(id), after, std::min(limit, kMaxPage))) {
+    events.push_back(EventToJson(e));
+  }
+  return Json{{"events", std::move(events)}};
+}
+
+Result<Json> Ledger::Feed(const Caller& caller, Position after, size_t limit,
+                          std::optional<EventType> type) const {
+  if (Status s = Authorize(caller, kLedgerRead); !s.ok()) return s.error();
+  limit = std::min(limit, kMaxPage);
+  const bool admin = IsAdmin(caller);
+  Json events = Json::array();
+  Position cursor = after;
+  const Position end = log_->DurablePosition();
+  // Scan forward until the page is full or the log ends; filtered-out events
+  // still move the cursor so the next call continues after them.
+  while (events.size() < limit && cursor < end) {
+    std::vector<Event> batch = log_->Read(cursor.next(), std::max<size_t>(limit, 256));
+    if (batch.empty()) break;
+    std::shared_lock<std::shared_mutex> l(mu_);
+    for (Event& e : batch) {
+      if (events.size() == limit) break;
+      cursor = e.position;
+      if (type && e.type != *type) continue;
+      if (!admin) {
+        const TokenState* t = projection_.Find(e.token_id);
+        if (t == nullptr || t->owner != caller.owner) continue;
+      }
+      events.push_back(EventToJson(e));
+    }
+  }
+  return Json{{"events", std::move(events)}, {"last_position", cursor.value()}};
+}
+
+Result<Json> Ledger::Usage(const Caller& caller, UsageQuery query) const {
+  if (Status s = Authorize(caller, kLedgerRead); !s.ok()) return s.error();
+  std::shared_lock<std::shared_mutex> l(mu_);
+  if (query.token_id) {
+    if (auto t = VisibleLocked(caller, *query.token_id); !t.ok()) return t.error();
+  } else if (!IsAdmin(caller)) {
+    if (query.owner && *query.owner != caller.owner) {
+      return MakeError(ErrorCode::kForbidden, "only an admin may read another owner's usage", "owner");
+    }
+    query.owner = caller.owner;
+  }
+  return projection_.Usage(query);
+}
+
+StateInfo Ledger::State() const {
+  std::shared_lock<std::shared_mutex> l(mu_);
+  std::lock_guard<std::mutex> d(digest_mu_);
+  if (digest_cache_.digest.empty() || digest_cache_.position != projection_.last_position()) {
+    digest_cache_ = StateInfo{projection_.last_position(), projection_.Digest()};
+  }
+  return digest_cache_;
+}
+
+Status Ledger::WriteSnapshotNow() {
+  std::lock_guard<std::mutex> s(snapshot_mu_);
+  Projection copy;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (projection_.last_position() == last_snapshot_.load()) return Ok{};
+    copy = projection_;
+  }
+  // The copy may include staged events: a snapshot must cover only durable ones.
+  log_->WaitDurable(copy.last_position());
+  Status written = WriteSnapshot(options_.data_dir + "/snapshots", copy);
+  if (written.ok()) last_snapshot_ = copy.last_position();
+  return written;
+}
+
+void Ledger::SnapshotLoop() {
+  std::unique_lock<std::mutex> l(stop_mu_);
+  while (!stop_cv_.wait_for(l, std::chrono::milliseconds(options_.snapshot_check_ms),
+                            [&] { return stopping_; })) {
+    const uint64_t appended = log_->DurablePosition().value() - last_snapshot_.load().value();
+    if (appended < options_.snapshot_every_events) continue;
+    l.unlock();
+    if (Status s = WriteSnapshotNow(); !s.ok()) options_.warn("snapshot failed: " + s.error().message);
+    l.lock();
+  }
+}
+
+}  // namespace tl

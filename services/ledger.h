@@ -1,0 +1,142 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "events/clock.h"
+#include "events/log.h"
+#include "events/result.h"
+#include "projections/projection.h"
+#include "services/decider.h"
+#include "services/secret.h"
+
+namespace tl {
+
+struct LedgerOptions {
+  std::string data_dir;                  // log in <dir>/log, snapshots in <dir>/snapshots
+  const Clock* clock = nullptr;          // REQUIRED; must outlive the Ledger
+  RandomBytesFn random_bytes;            // default: the OS CSPRNG
+  // Used as the admin secret when the log is empty at open (first start);
+  // otherwise one is generated. Ignored on later starts.
+  std::optional<std::string> bootstrap_secret;
+  // A snapshot is written when this many events were appended since the last
+  // one (checked by a background thread every snapshot_check_ms), and on close.
+  uint64_t snapshot_every_events = 100'000;
+  int64_t snapshot_check_ms = 5'000;
+  std::function<void(std::string_view)> warn;  // default: stderr
+  LogOptions log;
+};
+
+// Where the state is, for /readyz and `tokenledger replay`.
+struct StateInfo {
+  Position position;
+  std::string digest;  // SHA-256 hex of the projections at `position`
+};
+
+// The application core: commands go through the deciders into the log and
+// the live projection; queries read the projection (and the log for history).
+//
+// Thread-safe. A command holds the state lock only while it decides, stages
+// its events in the log and applies them to the projection, so every decision
+// sees every event accepted before it (a credit is never spent twice); it then
+// waits for durability outside the lock (group commit) before answering.
+// Queries share the lock.
+class Ledger {
+ public:
+  // Opens the log (cutting a torn tail, refusing corruption), loads the newest
+  // valid snapshot, replays the rest, and creates the admin token on an empty log.
+  static Result<std::unique_ptr<Ledger>> Open(LedgerOptions options);
+  ~Ledger();  // writes a final snapshot
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // The admin secret minted by this Open on an empty log, exactly once (then
+  // empty). Shown once to the operator; never stored.
+  std::optional<std::string> TakeBootstrapSecret();
+
+  // The caller behind a bearer secret: an active token (a previous secret
+  // inside its grace period counts). kUnauthenticated otherwise.
+  Result<Caller> Authenticate(std::string_view secret) const;
+
+  // Commands. Each returns the Token resource (create/regenerate add "token",
+  // the secret). Errors carry the field at fault.
+  Result<Json> Create(const Caller& caller, const Json& body, std::string_view idempotency_key);
+  Result<Json> Update(const Caller& caller, std::string_view id, const Json& body,
+                      std::optional<Version> if_match);
+  Result<Json> Regenerate(const Caller& caller, std::string_view id, const Json& body);
+  Result<Json> Revoke(const Caller& caller, std::string_view id, const Json& body);
+  Result<Json> AdjustCredits(const Caller& caller, std::string_view id, const Json& body);
+  // The verification response (always a value for a well-formed request).
+  Result<Json> Verify(const Caller& caller, const Json& body);
+
+  // Queries.
+  Result<Json> Get(const Caller& caller, std::string_view id,
+                   std::optional<std::string_view> as_of) const;
+  Result<Json> List(const Caller& caller, ListQuery query) const;
+  Result<Json> StreamEvents(const Caller& caller, std::string_view id, Version after,
+                            size_t limit) const;
+  Result<Json> Feed(const Caller& caller, Position after, size_t limit,
+                    std::optional<EventType> type) const;
+  Result<Json> Usage(const Caller& caller, UsageQuery query) const;
+
+  StateInfo State() const;
+  int64_t Now() const { return options_.clock->NowMs(); }
+  // Writes a snapshot of the durable state now.
+  Status WriteSnapshotNow();
+  const EventLog& log() const { return *log_; }
+
+ private:
+  explicit Ledger(LedgerOptions options);
+  Status Load();
+  Status Bootstrap();
+  // REQUIRES: mu_ held exclusively. Stages `events` for `state`'s stream and
+  // applies them; returns the last position to wait for.
+  Result<Position> CommitLocked(const std::string& token_id, Version expected,
+                                const Caller& caller, int64_t now,
+                                std::vector<NewEvent> events, std::string idempotency_key = {});
+  // REQUIRES: mu_ held. The token `id` if the caller may see it, else kNotFound.
+  Result<const TokenState*> VisibleLocked(const Caller& caller, std::string_view id) const;
+  // Shared shape of update/regenerate/revoke/credits.
+  using TokenDecider = std::function<Result<std::vector<NewEvent>>(const TokenState&, int64_t)>;
+  Result<Json> ChangeToken(const Caller& caller, std::string_view id, const TokenDecider& decide,
+                           const std::string& secret = {});
+  void SnapshotLoop();
+
+  const LedgerOptions options_;
+  std::unique_ptr<EventLog> log_;
+  std::optional<std::string> bootstrap_secret_;
+
+  mutable std::shared_mutex mu_;  // guards projection_
+  Projection projection_;
+
+  // Create responses by Idempotency-Key, for repeats within 24 h.
+  struct Remembered {
+    std::string body_digest;
+    Json response;  // includes the secret: memory only, never persisted
+    int64_t at_ms;
+  };
+  std::mutex idempotency_mu_;  // held across a keyed create
+  std::unordered_map<std::string, Remembered> remembered_;
+
+  mutable std::mutex digest_mu_;
+  mutable StateInfo digest_cache_;
+
+  std::mutex snapshot_mu_;  // serializes snapshot writers
+  std::atomic<Position> last_snapshot_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread snapshotter_;
+};
+
+}  // namespace tl
