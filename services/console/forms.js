@@ -14,23 +14,26 @@ export function normaliseField(field) {
 }
 
 // The element declaring `data-field` for `field` or, failing that, for the
-// closest parent path ("credits.refill.amount" → "credits.refill" → "credits").
+// closest parent path ("credits.refill.amount" → "credits.refill" → "credits"),
+// with the part of the path it did not match ("allowed_ips.2" → ["2"]).
 function fieldContainer(form, field) {
   const containers = $$('[data-field]', form).filter((el) => !el.closest('[hidden]'));
-  let path = normaliseField(field);
-  while (path) {
+  const parts = normaliseField(field).split('.');
+  for (let length = parts.length; length > 0; length--) {
+    const path = parts.slice(0, length).join('.');
     const found = containers.find((el) => el.dataset.field.split(' ').includes(path));
-    if (found) return found;
-    path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : '';
+    if (found) return { container: found, rest: parts.slice(length) };
   }
-  return null;
+  return { container: null, rest: [] };
 }
 
 let nextErrorId = 1;
 
 export function showFieldError(form, field, message) {
-  const container = field ? fieldContainer(form, field) : null;
+  const { container, rest } = field ? fieldContainer(form, field) : { container: null, rest: [] };
   if (!container) return false;
+  // A list given one entry per line or row: say which entry is wrong.
+  if (/^\d+$/.test(rest[0] || '')) message = `Entry ${Number(rest[0]) + 1}: ${message}`;
   let slot = container.querySelector(':scope > .field-error');
   if (!slot) {
     slot = h('p', { class: 'field-error', id: `field-error-${nextErrorId++}`, 'data-testid': 'field-error' });

@@ -176,7 +176,7 @@ describe('web console', { timeout: 10 * STEP_TIMEOUT }, () => {
     await byTestId('tf-submit').click();
     const error = page.locator('[data-field="allowed_ips"] [data-testid="field-error"]');
     await error.waitFor();
-    assert.ok((await error.textContent()).length > 0);
+    assert.match(await error.textContent(), /^Entry 1: ./, 'the message names the wrong entry');
     assert.equal(await byTestId('tf-ips').getAttribute('aria-invalid'), 'true');
     await screenshot('03-field-error');
   });
