@@ -18,9 +18,10 @@ const TITLES = {
 
 const VERIFICATIONS = new Set(['token.used', 'token.use_denied']);
 
-export function renderHistory(list, events, { includeVerifications }) {
+// actorName(actor) gives a display name for an actor id, or null.
+export function renderHistory(list, events, { includeVerifications, actorName = () => null }) {
   const shown = events.filter((event) => includeVerifications || !VERIFICATIONS.has(event.type));
-  const items = [...shown].reverse().map(item);
+  const items = [...shown].reverse().map((event) => item(event, actorName(event.actor)));
   const hidden = events.length - shown.length;
   if (hidden > 0) {
     items.push(h('li', { class: 'timeline-note' },
@@ -30,13 +31,15 @@ export function renderHistory(list, events, { includeVerifications }) {
   list.replaceChildren(...items);
 }
 
-function item(event) {
+function item(event, actorName) {
+  const actor = formatActor(event.actor);
   return h('li', { class: `timeline-item type-${event.type.replace('token.', '').replaceAll('_', '-')}`,
     'data-testid': 'history-item', 'data-type': event.type },
     h('div', { class: 'timeline-head' },
       h('strong', {}, TITLES[event.type] || event.type),
       ' ', timeElement(event.time),
-      h('span', { class: 'sub' }, ` by ${formatActor(event.actor)} · version ${event.version} · position ${event.position}`)),
+      h('span', { class: 'sub' }, ' by ', actorName ? `${actorName} (${actor})` : actor,
+        ` · version ${event.version} · position ${event.position}`)),
     changes(event));
 }
 

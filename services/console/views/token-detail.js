@@ -111,10 +111,31 @@ async function loadHistory(id) {
   if (current?.id !== id) return;
   events = loaded;
   drawHistory();
+  await nameActors(id);
+}
+
+// Actors are token ids; show the names of those the caller may read.
+const actorNames = new Map();  // token id → name, or null when not readable
+
+async function nameActors(id) {
+  const unknown = [...new Set(events.map((event) => event.actor))]
+    .filter((actor) => typeof actor === 'string' && actor.startsWith('tok_') && !actorNames.has(actor));
+  if (unknown.length === 0) return;
+  await Promise.all(unknown.map(async (actor) => {
+    try {
+      actorNames.set(actor, (await api.getToken(actor)).name);
+    } catch {
+      actorNames.set(actor, null);
+    }
+  }));
+  if (current?.id === id) drawHistory();
 }
 
 function drawHistory() {
-  renderHistory($('#history'), events, { includeVerifications: $('#history-uses').checked });
+  renderHistory($('#history'), events, {
+    includeVerifications: $('#history-uses').checked,
+    actorName: (actor) => actorNames.get(actor) || null,
+  });
 }
 
 async function loadUsage(id) {

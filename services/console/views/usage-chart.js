@@ -86,9 +86,14 @@ function legend() {
     SERIES.map((s) => h('li', {}, h('span', { class: `swatch ${s.className}` }), s.label)));
 }
 
+// Hours in local time; days are UTC days, as the API buckets them.
 const labelFormat = {
   hour: new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }),
-  day: new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' }),
+  day: new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' }),
+};
+const rowFormat = {
+  hour: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }),
+  day: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' }),
 };
 
 function chart(slots, bucket, width, summary) {
@@ -110,7 +115,7 @@ function chart(slots, bucket, width, summary) {
   const bars = slots.map((slot, index) => {
     const x0 = margin.left + index * slotWidth + slotWidth * 0.1;
     const when = labelFormat[bucket].format(new Date(slot.start));
-    const tip = `${new Date(slot.start).toLocaleString()}: ${slot.uses} uses, ${slot.credits_spent} credits, `
+    const tip = `${rowFormat[bucket].format(new Date(slot.start))}: ${slot.uses} uses, ${slot.credits_spent} credits, `
       + `${slot.denied_total} denied`;
     return svg('g', { class: 'slot', 'data-start': new Date(slot.start).toISOString(), 'data-uses': slot.uses },
       svg('title', {}, tip),
@@ -143,7 +148,7 @@ function table(slots, bucket) {
           h('th', { scope: 'col' }, bucket === 'hour' ? 'Hour starting' : 'Day (UTC)'),
           h('th', { scope: 'col' }, 'Uses'), h('th', { scope: 'col' }, 'Credits spent'), h('th', { scope: 'col' }, 'Denied'))),
         h('tbody', {}, withData.map((s) => h('tr', {},
-          h('td', {}, new Date(s.start).toLocaleString()),
+          h('td', {}, rowFormat[bucket].format(new Date(s.start))),
           h('td', { class: 'num' }, formatNumber(s.uses)),
           h('td', { class: 'num' }, formatNumber(s.credits_spent)),
           h('td', { class: 'num' }, Object.entries(s.denied).map(([c, n]) => `${c} ${n}`).join(', ') || '0'))))));
