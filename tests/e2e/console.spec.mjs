@@ -252,20 +252,54 @@ describe('web console', { timeout: 10 * STEP_TIMEOUT }, () => {
     await screenshot('07-session-ended');
   });
 
+  test('lists newest first, pages with the API cursor, filters by status and searches the page',
+    { timeout: STEP_TIMEOUT }, async () => {
+      for (let i = 1; i <= 20; i++) {
+        const created = await apiCall('POST', '/v1/tokens', { name: `e2e page token ${i}`, preset: 'read-only' });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+      }
+      await signIn(ADMIN);
+      const rows = byTestId('token-row');
+      await rows.first().waitFor();
+      assert.equal(await rows.count(), 20, 'a page holds 20 tokens');
+      assert.match(await rows.first().textContent(), /e2e page token 20/, 'newest first');
+      assert.ok(await byTestId('list-next').isEnabled());
+
+      await byTestId('list-next').click();
+      await page.locator('#list-page').getByText('Page 2').waitFor();
+      const secondPage = await rows.allTextContents();
+      assert.ok(secondPage.some((text) => text.includes('bootstrap admin')), 'the oldest token is on page 2');
+      assert.ok(!secondPage.some((text) => text.includes('e2e page token 20')));
+      await byTestId('list-prev').click();
+      await page.locator('#list-page').getByText('Page 1').waitFor();
+      await rows.first().getByText('e2e page token 20').waitFor();
+
+      await byTestId('list-status').selectOption('revoked');
+      await page.waitForFunction(() => {
+        const shown = [...document.querySelectorAll('[data-testid=token-row]')];
+        return shown.length > 0 && shown.every((row) => row.textContent.includes('revoked'));
+      });
+      assert.equal(await rows.count(), 2, 'the two revoked tokens');
+      await byTestId('list-search').fill('reports reader');
+      assert.equal(await rows.count(), 1);
+      assert.match(await rows.first().textContent(), /e2e reports reader/);
+      await screenshot('08-list-filtered');
+    });
+
   test('reads well 390 px wide', { timeout: STEP_TIMEOUT }, async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await signIn(ADMIN);
     await byTestId('token-row').first().waitFor();
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(await overflow() <= 0, 'the list does not scroll sideways');
-    await screenshot('08-narrow-list');
+    await screenshot('09-narrow-list');
 
     await page.goto(`${CONSOLE}#/tokens/${state.tokenId}`);
     await byTestId('usage-chart').waitFor();
     assert.ok(await overflow() <= 0, 'the detail page does not scroll sideways');
     const chartWidth = await byTestId('usage-chart').evaluate((svg) => svg.getBoundingClientRect().width);
     assert.ok(chartWidth <= 390, `the chart fits (${chartWidth}px)`);
-    await screenshot('08-narrow-detail');
+    await screenshot('09-narrow-detail');
   });
 
   test('loads nothing but its own files and the /v1 API, without script errors', () => {
