@@ -14,6 +14,16 @@ tl_install_packages() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# Node.js for the browser tests. Debian 12's nodejs (18) needs its npm
+# package; a Node.js that bundles npm (20+) must not get it.
+tl_install_node() {
+  tl_install_packages nodejs
+  command -v npm >/dev/null || tl_install_packages npm
+}
+
 # What building and testing the C++ code needs.
 TL_BUILD_PACKAGES=(ca-certificates cmake make g++ pkg-config git
   libcpp-httplib-dev librdkafka-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev)
+
+# What the browser tests of the web console need besides Node.js.
+TL_BROWSER_PACKAGES=(chromium fonts-dejavu-core)

@@ -57,4 +57,4 @@ done
 
 cd "$here"
 E2E_BASE_URL="http://127.0.0.1:$port" E2E_ADMIN_TOKEN=$admin E2E_OUT=$out \
-  node --test --test-concurrency=1 --test-reporter=spec console.spec.mjs
+  node --test --test-reporter=spec console.spec.mjs
