@@ -10,8 +10,15 @@ tl_install_packages() {
   echo "ops: installing ${missing[*]}" >&2
   local sudo=()
   ((EUID == 0)) || sudo=(sudo)
-  "${sudo[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  local log
+  log=$(mktemp "${TMPDIR:-/tmp}/tokenledger-apt.XXXXXX")
+  if ! { "${sudo[@]}" apt-get update -q && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" \
+           apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "ops: apt-get failed (log above)" >&2
+    return 1
+  fi
+  rm -f "$log"
 }
 
 # Node.js for the browser tests. Debian 12's nodejs (18) needs its npm
