@@ -14,22 +14,43 @@ constexpr int kMaxDepth = 128;
 
 const std::set<std::string, std::less<>>& SupportedKeywords() {
   static const std::set<std::string, std::less<>> kKeywords = {
-      "type",      "properties", "required",      "additionalProperties",
-      "items",     "enum",       "const",         "minimum",
-      "maximum",   "minLength",  "maxLength",     "pattern",
-      "minItems",  "maxItems",   "minProperties", "maxProperties",
-      "$ref",      "anyOf",      "oneOf",         "$defs",
+      "type",
+      "properties",
+      "required",
+      "additionalProperties",
+      "items",
+      "enum",
+      "const",
+      "minimum",
+      "maximum",
+      "minLength",
+      "maxLength",
+      "pattern",
+      "minItems",
+      "maxItems",
+      "minProperties",
+      "maxProperties",
+      "$ref",
+      "anyOf",
+      "oneOf",
+      "$defs",
       // Annotations: accepted, assert nothing.
-      "$schema",   "$id",        "title",         "description",
-      "$comment",  "examples",   "default",       "deprecated",
+      "$schema",
+      "$id",
+      "title",
+      "description",
+      "$comment",
+      "examples",
+      "default",
+      "deprecated",
       "format",
   };
   return kKeywords;
 }
 
 const std::set<std::string, std::less<>>& TypeNames() {
-  static const std::set<std::string, std::less<>> kTypes = {
-      "null", "boolean", "object", "array", "number", "string", "integer"};
+  static const std::set<std::string, std::less<>> kTypes = {"null",   "boolean", "object", "array",
+                                                            "number", "string",  "integer"};
   return kTypes;
 }
 
@@ -90,9 +111,8 @@ int CompareNumbers(const Json& a, const Json& b) {
 
 // Code points, counting UTF-8 lead bytes (the JSON library holds valid UTF-8).
 size_t CodePoints(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 std::string Short(const Json& j) {
@@ -171,16 +191,18 @@ Status SchemaValidator::Check(const Json& schema, const std::string& where) {
     } else if (key == "items") {
       if (Status s = Check(value, at); !s.ok()) return s;
     } else if (key == "anyOf" || key == "oneOf") {
-      if (!value.is_array() || value.empty()) return SchemaError(at, key + " must be a non-empty list");
+      if (!value.is_array() || value.empty())
+        return SchemaError(at, key + " must be a non-empty list");
       for (size_t i = 0; i < value.size(); ++i) {
         if (Status s = Check(value[i], AppendPointer(at, std::to_string(i))); !s.ok()) return s;
       }
     } else if (key == "enum") {
-      if (!value.is_array() || value.empty()) return SchemaError(at, "enum must be a non-empty list");
+      if (!value.is_array() || value.empty())
+        return SchemaError(at, "enum must be a non-empty list");
     } else if (key == "minimum" || key == "maximum") {
       if (!value.is_number()) return SchemaError(at, key + " must be a number");
-    } else if (key == "minLength" || key == "maxLength" || key == "minItems" ||
-               key == "maxItems" || key == "minProperties" || key == "maxProperties") {
+    } else if (key == "minLength" || key == "maxLength" || key == "minItems" || key == "maxItems" ||
+               key == "minProperties" || key == "maxProperties") {
       if (!IsNonNegativeInteger(value)) return SchemaError(at, key + " must be an integer >= 0");
     } else if (key == "pattern") {
       if (!value.is_string()) return SchemaError(at, "pattern must be a string");
@@ -231,8 +253,7 @@ std::optional<SchemaViolation> SchemaValidator::ValidateAt(const Json& schema, c
       return HasType(instance, n.get_ref<const std::string&>());
     });
     if (!ok) {
-      return Violation(pointer, "type",
-                       "expected " + Short(*it) + ", got " + TypeOf(instance));
+      return Violation(pointer, "type", "expected " + Short(*it) + ", got " + TypeOf(instance));
     }
   }
   if (auto it = schema.find("const"); it != schema.end() && instance != *it) {
@@ -273,11 +294,13 @@ std::optional<SchemaViolation> SchemaValidator::ValidateAt(const Json& schema, c
   }
 
   if (instance.is_array()) {
-    if (auto it = schema.find("minItems"); it != schema.end() && instance.size() < it->get<size_t>()) {
+    if (auto it = schema.find("minItems");
+        it != schema.end() && instance.size() < it->get<size_t>()) {
       return Violation(pointer, "minItems",
                        std::to_string(instance.size()) + " items, fewer than " + Short(*it));
     }
-    if (auto it = schema.find("maxItems"); it != schema.end() && instance.size() > it->get<size_t>()) {
+    if (auto it = schema.find("maxItems");
+        it != schema.end() && instance.size() > it->get<size_t>()) {
       return Violation(pointer, "maxItems",
                        std::to_string(instance.size()) + " items, more than " + Short(*it));
     }
@@ -340,9 +363,9 @@ std::optional<SchemaViolation> SchemaValidator::ValidateAt(const Json& schema, c
       if (!closest || v->pointer.size() > closest->pointer.size()) closest = std::move(v);
     }
     if (!matched) {
-      return Violation(closest->pointer, "anyOf",
-                       "matches no alternative; closest: " + closest->keyword + ": " +
-                           closest->reason);
+      return Violation(
+          closest->pointer, "anyOf",
+          "matches no alternative; closest: " + closest->keyword + ": " + closest->reason);
     }
   }
   if (auto it = schema.find("oneOf"); it != schema.end()) {
@@ -357,9 +380,9 @@ std::optional<SchemaViolation> SchemaValidator::ValidateAt(const Json& schema, c
       }
     }
     if (matches == 0) {
-      return Violation(closest->pointer, "oneOf",
-                       "matches no alternative; closest: " + closest->keyword + ": " +
-                           closest->reason);
+      return Violation(
+          closest->pointer, "oneOf",
+          "matches no alternative; closest: " + closest->keyword + ": " + closest->reason);
     }
     if (matches > 1) {
       return Violation(pointer, "oneOf",

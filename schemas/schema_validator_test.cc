@@ -101,7 +101,8 @@ TEST(SchemaValidatorTest, EnumAndConst) {
 }
 
 TEST(SchemaValidatorTest, NumericBoundsAreExactForLargeIntegers) {
-  auto v = Make(R"({"type": "integer", "minimum": -1000000000000000, "maximum": 1000000000000000})");
+  auto v =
+      Make(R"({"type": "integer", "minimum": -1000000000000000, "maximum": 1000000000000000})");
   Passes(v, 1'000'000'000'000'000LL);
   Passes(v, -1'000'000'000'000'000LL);
   EXPECT_EQ(Fails(v, 1'000'000'000'000'001LL).keyword, "maximum");
@@ -120,7 +121,7 @@ TEST(SchemaValidatorTest, NumericBoundsAreExactForLargeIntegers) {
 
 TEST(SchemaValidatorTest, LengthsCountCodePoints) {
   auto v = Make(R"({"type": "string", "minLength": 2, "maxLength": 3})");
-  Passes(v, "\u00e9\u00e9\u00e9");  // 3 code points, 6 bytes
+  Passes(v, "\u00e9\u00e9\u00e9");                // 3 code points, 6 bytes
   Passes(v, "\xF0\x9F\x98\x80\xF0\x9F\x98\x80");  // two 4-byte code points
   EXPECT_EQ(Fails(v, "\u00e9").keyword, "minLength");
   EXPECT_EQ(Fails(v, "abcd").keyword, "maxLength");
@@ -185,7 +186,8 @@ TEST(SchemaValidatorTest, BooleanSchemas) {
 }
 
 TEST(SchemaValidatorTest, CreateRefusesWhatItCannotCheck) {
-  auto unsupported = SchemaValidator::Create(Json::parse(R"({"properties": {"a": {"exclusiveMinimum": 0}}})"));
+  auto unsupported =
+      SchemaValidator::Create(Json::parse(R"({"properties": {"a": {"exclusiveMinimum": 0}}})"));
   ASSERT_FALSE(unsupported.ok());
   EXPECT_NE(unsupported.error().message.find("exclusiveMinimum"), std::string::npos);
   EXPECT_EQ(unsupported.error().field, "/properties/a/exclusiveMinimum");
@@ -200,11 +202,12 @@ TEST(SchemaValidatorTest, CreateRefusesWhatItCannotCheck) {
   EXPECT_FALSE(SchemaValidator::Create(Json::parse(R"({"anyOf": []})")).ok());
   EXPECT_FALSE(SchemaValidator::Create(Json(3)).ok());
   // Annotations are fine.
-  EXPECT_TRUE(SchemaValidator::Create(Json::parse(
-                                          R"({"$schema": "https://json-schema.org/draft/2020-12/schema",
+  EXPECT_TRUE(
+      SchemaValidator::Create(Json::parse(
+                                  R"({"$schema": "https://json-schema.org/draft/2020-12/schema",
                                               "title": "t", "description": "d", "format": "date-time",
                                               "examples": [1], "$comment": "c"})"))
-                  .ok());
+          .ok());
 }
 
 TEST(SchemaValidatorTest, RefCycleStopsInsteadOfOverflowing) {
