@@ -13,7 +13,9 @@ namespace {
 
 constexpr const char* kHelp = R"(usage: tokenledger <command> [flags]
 
-  serve      --data DIR --listen HOST:PORT [--tls-cert F --tls-key F]
+  serve      --data DIR --listen HOST:PORT [--tls-cert F --tls-key F] [--threads N]
+             [--kafka-brokers B [--kafka-topic T] [--kafka-property k=v]...]
+             (relay to Kafka; or TOKENLEDGER_KAFKA_BROKERS / TOKENLEDGER_KAFKA_TOPIC)
   log verify --data DIR                      check every CRC and the hash chain
   log export --data DIR [--from POSITION]    events as CloudEvents JSON lines
   replay     --data DIR [--until POSITION|TIME] [--out FILE]

@@ -2,11 +2,15 @@
 
 #include <signal.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "events/clock.h"
+#include "events/kafka_relay.h"
 #include "services/cli_args.h"
 #include "services/http_api.h"
 #include "services/ledger.h"
@@ -15,8 +19,16 @@ namespace tl {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tokenledger serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE] "
-    "[--threads N]\n";
+    "usage: tokenledger serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE]\n"
+    "         [--threads N]\n"
+    "         [--kafka-brokers HOST:PORT[,...] [--kafka-topic NAME] [--kafka-property k=v]...]\n"
+    "  --kafka-brokers turns on the relay of every event to Kafka (also\n"
+    "  TOKENLEDGER_KAFKA_BROKERS); --kafka-topic defaults to tokenledger.events (also\n"
+    "  TOKENLEDGER_KAFKA_TOPIC); --kafka-property passes any librdkafka property\n"
+    "  (SASL, TLS, ...). Flags override the environment. The last position Kafka\n"
+    "  acknowledged is kept in DIR/relay.checkpoint.\n";
+
+constexpr std::chrono::milliseconds kRelayFlushOnStop{5000};
 
 bool SplitHostPort(const std::string& s, std::string& host, int& port) {
   auto colon = s.rfind(':');
@@ -35,6 +47,85 @@ std::optional<std::string> Env(const char* name) {
   return std::string(v);
 }
 
+void LogInfo(Json line) {
+  line["level"] = "info";
+  std::cerr << line.dump(-1, ' ', false, Json::error_handler_t::replace) << std::endl;
+}
+
+// The relay's settings from flags and the environment (flags win); nullopt
+// when no brokers are configured. Property values are never logged: they
+// may hold SASL passwords.
+Result<std::optional<RelayOptions>> RelayOptionsFrom(const CliArgs& a, const std::string& data) {
+  std::optional<std::string> brokers = a.Get("kafka-brokers");
+  if (!brokers) brokers = Env("TOKENLEDGER_KAFKA_BROKERS");
+  if (!brokers) {
+    if (a.Has("kafka-topic") || a.Has("kafka-property")) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--kafka-topic and --kafka-property need --kafka-brokers (or "
+                       "TOKENLEDGER_KAFKA_BROKERS)");
+    }
+    return std::optional<RelayOptions>();
+  }
+  RelayOptions o;
+  o.brokers = *brokers;
+  if (auto topic = a.Get("kafka-topic")) {
+    o.topic = *topic;
+  } else if (auto env = Env("TOKENLEDGER_KAFKA_TOPIC")) {
+    o.topic = *env;
+  }
+  if (o.brokers.empty() || o.topic.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "--kafka-brokers and --kafka-topic must not be empty");
+  }
+  for (const std::string& kv : a.GetAll("kafka-property")) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      // Only the key part: the value may be a password.
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--kafka-property expects key=value (got key " + kv.substr(0, eq) + ")");
+    }
+    o.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  o.checkpoint_path = data + "/relay.checkpoint";
+  return std::optional<RelayOptions>(std::move(o));
+}
+
+std::string Gauge(const char* name, const char* help, const char* type, const std::string& value) {
+  return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+         name + " " + value + "\n";
+}
+
+std::string RelayMetrics(const RelayStats& s) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", s.lag_seconds);
+  return Gauge("tokenledger_relay_acked_position",
+               "Highest log position Kafka acknowledged (every event up to it is on the topic).",
+               "gauge", std::to_string(s.acked_position.value())) +
+         Gauge("tokenledger_relay_lag_positions", "Durable events not yet acknowledged by Kafka.",
+               "gauge", std::to_string(s.lag_positions)) +
+         Gauge("tokenledger_relay_lag_seconds",
+               "Age of the oldest event not yet acknowledged by Kafka (0 when none).", "gauge",
+               seconds) +
+         Gauge("tokenledger_relay_produced_total",
+               "Messages handed to the Kafka producer, re-sends included.", "counter",
+               std::to_string(s.produced)) +
+         Gauge("tokenledger_relay_errors_total", "Kafka errors seen by the relay.", "counter",
+               std::to_string(s.errors)) +
+         Gauge("tokenledger_relay_degraded",
+               "1 while the relay lags with recent errors, lags over 10 s, or is not running.",
+               "gauge", s.degraded ? "1" : "0");
+}
+
+// For /readyz, which anyone can read: positions and counts only. The last
+// error text stays in the service's log (it names brokers and topics).
+Json RelayReady(const RelayStats& s) {
+  return Json{{"relay",
+               {{"state", s.degraded ? "degraded" : "ok"},
+                {"acked_position", s.acked_position.value()},
+                {"lag_positions", s.lag_positions},
+                {"lag_seconds", s.lag_seconds},
+                {"errors", s.errors}}}};
+}
+
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
@@ -48,6 +139,11 @@ int RunServe(const std::vector<std::string>& args) {
   }
   if (a.Has("tls-cert") != a.Has("tls-key")) {
     std::cerr << "serve: --tls-cert and --tls-key go together\n" << kUsage;
+    return 2;
+  }
+  auto relay_options = RelayOptionsFrom(a, *a.Get("data"));
+  if (!relay_options.ok()) {
+    std::cerr << "serve: " << relay_options.error().message << "\n" << kUsage;
     return 2;
   }
 
@@ -74,7 +170,32 @@ int RunServe(const std::vector<std::string>& args) {
     std::cout << "bootstrap admin token: " << *secret << std::endl;
   }
 
+  // Declared before the HTTP server so that it outlives the handlers that
+  // read its stats, and after the ledger whose log it reads.
+  std::unique_ptr<KafkaRelay> relay;
+  if (*relay_options) {
+    const RelayOptions& ro = **relay_options;
+    relay = std::make_unique<KafkaRelay>((*ledger)->log(), ro);
+    // Only a bad configuration fails here; unreachable brokers or a missing
+    // topic are retried by the relay and show in its log lines and /readyz.
+    if (Status st = relay->Start(); !st.ok()) {
+      std::cerr << "serve: kafka relay: " << st.error().message << "\n";
+      return 2;
+    }
+    RelayStats s = relay->Stats();
+    LogInfo({{"msg", "kafka relay started"},
+             {"brokers", ro.brokers},
+             {"topic", ro.topic},
+             {"resume_after_position", s.acked_position.value()},
+             {"log_position", s.source_position.value()}});
+  }
+
   HttpOptions http;
+  if (relay) {
+    KafkaRelay* r = relay.get();
+    http.extra_metrics = [r] { return RelayMetrics(r->Stats()); };
+    http.extra_ready = [r] { return RelayReady(r->Stats()); };
+  }
   http.tls_cert = a.Get("tls-cert", "");
   http.tls_key = a.Get("tls-key", "");
   if (auto t = ParseUint(a.Get("threads", "64")); t && *t > 0 && *t <= 1024) {
@@ -99,6 +220,15 @@ int RunServe(const std::vector<std::string>& args) {
   // in the latter case so it can be joined.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  if (relay) {
+    // Bounded: whatever Kafka has not acknowledged by then is re-sent by the
+    // next start (the checkpoint only moves over acknowledged events).
+    relay->Stop(kRelayFlushOnStop);
+    RelayStats s = relay->Stats();
+    LogInfo({{"msg", "kafka relay stopped"},
+             {"acked_position", s.acked_position.value()},
+             {"lag_positions", s.lag_positions}});
+  }
   std::cerr << R"({"level":"info","msg":"stopped; writing snapshot"})" << std::endl;
   return 0;
 }
