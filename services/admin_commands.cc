@@ -41,7 +41,8 @@ void PrintState(const Projection& p) {
 int RunLogVerify(const std::vector<std::string>& args) {
   CliArgs a(args, {"data"});
   if (!a.ok() || !a.Has("data")) return Usage("log verify --data DIR");
-  auto summary = ScanLog(LogDir(*a.Get("data")), {.parse_data = false, .verify_hashes = true},
+  // A hash covers the event data, so verifying hashes needs the data parsed.
+  auto summary = ScanLog(LogDir(*a.Get("data")), {.parse_data = true, .verify_hashes = true},
                          [](const ScannedRecord&) { return true; });
   if (!summary.ok()) {
     std::cerr << "log verify: FAILED: " << summary.error().message << "\n";

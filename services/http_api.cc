@@ -147,7 +147,9 @@ Result<UsageQuery> UsageParams(const httplib::Request& req, int64_t now) {
   } else {
     return BadParam("bucket", "must be hour or day");
   }
-  auto to = TimeParam(req, "to", now);
+  // Buckets count when they start before `to`: by default the one holding
+  // `now` counts even when it starts exactly now.
+  auto to = TimeParam(req, "to", now + 1);
   if (!to.ok()) return to.error();
   const int64_t span = q.bucket == UsageQuery::Bucket::kHour ? 24LL * 3600000 : 30LL * 86400000;
   auto from = TimeParam(req, "from", *to - span);

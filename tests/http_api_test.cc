@@ -1,0 +1,1110 @@
+// Integration tests of the HTTP API (issue 3) against a real server on a
+// loopback socket: every endpoint and rule, through httplib::Client.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "projections/projection.h"
+#include "projections/replay.h"
+#include "services/secret.h"
+#include "tests/http_test_util.h"
+
+namespace tl {
+namespace {
+
+using testing::kAdminSecret;
+using testing::Reply;
+using testing::ServerOptions;
+using testing::TestServer;
+
+constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kDayMs = 24 * kHourMs;
+
+std::string Secret(const Json& created) { return created.at("token").get<std::string>(); }
+std::string Id(const Json& resource) { return resource.at("id").get<std::string>(); }
+
+// Asserts an RFC 7807 answer naming `field` (empty: no field expected).
+void ExpectProblem(const Reply& r, int status, const std::string& field) {
+  EXPECT_EQ(r.status, status) << r.raw;
+  EXPECT_EQ(r.content_type, "application/problem+json") << r.raw;
+  ASSERT_TRUE(r.body.is_object()) << r.raw;
+  EXPECT_TRUE(r.body.contains("type")) << r.raw;
+  EXPECT_TRUE(r.body.contains("title")) << r.raw;
+  EXPECT_EQ(r.body.value("status", 0), status) << r.raw;
+  EXPECT_FALSE(r.body.value("detail", std::string()).empty()) << r.raw;
+  if (!field.empty()) {
+    EXPECT_EQ(r.body.value("field", std::string()), field) << r.raw;
+  }
+}
+
+// Every event of the global feed, as admin.
+Json AllEvents(const TestServer& s) {
+  Reply r = s.Get("/v1/events?limit=1000");
+  EXPECT_EQ(r.status, 200) << r.raw;
+  return r.body["events"];
+}
+
+std::vector<std::string> Types(const Json& events) {
+  std::vector<std::string> out;
+  for (const Json& e : events) out.push_back(e["type"].get<std::string>());
+  return out;
+}
+
+// The projections rebuilt from the files on disk.
+Projection Replayed(const TestServer& s) {
+  Projection p;
+  auto r = ReplayLog(s.dir().sub("log"), p);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return p;
+}
+
+// A management token of `owner` with `permissions`, minted by the admin.
+Json Manager(const TestServer& s, const std::string& owner, std::vector<std::string> permissions) {
+  return s.CreateToken(
+      {{"name", "manager of " + owner}, {"owner", owner}, {"permissions", permissions}});
+}
+
+// ---- health, readiness, metrics ----------------------------------------------------------------
+
+TEST(HttpApiTest, HealthzAndReadyzMatchAReplayOfTheLog) {
+  TestServer s;
+  Reply health = s.Get("/healthz", "");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body["status"], "ok");
+
+  Json t = s.CreateToken({{"name", "a"}, {"credits", 10}});
+  s.Verify({{"token", Secret(t)}, {"cost", 3}});
+  s.Post("/v1/tokens/" + Id(t) + "/revoke", Json::object());
+
+  Reply ready = s.Get("/readyz", "");  // public: no bearer needed
+  ASSERT_EQ(ready.status, 200) << ready.raw;
+  EXPECT_EQ(ready.body["status"], "ready");
+  Projection replayed = Replayed(s);
+  EXPECT_EQ(ready.body["position"].get<uint64_t>(), replayed.last_position().value());
+  EXPECT_EQ(ready.body["position"].get<uint64_t>(), s.Position());
+  EXPECT_EQ(ready.body["digest"].get<std::string>(), replayed.Digest());
+  EXPECT_EQ(ready.body["digest"].get<std::string>().size(), 64u);
+  // bootstrap, create, used, revoked
+  EXPECT_EQ(s.Position(), 4u);
+}
+
+TEST(HttpApiTest, MetricsCountRequestsVerificationsAndFsyncs) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "m"}, {"credits", 1}});
+  s.Verify({{"token", Secret(t)}});
+  s.Verify({{"token", Secret(t)}});     // USAGE_EXCEEDED
+  s.Verify({{"token", "tl_nothing"}});  // NOT_FOUND
+  s.Get("/v1/tokens/tok_missing");      // 404
+  Reply m = s.Get("/metrics", "");
+  ASSERT_EQ(m.status, 200);
+  const std::string& text = m.raw;
+  auto has = [&](const std::string& needle) {
+    EXPECT_NE(text.find(needle), std::string::npos) << "missing " << needle << " in\n" << text;
+  };
+  has(R"(tokenledger_http_requests_total{method="POST",route="POST /v1/tokens",status="201"} 1)");
+  has(R"(tokenledger_http_requests_total{method="POST",route="POST /v1/verify",status="200"} 3)");
+  has(R"(tokenledger_http_requests_total{method="GET",route="GET /v1/tokens/{id}",status="404"} 1)");
+  has(R"(tokenledger_verifications_total{code="VALID"} 1)");
+  has(R"(tokenledger_verifications_total{code="USAGE_EXCEEDED"} 1)");
+  has(R"(tokenledger_verifications_total{code="NOT_FOUND"} 1)");
+  has("# TYPE tokenledger_http_request_duration_seconds histogram");
+  has("tokenledger_http_request_duration_seconds_bucket{le=\"+Inf\"}");
+  has("# TYPE tokenledger_log_fsync_duration_seconds histogram");
+  has("tokenledger_log_fsync_duration_seconds_count");
+  // bootstrap, created, used, use_denied (NOT_FOUND appends nothing)
+  has("tokenledger_log_last_position 4\n");
+}
+
+// ---- create ------------------------------------------------------------------------------------
+
+TEST(HttpApiTest, CreateReturnsTheSecretOnceAndTheFullResource) {
+  TestServer s;
+  Json body = {{"name", "reporting"},
+               {"description", "nightly export"},
+               {"permissions", {"reports/*:read", "datasets:write"}},
+               {"expires_in", "30d"},
+               {"credits", {{"remaining", 50}, {"refill", {{"amount", 100}, {"interval", "day"}}}}},
+               {"rate_limit", {{"limit", 10}, {"window_ms", 1000}}},
+               {"allowed_origins", {"app.example.com"}},
+               {"allowed_ips", {"10.0.0.0/8", "2001:db8::/32"}},
+               {"meta", {{"team", "bi"}}}};
+  Reply r = s.Post("/v1/tokens", body);
+  ASSERT_EQ(r.status, 201) << r.raw;
+  EXPECT_EQ(r.content_type, "application/json");
+  const std::string secret = Secret(r.body);
+  // tl_ + 43 base62 body + 6 base62 checksum.
+  EXPECT_TRUE(std::regex_match(secret, std::regex("tl_[0-9A-Za-z]{43}[0-9A-Za-z]{6}"))) << secret;
+  EXPECT_TRUE(LooksLikeSecret(secret));
+  const Json& t = r.body;
+  EXPECT_TRUE(IsTokenId(Id(t))) << t;
+  EXPECT_EQ(t["owner"], "admin");  // the caller's owner by default
+  EXPECT_EQ(t["name"], "reporting");
+  EXPECT_EQ(t["description"], "nightly export");
+  EXPECT_EQ(t["permissions"], Json({"reports/*:read", "datasets:write"}));
+  EXPECT_EQ(t["status"], "active");
+  EXPECT_EQ(t["created_at"], "2024-03-10T12:00:00.000Z");
+  EXPECT_EQ(t["expires_at"], FormatRfc3339Ms(testing::DefaultStartMs() + 30 * kDayMs));
+  EXPECT_EQ(t["credits"]["remaining"], 50);
+  EXPECT_EQ(t["credits"]["refill"]["amount"], 100);
+  EXPECT_EQ(t["credits"]["refill"]["interval"], "day");
+  EXPECT_EQ(t["rate_limit"], Json({{"limit", 10}, {"window_ms", 1000}}));
+  EXPECT_EQ(t["allowed_origins"], Json({"app.example.com"}));
+  EXPECT_EQ(t["allowed_ips"].size(), 2u);
+  EXPECT_EQ(t["meta"], Json({{"team", "bi"}}));
+  EXPECT_EQ(t["hint"], "tl_…" + secret.substr(secret.size() - 4));
+  EXPECT_EQ(t["version"], 1);
+  EXPECT_TRUE(t["last_used_at"].is_null());
+  EXPECT_FALSE(t.contains("secret_digest"));
+
+  // Every other read leaves the secret out.
+  Reply got = s.Get("/v1/tokens/" + Id(t));
+  ASSERT_EQ(got.status, 200);
+  EXPECT_FALSE(got.body.contains("token"));
+  EXPECT_EQ(got.raw.find(secret), std::string::npos);
+  Json without_secret = t;
+  without_secret.erase("token");
+  EXPECT_EQ(got.body, without_secret);
+  for (const std::string& path : {std::string("/v1/tokens"), "/v1/tokens/" + Id(t) + "/events",
+                                  std::string("/v1/events"), "/v1/tokens/" + Id(t) + "/usage"}) {
+    Reply q = s.Get(path);
+    EXPECT_EQ(q.status, 200) << path;
+    EXPECT_EQ(q.raw.find(secret), std::string::npos) << path;
+    EXPECT_EQ(q.raw.find(secret.substr(3, 43)), std::string::npos) << path;
+  }
+}
+
+TEST(HttpApiTest, CreateWithPresetPrefixOwnerAndExpiresAt) {
+  TestServer s;
+  Json ro = s.CreateToken({{"name", "ro"},
+                           {"preset", "read-only"},
+                           {"prefix", "acme"},
+                           {"owner", "acme"},
+                           {"expires_at", "2024-04-01T00:00:00Z"}});
+  EXPECT_EQ(ro["permissions"], Json({"*:read"}));
+  EXPECT_EQ(Secret(ro).rfind("acme_", 0), 0u) << Secret(ro);
+  EXPECT_EQ(Secret(ro).size(), 5u + 43 + 6);
+  EXPECT_EQ(ro["owner"], "acme");
+  EXPECT_EQ(ro["expires_at"], "2024-04-01T00:00:00.000Z");
+  Json full = s.CreateToken({{"name", "rw"}, {"preset", "full-access"}});
+  EXPECT_EQ(full["permissions"], Json({"*:*"}));
+  EXPECT_TRUE(full["expires_at"].is_null());
+  EXPECT_TRUE(full["credits"].is_null());
+  EXPECT_TRUE(full["rate_limit"].is_null());
+  EXPECT_NE(Secret(ro), Secret(full));
+}
+
+// ---- list --------------------------------------------------------------------------------------
+
+TEST(HttpApiTest, ListIsNewestFirstWithFiltersAndPaging) {
+  TestServer s;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    s.clock().Advance(1000);
+    ids.push_back(Id(s.CreateToken(
+        {{"name", "t" + std::to_string(i)}, {"owner", i % 2 == 0 ? "even" : "odd"}})));
+  }
+  s.Post("/v1/tokens/" + ids[2] + "/revoke", Json::object());
+
+  // Paging through everything, two at a time: newest first, bootstrap last.
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    Reply r = s.Get("/v1/tokens?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_LE(r.body["tokens"].size(), 2u);
+    for (const Json& t : r.body["tokens"]) seen.push_back(Id(t));
+    cursor = r.body["next_cursor"].is_null() ? "" : r.body["next_cursor"].get<std::string>();
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_EQ(pages, 3);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(seen[i], ids[4 - i]);
+
+  Reply even = s.Get("/v1/tokens?owner=even");
+  ASSERT_EQ(even.status, 200);
+  std::vector<std::string> even_ids;
+  for (const Json& t : even.body["tokens"]) even_ids.push_back(Id(t));
+  EXPECT_EQ(even_ids, (std::vector<std::string>{ids[4], ids[2], ids[0]}));
+  EXPECT_TRUE(even.body["next_cursor"].is_null());
+
+  Reply revoked = s.Get("/v1/tokens?status=revoked");
+  ASSERT_EQ(revoked.body["tokens"].size(), 1u);
+  EXPECT_EQ(Id(revoked.body["tokens"][0]), ids[2]);
+  EXPECT_EQ(revoked.body["tokens"][0]["status"], "revoked");
+  Reply active = s.Get("/v1/tokens?status=active&owner=even");
+  EXPECT_EQ(active.body["tokens"].size(), 2u);
+}
+
+// ---- get and as_of -----------------------------------------------------------------------------
+
+TEST(HttpApiTest, GetAsOfAPositionOrATime) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "before"}});
+  const uint64_t created_at = s.Position();
+  s.clock().Advance(kHourMs);
+  Reply patched = s.Patch("/v1/tokens/" + Id(t), {{"name", "after"}});
+  ASSERT_EQ(patched.status, 200) << patched.raw;
+  EXPECT_EQ(patched.body["name"], "after");
+
+  Reply now = s.Get("/v1/tokens/" + Id(t));
+  EXPECT_EQ(now.body["name"], "after");
+  EXPECT_EQ(now.body["version"], 2);
+  Reply by_position = s.Get("/v1/tokens/" + Id(t) + "?as_of=" + std::to_string(created_at));
+  ASSERT_EQ(by_position.status, 200) << by_position.raw;
+  EXPECT_EQ(by_position.body["name"], "before");
+  EXPECT_EQ(by_position.body["version"], 1);
+  Reply by_time = s.Get("/v1/tokens/" + Id(t) + "?as_of=2024-03-10T12:30:00Z");
+  ASSERT_EQ(by_time.status, 200) << by_time.raw;
+  EXPECT_EQ(by_time.body["name"], "before");
+  Reply later = s.Get("/v1/tokens/" + Id(t) + "?as_of=2024-03-10T13:30:00Z");
+  EXPECT_EQ(later.body["name"], "after");
+  // Before the token existed.
+  Reply before = s.Get("/v1/tokens/" + Id(t) + "?as_of=1");
+  ExpectProblem(before, 404, "");
+  Reply bad = s.Get("/v1/tokens/" + Id(t) + "?as_of=yesterday");
+  ExpectProblem(bad, 400, "as_of");
+}
+
+// ---- PATCH -------------------------------------------------------------------------------------
+
+TEST(HttpApiTest, PatchChangesFieldsAndRecordsPermissionChanges) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "p"}, {"permissions", {"a:read"}}, {"credits", 5}});
+  const std::string path = "/v1/tokens/" + Id(t);
+  s.clock().Advance(1000);
+  Reply r = s.Patch(path, {{"description", "d"},
+                           {"meta", {{"k", "v"}}},
+                           {"rate_limit", {{"limit", 3}, {"window_ms", 60000}}},
+                           {"allowed_origins", {"*.example.com"}},
+                           {"allowed_ips", {"192.168.0.0/16"}},
+                           {"expires_in", "1d"},
+                           {"refill", {{"amount", 7}, {"interval", "month"}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["description"], "d");
+  EXPECT_EQ(r.body["meta"], Json({{"k", "v"}}));
+  EXPECT_EQ(r.body["rate_limit"]["limit"], 3);
+  EXPECT_EQ(r.body["allowed_origins"], Json({"*.example.com"}));
+  EXPECT_EQ(r.body["allowed_ips"], Json({"192.168.0.0/16"}));
+  EXPECT_EQ(r.body["expires_at"], "2024-03-11T12:00:01.000Z");
+  EXPECT_EQ(r.body["credits"]["refill"]["interval"], "month");
+  EXPECT_EQ(r.body["credits"]["remaining"], 5);  // the balance moves only through /credits
+  EXPECT_EQ(r.body["updated_at"], "2024-03-10T12:00:01.000Z");
+  EXPECT_EQ(r.body["version"], 2);
+
+  Reply perms = s.Patch(path, {{"permissions", {"a:read", "b:write"}}});
+  ASSERT_EQ(perms.status, 200) << perms.raw;
+  EXPECT_EQ(perms.body["permissions"], Json({"a:read", "b:write"}));
+  Reply events = s.Get(path + "/events");
+  std::vector<std::string> types = Types(events.body["events"]);
+  EXPECT_EQ(types, (std::vector<std::string>{"token.created", "token.updated",
+                                             "token.permissions_changed"}));
+  EXPECT_EQ(perms.body["version"], 3);
+
+  // If-Match compares the version.
+  const uint64_t pos = s.Position();
+  Reply stale = s.Patch(path, {{"name", "x"}}, kAdminSecret, {{"If-Match", "2"}});
+  ExpectProblem(stale, 412, "");
+  EXPECT_EQ(s.Position(), pos);
+  EXPECT_EQ(s.Get(path).body["name"], "p");
+  Reply fresh = s.Patch(path, {{"name", "x"}}, kAdminSecret, {{"If-Match", "\"3\""}});
+  ASSERT_EQ(fresh.status, 200) << fresh.raw;
+  EXPECT_EQ(fresh.body["name"], "x");
+  EXPECT_EQ(fresh.body["version"], 4);
+
+  // A revoked token cannot be changed, regenerated or credited.
+  ASSERT_EQ(s.Post(path + "/revoke", {{"reason", "leak"}}).status, 200);
+  const uint64_t after_revoke = s.Position();
+  ExpectProblem(s.Patch(path, {{"name", "y"}}), 409, "");
+  ExpectProblem(s.Post(path + "/regenerate", Json::object()), 409, "");
+  ExpectProblem(s.Post(path + "/credits", {{"set", 10}}), 409, "");
+  EXPECT_EQ(s.Position(), after_revoke);
+}
+
+// ---- regenerate --------------------------------------------------------------------------------
+
+TEST(HttpApiTest, RegenerateKeepsTheOldSecretForTheGracePeriodAndSharesTheBalance) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "r"}, {"credits", 10}});
+  const std::string old_secret = Secret(t);
+  Reply r = s.Post("/v1/tokens/" + Id(t) + "/regenerate", {{"grace_period_s", 60}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const std::string new_secret = Secret(r.body);
+  EXPECT_NE(new_secret, old_secret);
+  EXPECT_TRUE(LooksLikeSecret(new_secret));
+  EXPECT_EQ(Id(r.body), Id(t));
+  EXPECT_EQ(r.body["hint"], "tl_…" + new_secret.substr(new_secret.size() - 4));
+  EXPECT_EQ(s.Get("/v1/tokens/" + Id(t)).raw.find(new_secret), std::string::npos);
+
+  // Inside the grace period both work, against one balance.
+  Json a = s.Verify({{"token", old_secret}, {"cost", 4}});
+  EXPECT_EQ(a["code"], "VALID");
+  EXPECT_EQ(a["remaining"], 6);
+  Json b = s.Verify({{"token", new_secret}, {"cost", 4}});
+  EXPECT_EQ(b["code"], "VALID");
+  EXPECT_EQ(b["remaining"], 2);
+  EXPECT_EQ(s.Verify({{"token", old_secret}, {"cost", 3}})["code"], "USAGE_EXCEEDED");
+
+  s.clock().Advance(59'999);
+  EXPECT_EQ(s.Verify({{"token", old_secret}, {"cost", 1}})["code"], "VALID");
+  s.clock().Advance(1);
+  Json gone = s.Verify({{"token", old_secret}, {"cost", 1}});
+  EXPECT_EQ(gone, Json({{"valid", false}, {"code", "NOT_FOUND"}}));
+  EXPECT_EQ(s.Verify({{"token", new_secret}, {"cost", 1}})["code"], "VALID");
+
+  // No grace: the old secret stops at once.
+  Reply again = s.Post("/v1/tokens/" + Id(t) + "/regenerate", Json::object());
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(s.Verify({{"token", new_secret}, {"cost", 0}})["code"], "NOT_FOUND");
+  EXPECT_EQ(s.Verify({{"token", Secret(again.body)}, {"cost", 0}})["code"], "VALID");
+
+  ExpectProblem(s.Post("/v1/tokens/" + Id(t) + "/regenerate", {{"grace_period_s", 604801}}), 400,
+                "grace_period_s");
+}
+
+// ---- revoke ------------------------------------------------------------------------------------
+
+TEST(HttpApiTest, RevokeIsImmediateForEverySecretAndIdempotent) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "v"}, {"permissions", {"ledger:read"}}});
+  const std::string old_secret = Secret(t);
+  Reply regen = s.Post("/v1/tokens/" + Id(t) + "/regenerate", {{"grace_period_s", 3600}});
+  const std::string new_secret = Secret(regen.body);
+  EXPECT_EQ(s.Get("/v1/tokens", old_secret).status, 200);
+  EXPECT_EQ(s.Get("/v1/tokens", new_secret).status, 200);
+
+  Reply r = s.Post("/v1/tokens/" + Id(t) + "/revoke", {{"reason", "rotated out"}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["status"], "revoked");
+  // Effective before the response: both secrets fail now.
+  EXPECT_EQ(s.Verify({{"token", old_secret}})["code"], "REVOKED");
+  EXPECT_EQ(s.Verify({{"token", new_secret}})["code"], "REVOKED");
+  EXPECT_EQ(s.Get("/v1/tokens", old_secret).status, 401);
+  EXPECT_EQ(s.Get("/v1/tokens", new_secret).status, 401);
+
+  const uint64_t pos = s.Position();
+  Reply again = s.Post("/v1/tokens/" + Id(t) + "/revoke", {{"reason", "again"}});
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body["status"], "revoked");
+  EXPECT_EQ(s.Position(), pos);
+  EXPECT_EQ(Types(s.Get("/v1/tokens/" + Id(t) + "/events").body["events"]),
+            (std::vector<std::string>{"token.created", "token.regenerated", "token.revoked",
+                                      "token.use_denied", "token.use_denied"}));
+}
+
+// ---- credits and refill ------------------------------------------------------------------------
+
+TEST(HttpApiTest, CreditsSetAndAddNeverGoBelowZero) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "c"}, {"credits", 3}});
+  const std::string path = "/v1/tokens/" + Id(t) + "/credits";
+  Reply set = s.Post(path, {{"set", 5}});
+  ASSERT_EQ(set.status, 200) << set.raw;
+  EXPECT_EQ(set.body["credits"]["remaining"], 5);
+  Reply down = s.Post(path, {{"add", -10}});
+  EXPECT_EQ(down.body["credits"]["remaining"], 0);
+  Reply up = s.Post(path, {{"add", 7}});
+  EXPECT_EQ(up.body["credits"]["remaining"], 7);
+  EXPECT_EQ(s.Verify({{"token", Secret(t)}, {"cost", 7}})["remaining"], 0);
+
+  Json events = s.Get("/v1/tokens/" + Id(t) + "/events").body["events"];
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[1]["type"], "token.credits_adjusted");
+  EXPECT_EQ(events[2]["data"]["balance"], 0);
+  EXPECT_EQ(events[2]["data"]["add"], -10);
+
+  // Unlimited: add has nothing to add to; set makes it limited.
+  Json u = s.CreateToken({{"name", "unlimited"}});
+  const std::string upath = "/v1/tokens/" + Id(u) + "/credits";
+  const uint64_t pos = s.Position();
+  ExpectProblem(s.Post(upath, {{"add", 5}}), 409, "add");
+  EXPECT_EQ(s.Position(), pos);
+  Reply limited = s.Post(upath, {{"set", 2}});
+  EXPECT_EQ(limited.body["credits"]["remaining"], 2);
+
+  ExpectProblem(s.Post(path, {{"set", -1}}), 400, "set");
+  ExpectProblem(s.Post(path, {{"set", 1}, {"add", 1}}), 400, "");
+  ExpectProblem(s.Post(path, Json::object()), 400, "");
+}
+
+TEST(HttpApiTest, RefillAtTheNextUtcDayAndMonth) {
+  TestServer s;
+  Json day = s.CreateToken(
+      {{"name", "daily"},
+       {"credits", {{"remaining", 2}, {"refill", {{"amount", 5}, {"interval", "day"}}}}}});
+  Json month = s.CreateToken(
+      {{"name", "monthly"},
+       {"credits", {{"remaining", 1}, {"refill", {{"amount", 9}, {"interval", "month"}}}}}});
+  EXPECT_EQ(s.Verify({{"token", Secret(day)}, {"cost", 2}})["remaining"], 0);
+  EXPECT_EQ(s.Verify({{"token", Secret(day)}})["code"], "USAGE_EXCEEDED");
+  EXPECT_EQ(s.Verify({{"token", Secret(month)}})["remaining"], 0);
+
+  // One millisecond before midnight UTC: still empty.
+  s.clock().Set(*ParseRfc3339("2024-03-10T23:59:59.999Z"));
+  EXPECT_EQ(s.Get("/v1/tokens/" + Id(day)).body["credits"]["remaining"], 0);
+  s.clock().Set(*ParseRfc3339("2024-03-11T00:00:00Z"));
+  EXPECT_EQ(s.Get("/v1/tokens/" + Id(day)).body["credits"]["remaining"], 5);
+  EXPECT_EQ(s.Get("/v1/tokens/" + Id(month)).body["credits"]["remaining"], 0);
+  Json used = s.Verify({{"token", Secret(day)}, {"cost", 5}});
+  EXPECT_EQ(used["code"], "VALID");
+  EXPECT_EQ(used["remaining"], 0);
+
+  s.clock().Set(*ParseRfc3339("2024-04-01T00:00:00Z"));
+  EXPECT_EQ(s.Get("/v1/tokens/" + Id(month)).body["credits"]["remaining"], 9);
+  EXPECT_EQ(s.Verify({{"token", Secret(month)}, {"cost", 9}})["code"], "VALID");
+  EXPECT_EQ(s.Get("/v1/tokens/" + Id(day)).body["credits"]["remaining"], 5);
+}
+
+// ---- verify ------------------------------------------------------------------------------------
+
+TEST(HttpApiTest, VerifyChecksInOrderFirstFailureWins) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "guarded"},
+                          {"permissions", {"reports:read"}},
+                          {"expires_in", "1h"},
+                          {"credits", 5},
+                          {"rate_limit", {{"limit", 1}, {"window_ms", 60000}}},
+                          {"allowed_origins", {"app.example.com"}},
+                          {"allowed_ips", {"10.0.0.0/8"}},
+                          {"meta", {{"plan", "pro"}}}});
+  const std::string secret = Secret(t);
+  const Json bad = {{"token", secret},
+                    {"origin", "https://evil.example.org"},
+                    {"ip", "192.0.2.1"},
+                    {"permissions", {"reports:write"}},
+                    {"cost", 100}};
+  auto with = [&](Json patch) {
+    Json b = bad;
+    b.update(patch);
+    return s.Verify(b);
+  };
+  EXPECT_EQ(with(Json::object())["code"], "ORIGIN_NOT_ALLOWED");
+  Json no_origin = bad;
+  no_origin.erase("origin");
+  EXPECT_EQ(s.Verify(no_origin)["code"], "ORIGIN_NOT_ALLOWED");
+  const Json good_origin = {{"origin", "https://app.example.com:8443"}};
+  EXPECT_EQ(with(good_origin)["code"], "IP_NOT_ALLOWED");
+  Json good_ip = good_origin;
+  good_ip["ip"] = "10.1.2.3";
+  EXPECT_EQ(with(good_ip)["code"], "FORBIDDEN");
+  Json good_perms = good_ip;
+  good_perms["permissions"] = {"reports:read"};
+  Json exceeded = with(good_perms);
+  EXPECT_EQ(exceeded["code"], "USAGE_EXCEEDED");
+  EXPECT_EQ(exceeded["remaining"], 5);  // nothing deducted
+  Json valid_req = good_perms;
+  valid_req["cost"] = 2;
+  Json valid = with(valid_req);
+  EXPECT_EQ(valid["valid"], true);
+  EXPECT_EQ(valid["code"], "VALID");
+  EXPECT_EQ(valid["token_id"], Id(t));
+  EXPECT_EQ(valid["owner"], "admin");
+  EXPECT_EQ(valid["name"], "guarded");
+  EXPECT_EQ(valid["permissions"], Json({"reports:read"}));
+  EXPECT_EQ(valid["expires_at"], "2024-03-10T13:00:00.000Z");
+  EXPECT_EQ(valid["remaining"], 3);
+  EXPECT_EQ(valid["rate_limit"], Json({{"limit", 1}, {"remaining", 0}, {"reset_ms", 60000}}));
+  EXPECT_EQ(valid["meta"], Json({{"plan", "pro"}}));
+  // Rate limit before usage: both fail here, the window wins.
+  s.clock().Advance(1000);
+  Json limited = with(good_perms);
+  EXPECT_EQ(limited["code"], "RATE_LIMITED");
+  EXPECT_EQ(limited["valid"], false);
+  EXPECT_EQ(limited["rate_limit"]["reset_ms"], 59000);
+  s.clock().Advance(59'000);
+  EXPECT_EQ(with(valid_req)["code"], "VALID");  // the window slid past the first use
+  // Expired beats everything after it.
+  s.clock().Set(*ParseRfc3339("2024-03-10T13:00:00Z"));
+  EXPECT_EQ(with(Json::object())["code"], "EXPIRED");
+  // Revoked beats expired.
+  ASSERT_EQ(s.Post("/v1/tokens/" + Id(t) + "/revoke", Json::object()).status, 200);
+  EXPECT_EQ(with(Json::object())["code"], "REVOKED");
+
+  // A failure on a known token is recorded with its code.
+  std::vector<std::string> denied;
+  const Json events = s.Get("/v1/tokens/" + Id(t) + "/events").body["events"];
+  ASSERT_FALSE(events.empty());
+  for (const Json& e : events) {
+    if (e["type"] == "token.use_denied") denied.push_back(e["data"]["code"]);
+    if (e["type"] == "token.used") {
+      EXPECT_EQ(e["data"]["cost"], 2);
+    }
+  }
+  EXPECT_EQ(denied, (std::vector<std::string>{"ORIGIN_NOT_ALLOWED", "ORIGIN_NOT_ALLOWED",
+                                              "IP_NOT_ALLOWED", "FORBIDDEN", "USAGE_EXCEEDED",
+                                              "RATE_LIMITED", "EXPIRED", "REVOKED"}));
+}
+
+TEST(HttpApiTest, VerifyNotFoundHasOnlyValidAndCodeAndAppendsNothing) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "n"}});
+  const std::string secret = Secret(t);
+  const uint64_t pos = s.Position();
+  std::string typo = secret;
+  typo[10] = typo[10] == 'a' ? 'b' : 'a';
+  for (const std::string& token :
+       {std::string("tl_unknown"), typo, std::string("x"), std::string(200, 'z')}) {
+    Json r = s.Verify({{"token", token}});
+    EXPECT_EQ(r, Json({{"valid", false}, {"code", "NOT_FOUND"}})) << token;
+  }
+  EXPECT_EQ(s.Position(), pos);
+  // The bootstrap secret has no tl_ shape and still verifies.
+  EXPECT_EQ(s.Verify({{"token", kAdminSecret}, {"cost", 0}})["code"], "VALID");
+}
+
+TEST(HttpApiTest, VerifyPermissionListsAndQueries) {
+  TestServer s;
+  Json t = s.CreateToken(
+      {{"name", "q"}, {"permissions", {"datasets/*:read", "reports:write", "*:list"}}});
+  auto code = [&](Json permissions) {
+    return s.Verify({{"token", Secret(t)}, {"permissions", permissions}, {"cost", 0}})["code"]
+        .get<std::string>();
+  };
+  EXPECT_EQ(code("datasets/sales:read AND (reports:read OR reports:write)"), "VALID");
+  EXPECT_EQ(code("datasets/sales:read AND (reports:read OR reports:delete)"), "FORBIDDEN");
+  EXPECT_EQ(code("(datasets/sales:write OR reports:write) AND invoices:list"), "VALID");
+  EXPECT_EQ(code("datasets/sales:write OR (reports:read AND reports:write)"), "FORBIDDEN");
+  EXPECT_EQ(code(Json::array({"datasets/a/b:read", "reports:write"})), "VALID");
+  EXPECT_EQ(code(Json::array({"datasets/a:read", "reports:read"})), "FORBIDDEN");
+  EXPECT_EQ(code(Json::array()), "VALID");
+  // `*` never crosses the colon, and ledger: permissions only match by name.
+  EXPECT_EQ(code("datasets:read"), "FORBIDDEN");
+  EXPECT_EQ(code("ledger:list"), "FORBIDDEN");
+  Json any = s.CreateToken({{"name", "any"}, {"preset", "full-access"}});
+  EXPECT_EQ(s.Verify({{"token", Secret(any)}, {"permissions", "x/y:z"}, {"cost", 0}})["code"],
+            "VALID");
+  EXPECT_EQ(s.Verify({{"token", Secret(any)}, {"permissions", "ledger:read"}, {"cost", 0}})["code"],
+            "FORBIDDEN");
+
+  const uint64_t pos = s.Position();
+  ExpectProblem(s.Post("/v1/verify", {{"token", Secret(t)}, {"permissions", "a:b AND (c:d"}}), 400,
+                "permissions");
+  ExpectProblem(s.Post("/v1/verify", {{"token", Secret(t)}, {"cost", -1}}), 400, "cost");
+  ExpectProblem(s.Post("/v1/verify", {{"token", Secret(t)}, {"ip", "10.0.0"}}), 400, "ip");
+  ExpectProblem(s.Post("/v1/verify", {{"permissions", "a:b"}}), 400, "token");
+  EXPECT_EQ(s.Position(), pos);
+}
+
+// ---- audit and usage ---------------------------------------------------------------------------
+
+TEST(HttpApiTest, TokenEventsFeedAndUsage) {
+  TestServer s;
+  Json a = s.CreateToken({{"name", "a"}, {"credits", 100}, {"permissions", {"x:read"}}});
+  Json b = s.CreateToken({{"name", "b"}, {"owner", "other"}});
+  s.Verify({{"token", Secret(a)}, {"cost", 3}});
+  s.clock().Advance(kHourMs);
+  s.Verify({{"token", Secret(a)}, {"cost", 4}});
+  s.Verify({{"token", Secret(a)}, {"permissions", "y:read"}});
+  s.Verify({{"token", Secret(b)}, {"cost", 5}});
+
+  // The token's stream, with after/limit on versions.
+  Reply events = s.Get("/v1/tokens/" + Id(a) + "/events");
+  ASSERT_EQ(events.status, 200) << events.raw;
+  const Json& ev = events.body["events"];
+  ASSERT_EQ(ev.size(), 4u);
+  for (size_t i = 0; i < ev.size(); ++i) {
+    EXPECT_EQ(ev[i]["version"], i + 1);
+    EXPECT_EQ(ev[i]["token_id"], Id(a));
+    for (const char* f : {"id", "position", "time", "actor", "data", "prev_hash", "hash"}) {
+      EXPECT_TRUE(ev[i].contains(f)) << f;
+    }
+  }
+  EXPECT_EQ(ev[1]["data"]["cost"], 3);
+  Reply page = s.Get("/v1/tokens/" + Id(a) + "/events?after=1&limit=2");
+  ASSERT_EQ(page.body["events"].size(), 2u);
+  EXPECT_EQ(page.body["events"][0]["version"], 2);
+  EXPECT_EQ(page.body["events"][1]["version"], 3);
+  ExpectProblem(s.Get("/v1/tokens/" + Id(a) + "/events?limit=1001"), 400, "limit");
+
+  // The global feed, in position order, resumable, filterable by type.
+  Json all = AllEvents(s);
+  ASSERT_EQ(all.size(), s.Position());
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i]["position"], i + 1);
+  Reply after = s.Get("/v1/events?after=2&limit=2");
+  ASSERT_EQ(after.body["events"].size(), 2u);
+  EXPECT_EQ(after.body["events"][0]["position"], 3);
+  EXPECT_EQ(after.body["last_position"], 4);
+  Reply used = s.Get("/v1/events?type=token.used");
+  ASSERT_EQ(used.status, 200);
+  EXPECT_EQ(used.body["events"].size(), 3u);
+  for (const Json& e : used.body["events"]) EXPECT_EQ(e["type"], "token.used");
+  EXPECT_EQ(used.body["last_position"], s.Position());
+  ExpectProblem(s.Get("/v1/events?type=token.nope"), 400, "type");
+  ExpectProblem(s.Get("/v1/events?after=-1"), 400, "after");
+
+  // Usage of one token, by hour and by day.
+  Reply usage = s.Get("/v1/tokens/" + Id(a) + "/usage?bucket=hour");
+  ASSERT_EQ(usage.status, 200) << usage.raw;
+  EXPECT_EQ(usage.body["total"]["uses"], 2);
+  EXPECT_EQ(usage.body["total"]["credits_spent"], 7);
+  EXPECT_EQ(usage.body["total"]["denied"], Json({{"FORBIDDEN", 1}}));
+  ASSERT_EQ(usage.body["buckets"].size(), 2u);
+  EXPECT_EQ(usage.body["buckets"][0]["start"], "2024-03-10T12:00:00.000Z");
+  EXPECT_EQ(usage.body["buckets"][0]["credits_spent"], 3);
+  EXPECT_EQ(usage.body["buckets"][1]["start"], "2024-03-10T13:00:00.000Z");
+  EXPECT_EQ(usage.body["buckets"][1]["uses"], 1);
+  Reply daily = s.Get("/v1/tokens/" + Id(a) +
+                      "/usage?bucket=day&from=2024-03-01T00:00:00Z&to=2024-03-12T00:00:00Z");
+  ASSERT_EQ(daily.body["buckets"].size(), 1u);
+  EXPECT_EQ(daily.body["buckets"][0]["start"], "2024-03-10T00:00:00.000Z");
+  EXPECT_EQ(daily.body["buckets"][0]["uses"], 2);
+  Reply narrow =
+      s.Get("/v1/tokens/" + Id(a) + "/usage?from=2024-03-10T13:00:00Z&to=2024-03-10T14:00:00Z");
+  EXPECT_EQ(narrow.body["total"]["credits_spent"], 4);
+
+  // Usage by owner.
+  Reply other = s.Get("/v1/usage?owner=other");
+  ASSERT_EQ(other.status, 200) << other.raw;
+  EXPECT_EQ(other.body["total"]["uses"], 1);
+  EXPECT_EQ(other.body["total"]["credits_spent"], 5);
+  Reply everyone = s.Get("/v1/usage");
+  EXPECT_EQ(everyone.body["total"]["uses"], 3);
+  ExpectProblem(s.Get("/v1/usage?bucket=week"), 400, "bucket");
+  ExpectProblem(s.Get("/v1/usage?from=2024-03-10T14:00:00Z&to=2024-03-10T13:00:00Z"), 400, "from");
+}
+
+// A use at the very first millisecond of an hour counts in the default window
+// (which ends now).
+TEST(HttpApiTest, UsageDefaultWindowIncludesAUseAtNow) {
+  TestServer s;  // the clock stands exactly on 12:00:00.000
+  Json t = s.CreateToken({{"name", "edge"}});
+  s.Verify({{"token", Secret(t)}});
+  Reply usage = s.Get("/v1/tokens/" + Id(t) + "/usage");
+  ASSERT_EQ(usage.status, 200);
+  EXPECT_EQ(usage.body["total"]["uses"], 1) << usage.raw;
+}
+
+// ---- who may do what ---------------------------------------------------------------------------
+
+TEST(HttpApiTest, EveryV1CallNeedsAnActiveBearer) {
+  TestServer s;
+  const uint64_t pos = s.Position();
+  for (const std::string& secret : {std::string(), std::string("tl_wrong"), std::string(40, 'q')}) {
+    Reply r = s.Get("/v1/tokens", secret);
+    ExpectProblem(r, 401, "");
+    EXPECT_EQ(r.Header("WWW-Authenticate"), "Bearer");
+    Reply c = s.Post("/v1/tokens", {{"name", "x"}}, secret);
+    ExpectProblem(c, 401, "");
+    EXPECT_EQ(c.Header("WWW-Authenticate"), "Bearer");
+    ExpectProblem(s.Post("/v1/verify", {{"token", kAdminSecret}}, secret), 401, "");
+  }
+  // Not a Bearer scheme.
+  Reply basic =
+      testing::ToReply(s.NewClient()->Get("/v1/tokens", {{"Authorization", "Basic YTpi"}}));
+  ExpectProblem(basic, 401, "");
+  // Expired management tokens stop working.
+  Json expiring =
+      s.CreateToken({{"name", "e"}, {"permissions", {"ledger:read"}}, {"expires_in", "1m"}});
+  EXPECT_EQ(s.Get("/v1/tokens", Secret(expiring)).status, 200);
+  s.clock().Advance(60'000);
+  ExpectProblem(s.Get("/v1/tokens", Secret(expiring)), 401, "");
+  EXPECT_EQ(s.Position(), pos + 1);
+}
+
+TEST(HttpApiTest, EachEndpointNeedsItsPermission) {
+  TestServer s;
+  Json target = s.CreateToken({{"name", "target"}, {"owner", "acme"}});
+  const std::string id = Id(target);
+  Json reader = Manager(s, "acme", {"ledger:read"});
+  Json writer = Manager(s, "acme", {"ledger:write"});
+  Json verifier = Manager(s, "acme", {"ledger:verify"});
+  Json star = Manager(s, "acme", {"*:*"});
+  const uint64_t pos = s.Position();
+
+  for (const Json* who : {&writer, &verifier, &star}) {
+    ExpectProblem(s.Get("/v1/tokens", Secret(*who)), 403, "");
+    ExpectProblem(s.Get("/v1/tokens/" + id, Secret(*who)), 403, "");
+    ExpectProblem(s.Get("/v1/events", Secret(*who)), 403, "");
+    ExpectProblem(s.Get("/v1/usage", Secret(*who)), 403, "");
+  }
+  for (const Json* who : {&reader, &verifier, &star}) {
+    ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}}, Secret(*who)), 403, "");
+    ExpectProblem(s.Patch("/v1/tokens/" + id, {{"name", "x"}}, Secret(*who)), 403, "");
+    ExpectProblem(s.Post("/v1/tokens/" + id + "/revoke", Json::object(), Secret(*who)), 403, "");
+    ExpectProblem(s.Post("/v1/tokens/" + id + "/regenerate", Json::object(), Secret(*who)), 403,
+                  "");
+    ExpectProblem(s.Post("/v1/tokens/" + id + "/credits", {{"set", 1}}, Secret(*who)), 403, "");
+  }
+  for (const Json* who : {&reader, &writer, &star}) {
+    ExpectProblem(s.Post("/v1/verify", {{"token", Secret(target)}}, Secret(*who)), 403, "");
+  }
+  EXPECT_EQ(s.Position(), pos);
+
+  EXPECT_EQ(s.Get("/v1/tokens/" + id, Secret(reader)).status, 200);
+  EXPECT_EQ(s.Patch("/v1/tokens/" + id, {{"name", "y"}}, Secret(writer)).status, 200);
+  EXPECT_EQ(s.Post("/v1/verify", {{"token", Secret(target)}}, Secret(verifier)).body["code"],
+            "VALID");
+}
+
+TEST(HttpApiTest, LedgerPermissionsAreGrantedOnlyByNameAndOnlyIfHeld) {
+  TestServer s;
+  Json writer = Manager(s, "acme", {"ledger:write", "ledger:read"});
+  const std::string w = Secret(writer);
+  const uint64_t pos = s.Position();
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"permissions", {"ledger:admin"}}}, w), 403,
+                "permissions");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"permissions", {"ledger:verify"}}}, w), 403,
+                "permissions");
+  EXPECT_EQ(s.Position(), pos);
+  Json child = s.CreateToken({{"name", "child"}, {"permissions", {"ledger:write", "a:b"}}}, w);
+  EXPECT_EQ(child["owner"], "acme");
+  ExpectProblem(s.Patch("/v1/tokens/" + Id(child), {{"permissions", {"ledger:admin"}}}, w), 403,
+                "permissions");
+  // *:* does not reach ledger: permissions, so a full-access token manages nothing.
+  Json full = s.CreateToken({{"name", "full"}, {"preset", "full-access"}}, w);
+  ExpectProblem(s.Get("/v1/tokens", Secret(full)), 403, "");
+  // The admin may grant anything.
+  Json admin2 = s.CreateToken({{"name", "a2"}, {"permissions", {"ledger:admin"}}});
+  EXPECT_EQ(s.Get("/v1/tokens", Secret(admin2)).status, 200);
+}
+
+TEST(HttpApiTest, NonAdminsSeeOnlyTheirOwnersTokens) {
+  TestServer s;
+  Json acme = Manager(s, "acme", {"ledger:read", "ledger:write", "ledger:verify"});
+  const std::string m = Secret(acme);
+  Json mine = s.CreateToken({{"name", "mine"}, {"credits", 10}}, m);
+  EXPECT_EQ(mine["owner"], "acme");
+  Json theirs = s.CreateToken({{"name", "theirs"}, {"owner", "globex"}, {"credits", 10}});
+  const std::string tid = Id(theirs);
+  s.Verify({{"token", Secret(theirs)}});
+  const uint64_t pos = s.Position();
+
+  // Others' tokens answer 404 as if absent, whatever the verb.
+  ExpectProblem(s.Get("/v1/tokens/" + tid, m), 404, "");
+  ExpectProblem(s.Get("/v1/tokens/" + tid + "?as_of=1", m), 404, "");
+  ExpectProblem(s.Patch("/v1/tokens/" + tid, {{"name", "pwned"}}, m), 404, "");
+  ExpectProblem(s.Post("/v1/tokens/" + tid + "/revoke", Json::object(), m), 404, "");
+  ExpectProblem(s.Post("/v1/tokens/" + tid + "/regenerate", Json::object(), m), 404, "");
+  ExpectProblem(s.Post("/v1/tokens/" + tid + "/credits", {{"set", 99}}, m), 404, "");
+  ExpectProblem(s.Get("/v1/tokens/" + tid + "/events", m), 404, "");
+  ExpectProblem(s.Get("/v1/tokens/" + tid + "/usage", m), 404, "");
+  Reply missing = s.Get("/v1/tokens/tok_AAAAAAAAAAAAAAAAAAAAAA", m);
+  EXPECT_EQ(missing.body["detail"].get<std::string>().find("globex"), std::string::npos);
+  // Verifying another owner's secret tells nothing and spends nothing.
+  EXPECT_EQ(s.Verify({{"token", Secret(theirs)}}, m),
+            Json({{"valid", false}, {"code", "NOT_FOUND"}}));
+  EXPECT_EQ(s.Position(), pos);
+  EXPECT_EQ(s.Get("/v1/tokens/" + tid).body["credits"]["remaining"], 9);
+
+  // Naming another owner is forbidden.
+  ExpectProblem(s.Get("/v1/tokens?owner=globex", m), 403, "owner");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"owner", "globex"}}, m), 403, "owner");
+  ExpectProblem(s.Get("/v1/usage?owner=globex", m), 403, "owner");
+  EXPECT_EQ(s.Position(), pos);
+
+  // Lists, feed and usage hold only acme's.
+  Reply list = s.Get("/v1/tokens", m);
+  std::set<std::string> owners;
+  for (const Json& t : list.body["tokens"]) owners.insert(t["owner"]);
+  EXPECT_EQ(owners, std::set<std::string>{"acme"});
+  EXPECT_EQ(list.body["tokens"].size(), 2u);  // the manager and mine
+  const Json feed = s.Get("/v1/events?limit=1000", m).body["events"];
+  EXPECT_EQ(feed.size(), 2u);  // the manager and mine, created
+  for (const Json& e : feed) {
+    EXPECT_NE(e["token_id"], tid);
+    EXPECT_NE(e["token_id"], "admin");
+  }
+  EXPECT_EQ(s.Get("/v1/usage", m).body["total"]["uses"], 0);
+}
+
+// ---- bad input ---------------------------------------------------------------------------------
+
+TEST(HttpApiTest, BadInputIsProblemJsonNamingTheFieldAndAppendsNothing) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "ok"}, {"credits", 1}});
+  const std::string id = Id(t);
+  const uint64_t pos = s.Position();
+
+  ExpectProblem(s.PostRaw("/v1/tokens", "{\"name\": "), 400, "body");
+  ExpectProblem(s.PostRaw("/v1/tokens", "[1,2]"), 400, "");
+  ExpectProblem(s.PostRaw("/v1/tokens/" + id + "/credits", "not json"), 400, "body");
+  ExpectProblem(s.PostRaw("/v1/verify", "{"), 400, "body");
+  ExpectProblem(s.Post("/v1/tokens", Json::object()), 400, "name");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", 5}}), 400, "name");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", ""}}), 400, "name");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", std::string(201, 'n')}}), 400, "name");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"colour", "red"}}), 400, "colour");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"description", std::string(2001, 'd')}}), 400,
+                "description");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"permissions", "a:b"}}), 400, "permissions");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"permissions", {"a:b", "nocolon"}}}), 400,
+                "permissions[1]");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"preset", "god-mode"}}), 400, "preset");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"expires_in", "soon"}}), 400, "expires_in");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"expires_at", "2020-01-01T00:00:00Z"}}), 400,
+                "expires_at");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"credits", -1}}), 400, "credits");
+  ExpectProblem(
+      s.Post("/v1/tokens", {{"name", "x"}, {"rate_limit", {{"limit", 0}, {"window_ms", 10}}}}), 400,
+      "rate_limit.limit");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"allowed_ips", {"10.0.0.0/33"}}}), 400,
+                "allowed_ips[0]");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"prefix", "UPPER"}}), 400, "prefix");
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"meta", {{"big", std::string(5000, 'm')}}}}),
+                400, "meta");
+  ExpectProblem(s.Patch("/v1/tokens/" + id, {{"credits", 5}}), 400, "credits");
+  ExpectProblem(s.Patch("/v1/tokens/" + id, {{"owner", "me"}}), 400, "owner");
+  ExpectProblem(s.Patch("/v1/tokens/" + id, {{"name", "x"}}, kAdminSecret, {{"If-Match", "v2"}}),
+                400, "If-Match");
+  ExpectProblem(s.Post("/v1/tokens/" + id + "/credits", {{"add", "5"}}), 400, "add");
+  ExpectProblem(s.Post("/v1/tokens/" + id + "/revoke", {{"reason", 5}}), 400, "reason");
+  ExpectProblem(s.Get("/v1/tokens?limit=0"), 400, "limit");
+  ExpectProblem(s.Get("/v1/tokens?limit=abc"), 400, "limit");
+  ExpectProblem(s.Get("/v1/tokens?status=dormant"), 400, "status");
+  ExpectProblem(s.Get("/v1/tokens?cursor=garbage"), 400, "cursor");
+
+  // Bad ids are not found.
+  ExpectProblem(s.Get("/v1/tokens/not-an-id"), 404, "");
+  ExpectProblem(s.Patch("/v1/tokens/../etc", {{"name", "x"}}), 404, "");
+  ExpectProblem(s.Post("/v1/tokens/tok_%00/revoke", Json::object()), 404, "");
+
+  // Over 64 KiB.
+  Json huge = {{"name", "x"}, {"description", std::string(70 * 1024, 'd')}};
+  Reply big = s.Post("/v1/tokens", huge);
+  ExpectProblem(big, 413, "body");
+
+  // Unknown routes answer JSON too.
+  Reply unknown = s.Get("/v1/nothing-here");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_TRUE(unknown.body.is_object()) << unknown.raw;
+  EXPECT_NE(unknown.content_type.find("json"), std::string::npos);
+  Reply root = s.Get("/", "");
+  EXPECT_EQ(root.status, 404);
+  EXPECT_TRUE(root.body.is_object()) << root.raw;
+
+  EXPECT_EQ(s.Position(), pos);
+  // And the server still works.
+  EXPECT_EQ(s.Verify({{"token", Secret(t)}})["code"], "VALID");
+}
+
+// ---- Idempotency-Key ---------------------------------------------------------------------------
+
+TEST(HttpApiTest, IdempotencyKeyRepeatsTheFirstResponse) {
+  TestServer s;
+  const Json body = {{"name", "idem"}, {"credits", 3}};
+  Reply first = s.Post("/v1/tokens", body, kAdminSecret, {{"Idempotency-Key", "k-1"}});
+  ASSERT_EQ(first.status, 201) << first.raw;
+  const uint64_t pos = s.Position();
+  s.clock().Advance(kHourMs);
+  Reply repeat = s.Post("/v1/tokens", body, kAdminSecret, {{"Idempotency-Key", "k-1"}});
+  EXPECT_EQ(repeat.status, 201);
+  EXPECT_EQ(repeat.body, first.body);
+  EXPECT_EQ(Secret(repeat.body), Secret(first.body));
+  EXPECT_EQ(s.Position(), pos);
+
+  Reply different =
+      s.Post("/v1/tokens", {{"name", "other"}}, kAdminSecret, {{"Idempotency-Key", "k-1"}});
+  ExpectProblem(different, 409, "Idempotency-Key");
+  EXPECT_EQ(different.raw.find(Secret(first.body)), std::string::npos);
+  EXPECT_EQ(s.Position(), pos);
+
+  // Another key is another token.
+  Reply other = s.Post("/v1/tokens", body, kAdminSecret, {{"Idempotency-Key", "k-2"}});
+  EXPECT_EQ(other.status, 201);
+  EXPECT_NE(Id(other.body), Id(first.body));
+  EXPECT_EQ(s.Position(), pos + 1);
+  // Keys are per caller: another caller's same key is its own.
+  Json writer = Manager(s, "admin", {"ledger:write"});
+  Reply theirs = s.Post("/v1/tokens", body, Secret(writer), {{"Idempotency-Key", "k-1"}});
+  EXPECT_EQ(theirs.status, 201);
+  EXPECT_NE(Id(theirs.body), Id(first.body));
+}
+
+// ---- request log -------------------------------------------------------------------------------
+
+// Redirects stderr (fd 2) to a file for its lifetime.
+class CaptureStderr {
+ public:
+  explicit CaptureStderr(std::string path) : path_(std::move(path)) {
+    std::fflush(stderr);
+    saved_ = dup(2);
+    int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    EXPECT_GE(fd, 0);
+    dup2(fd, 2);
+    close(fd);
+  }
+  ~CaptureStderr() { Restore(); }
+  void Restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    dup2(saved_, 2);
+    close(saved_);
+    saved_ = -1;
+  }
+  std::string Text() const {
+    std::ifstream f(path_);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  std::string path_;
+  int saved_ = -1;
+};
+
+TEST(HttpApiTest, RequestLogIsOneJsonLinePerRequestWithoutSecrets) {
+  testing::TempDir logs;
+  CaptureStderr capture(logs.sub("stderr"));
+  std::vector<std::string> secrets = {kAdminSecret};
+  int requests = 1;  // the fixture's /healthz probe
+  {
+    TestServer s;
+    Json t = s.CreateToken({{"name", "logged"}, {"credits", 5}});
+    secrets.push_back(Secret(t));
+    Reply regen = s.Post("/v1/tokens/" + Id(t) + "/regenerate", {{"grace_period_s", 10}});
+    secrets.push_back(Secret(regen.body));
+    s.Verify({{"token", secrets[1]}});
+    s.Verify({{"token", secrets[2]}});
+    s.Verify({{"token", "tl_missing"}});
+    s.Get("/v1/tokens/" + Id(t) + "?as_of=" + secrets[1]);   // a secret in a query string
+    s.Get("/v1/tokens", secrets[1]);                         // a secret as a (bad) bearer
+    s.PostRaw("/v1/verify", "{\"token\": \"" + secrets[2]);  // a secret in bad JSON
+    Reply custom = s.Get("/healthz", "", {{"X-Request-Id", "trace-42"}});
+    EXPECT_EQ(custom.Header("X-Request-Id"), "trace-42");
+    requests += 9;
+    s.StopServer();  // every log line written
+  }
+  capture.Restore();
+  const std::string text = capture.Text();
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << "secret leaked into the log:\n" << text;
+    EXPECT_EQ(text.find(secret.substr(secret.size() - 20)), std::string::npos);
+  }
+  std::istringstream lines(text);
+  std::string line;
+  int n = 0;
+  std::set<std::string> ids;
+  bool saw_custom = false;
+  while (std::getline(lines, line)) {
+    Json j = Json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "not JSON: " << line;
+    if (j.value("msg", "") != "request") continue;
+    ++n;
+    const std::string id = j.value("request_id", "");
+    EXPECT_FALSE(id.empty()) << line;
+    ids.insert(id);
+    saw_custom |= id == "trace-42";
+    EXPECT_TRUE(j.contains("status")) << line;
+    EXPECT_TRUE(j.contains("route")) << line;
+    EXPECT_TRUE(j.contains("duration_ms")) << line;
+  }
+  EXPECT_EQ(n, requests);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(requests));  // unique per request
+  EXPECT_TRUE(saw_custom);
+}
+
+// ---- TLS ---------------------------------------------------------------------------------------
+
+// Writes a self-signed P-256 certificate for 127.0.0.1 and its key as PEM.
+void WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* cert = X509_new();
+  ASSERT_NE(cert, nullptr);
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  FILE* c = std::fopen(cert_path.c_str(), "w");
+  FILE* k = std::fopen(key_path.c_str(), "w");
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(PEM_write_X509(c, cert), 1);
+  EXPECT_EQ(PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  std::fclose(c);
+  std::fclose(k);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
+TEST(HttpApiTest, ServesHttpsWithTheGivenCertificate) {
+  testing::TempDir certs;
+  WriteSelfSignedCert(certs.sub("cert.pem"), certs.sub("key.pem"));
+  ServerOptions o;
+  o.http.tls_cert = certs.sub("cert.pem");
+  o.http.tls_key = certs.sub("key.pem");
+  TestServer s(o);
+  httplib::SSLClient client("127.0.0.1", s.port());
+  client.enable_server_certificate_verification(false);
+  client.set_bearer_token_auth(kAdminSecret);
+  auto created =
+      client.Post("/v1/tokens", R"({"name":"over tls","credits":2})", "application/json");
+  ASSERT_TRUE(created) << httplib::to_string(created.error());
+  ASSERT_EQ(created->status, 201) << created->body;
+  Json t = Json::parse(created->body);
+  auto verified = client.Post("/v1/verify", Json{{"token", Secret(t)}}.dump(), "application/json");
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(Json::parse(verified->body)["code"], "VALID");
+  // Plain HTTP on the TLS port gets no answer.
+  auto plain = s.NewClient()->Get("/healthz");
+  EXPECT_TRUE(!plain || plain->status != 200);
+}
+
+// ---- concurrency -------------------------------------------------------------------------------
+
+TEST(HttpApiConcurrentTest, CreditsAreNeverSpentTwiceUnderConcurrentVerifications) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "contended"}, {"credits", 100}});
+  const std::string body = Json{{"token", Secret(t)}, {"cost", 1}}.dump();
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 40;
+  std::atomic<int> valid{0}, exceeded{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      auto client = s.NewClient();
+      client->set_keep_alive(true);
+      client->set_bearer_token_auth(kAdminSecret);
+      for (int k = 0; k < kPerThread; ++k) {
+        auto r = client->Post("/v1/verify", body, "application/json");
+        if (!r || r->status != 200) {
+          ++other;
+          continue;
+        }
+        std::string code = Json::parse(r->body)["code"];
+        if (code == "VALID")
+          ++valid;
+        else if (code == "USAGE_EXCEEDED")
+          ++exceeded;
+        else
+          ++other;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(valid.load(), 100);
+  EXPECT_EQ(exceeded.load(), kThreads * kPerThread - 100);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(s.Get("/v1/tokens/" + Id(t)).body["credits"]["remaining"], 0);
+  Reply usage = s.Get("/v1/tokens/" + Id(t) + "/usage?to=2024-03-10T13:00:00Z");
+  EXPECT_EQ(usage.body["total"]["credits_spent"], 100);
+  EXPECT_EQ(usage.body["total"]["denied"]["USAGE_EXCEEDED"], kThreads * kPerThread - 100);
+  // Every answer was durable: bootstrap + create + one event per verification.
+  EXPECT_EQ(s.Position(), 2u + kThreads * kPerThread);
+  Projection replayed = Replayed(s);
+  EXPECT_EQ(replayed.Digest(), s.ledger().State().digest);
+}
+
+}  // namespace
+}  // namespace tl
