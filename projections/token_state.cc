@@ -12,9 +12,10 @@ constexpr int64_t kDayMs = 86'400'000;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// Event data is validated against its schema before it is appended, so these
-// readers only guard against a crash: a missing or mistyped field reads as
-// the fallback instead of throwing in the middle of a replay.
+// Event data comes from the deciders (whose output schemas/event_schema_test
+// checks against schemas/events/), so these readers only guard against a
+// crash: a missing or mistyped field reads as the fallback instead of
+// throwing in the middle of a replay.
 int64_t IntOr(const Json& obj, const char* key, int64_t fallback) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number_integer()) return fallback;

@@ -201,8 +201,10 @@ Result<std::vector<NewEvent>> DecideCredits(const TokenState& state,
     }
     Credits c = *state.credits;
     RollCredits(c, now_ms);
-    // Both terms are bounded by kMaxCredits in magnitude: no overflow.
-    balance = std::max<int64_t>(0, c.remaining + cmd.amount);
+    // Every balance is kept within [0, kMaxCredits] (set and refill amounts
+    // are parsed within it, and this clamp keeps adds there), and |amount| <=
+    // kMaxCredits, so the sum cannot overflow.
+    balance = std::clamp<int64_t>(c.remaining + cmd.amount, 0, kMaxCredits);
   } else {
     balance = cmd.amount;
   }
