@@ -71,6 +71,57 @@ void AppendJsonString(std::string_view v, std::string* out) {
   out->push_back('"');
 }
 
+// Appends `j` exactly as j.dump() writes it. Event data is small objects of
+// strings, integers, booleans and nulls: those are written directly (no
+// per-character escaping state machine for plain ASCII); anything else
+// (floats, non-ASCII or escaped text) goes through nlohmann itself.
+void AppendJson(const Json& j, std::string* out) {
+  switch (j.type()) {
+    case Json::value_t::object: {
+      out->push_back('{');
+      bool first = true;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonString(it.key(), out);
+        out->push_back(':');
+        AppendJson(it.value(), out);
+      }
+      out->push_back('}');
+      return;
+    }
+    case Json::value_t::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const Json& v : j) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJson(v, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case Json::value_t::string:
+      AppendJsonString(j.get_ref<const std::string&>(), out);
+      return;
+    case Json::value_t::number_integer:
+      *out += std::to_string(j.get<int64_t>());
+      return;
+    case Json::value_t::number_unsigned:
+      *out += std::to_string(j.get<uint64_t>());
+      return;
+    case Json::value_t::boolean:
+      *out += j.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::null:
+      *out += "null";
+      return;
+    default:
+      *out += j.dump();
+      return;
+  }
+}
+
 }  // namespace
 
 std::string EncodeCloudEvent(const Event& e, std::string_view source) {
@@ -78,7 +129,7 @@ std::string EncodeCloudEvent(const Event& e, std::string_view source) {
   std::string out;
   out.reserve(512);
   out += "{\"data\":";
-  out += e.data.dump();
+  AppendJson(e.data, &out);
   out += ",\"datacontenttype\":\"application/json\",\"id\":";
   AppendJsonString(e.id, &out);
   out += ",\"source\":";

@@ -273,6 +273,22 @@ TEST(KafkaRelay, FastEncodingIsByteIdenticalToCloudEventDump) {
   }
 }
 
+TEST(KafkaRelay, FastEncodingOfEveryJsonValueKindIsByteIdentical) {
+  Event e;
+  e.position = Position(7);
+  e.id = "evt_7";
+  e.type = EventType::kUpdated;
+  e.token_id = "tok_1";
+  e.version = Version(3);
+  e.time_ms = 1764258968123;
+  e.actor = "system";
+  e.data = Json::parse(R"({"z":-42,"a":[1,2.5,-0.0,1e300,"x",null,true,false,{"k":[]}],)"
+                       R"("big":18446744073709551615,"min":-9223372036854775808,"f":0.1,)"
+                       R"("o":{},"s":"caf\u00e9 \"q\" \\ \u0001","e":"","n":null,"t":true})");
+  e.hash = ComputeHash(e);
+  EXPECT_EQ(EncodeCloudEvent(e, "tokenledger"), ToCloudEvent(e, "tokenledger").dump());
+}
+
 TEST(KafkaRelay, CheckpointRoundTripsAndIsTopicSpecific) {
   std::string path = TempPath("cp");
   EXPECT_EQ(KafkaRelay::ReadCheckpoint(path, "t")->value(), 0u);
