@@ -14,10 +14,11 @@
 namespace tl {
 
 struct ScanOptions {
-  bool parse_data = true;      // false: Event::data stays empty (cheaper)
+  bool parse_data = true;      // false: Event::data stays empty (cheaper); ignored when verifying
   bool verify_hashes = false;  // recompute every hash (log verify); linkage is always checked
-  // Records before this position are checked but not decoded in full nor
-  // passed to the callback (replaying the tail after a snapshot).
+  // Records before this position are checked (CRCs, positions, linkage) but
+  // not decoded in full, hash-verified nor passed to the callback (replaying
+  // the tail after a snapshot).
   Position skip_before;
 };
 
