@@ -1,5 +1,6 @@
 #include "services/serve_command.h"
 
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 
 #include <chrono>
@@ -89,6 +90,22 @@ Result<std::optional<RelayOptions>> RelayOptionsFrom(const CliArgs& a, const std
   return std::optional<RelayOptions>(std::move(o));
 }
 
+// Refuses a property librdkafka does not know (or a bad value) before the
+// ledger is opened, so a typo stops `serve` before it creates anything.
+Status CheckKafkaProperties(const RelayOptions& o) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  Status st = Ok{};
+  for (const auto& [k, v] : o.properties) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+      st = MakeError(ErrorCode::kInvalidArgument, "kafka property " + k + ": " + errstr);
+      break;
+    }
+  }
+  rd_kafka_conf_destroy(conf);
+  return st;
+}
+
 std::string Gauge(const char* name, const char* help, const char* type, const std::string& value) {
   return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
          name + " " + value + "\n";
@@ -145,6 +162,12 @@ int RunServe(const std::vector<std::string>& args) {
   if (!relay_options.ok()) {
     std::cerr << "serve: " << relay_options.error().message << "\n" << kUsage;
     return 2;
+  }
+  if (*relay_options) {
+    if (Status st = CheckKafkaProperties(**relay_options); !st.ok()) {
+      std::cerr << "serve: " << st.error().message << "\n";
+      return 2;
+    }
   }
 
   // Signals are taken by one thread with sigwait; block them everywhere else
