@@ -35,7 +35,8 @@ bool SplitHostPort(const std::string& s, std::string& host, int& port) {
   auto colon = s.rfind(':');
   if (colon == std::string::npos) return false;
   host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   auto p = ParseUint(s.substr(colon + 1));
   if (host.empty() || !p || *p > 65535) return false;
   port = static_cast<int>(*p);
@@ -75,7 +76,8 @@ Result<std::optional<RelayOptions>> RelayOptionsFrom(const CliArgs& a, const std
     o.topic = *env;
   }
   if (o.brokers.empty() || o.topic.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "--kafka-brokers and --kafka-topic must not be empty");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--kafka-brokers and --kafka-topic must not be empty");
   }
   for (const std::string& kv : a.GetAll("kafka-property")) {
     auto eq = kv.find('=');

@@ -89,8 +89,8 @@ pid_t Spawn(const ExecSpec& spec, int stdout_fd, const std::string& stdout_path,
   pid_t pid = ::fork();
   if (pid != 0) return pid;
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  int out = stdout_fd >= 0 ? stdout_fd
-                           : ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int out =
+      stdout_fd >= 0 ? stdout_fd : ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int err = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (out < 0 || err < 0) _exit(127);
   ::dup2(out, STDOUT_FILENO);
@@ -145,8 +145,8 @@ class ServeProcess {
   ServeProcess(const TempDir& tmp, const std::string& data, std::vector<std::string> extra_args,
                std::vector<std::string> extra_env = {})
       : stderr_path_(tmp.sub("serve.stderr")) {
-    std::vector<std::string> args{"serve", "--data", data, "--listen", "127.0.0.1:0",
-                                  "--threads", "16"};
+    std::vector<std::string> args{"serve",       "--data",    data, "--listen",
+                                  "127.0.0.1:0", "--threads", "16"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     extra_env.push_back(std::string("TOKENLEDGER_BOOTSTRAP_TOKEN=") + kAdminSecret);
     ExecSpec spec(args, extra_env);
@@ -272,7 +272,8 @@ struct Workload {
     Json j;
     switch (rng() % 8) {
       case 0:
-        std::tie(status, j) = api.Call("PATCH", path, {{"name", "renamed-" + std::to_string(rng() % 100)}});
+        std::tie(status, j) =
+            api.Call("PATCH", path, {{"name", "renamed-" + std::to_string(rng() % 100)}});
         if (!t.revoked) {
           EXPECT_EQ(status, 200) << j.dump();
         }
@@ -297,11 +298,12 @@ struct Workload {
       default:
         // Every verification of a known secret records token.used or
         // token.use_denied (revoked, out of credits, missing permission).
-        std::tie(status, j) = api.Call(
-            "POST", "/v1/verify",
-            {{"token", t.secret},
-             {"permissions", rng() % 5 == 0 ? Json::array({"admin:all"}) : Json::array({"reports:read"})},
-             {"cost", 1 + static_cast<int>(rng() % 3)}});
+        std::tie(status, j) =
+            api.Call("POST", "/v1/verify",
+                     {{"token", t.secret},
+                      {"permissions",
+                       rng() % 5 == 0 ? Json::array({"admin:all"}) : Json::array({"reports:read"})},
+                      {"cost", 1 + static_cast<int>(rng() % 3)}});
         EXPECT_EQ(status, 200) << j.dump();
         break;
     }
@@ -526,8 +528,7 @@ TEST(KafkaE2E, RandomWorkloadArrivesExactlyOnceInOrderPerToken) {
   Json ready;
   ASSERT_TRUE(WaitCaughtUp(api, 15s, &ready)) << ready.dump() << "\n" << serve.Stderr();
   const std::string metrics = api.GetText("/metrics");
-  EXPECT_EQ(Metric(metrics, "tokenledger_relay_acked_position"),
-            ready["position"].get<double>());
+  EXPECT_EQ(Metric(metrics, "tokenledger_relay_acked_position"), ready["position"].get<double>());
   EXPECT_EQ(Metric(metrics, "tokenledger_relay_lag_positions"), 0.0);
   EXPECT_EQ(Metric(metrics, "tokenledger_relay_degraded"), 0.0);
   EXPECT_EQ(Metric(metrics, "tokenledger_relay_errors_total"), 0.0) << serve.Stderr();
@@ -591,8 +592,7 @@ TEST(KafkaE2E, SigkillMidStreamThenRestartLeavesNoGap) {
     serve.Kill();  // commands still in flight
     for (auto& t : clients) t.join();
   }
-  Result<Position> checkpoint =
-      KafkaRelay::ReadCheckpoint(data + "/relay.checkpoint", "audit.e2e");
+  Result<Position> checkpoint = KafkaRelay::ReadCheckpoint(data + "/relay.checkpoint", "audit.e2e");
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.error().message;
   killed_at = checkpoint->value();
   EXPECT_GT(killed_at, 0u) << "the relay checkpointed nothing before the kill";
@@ -644,9 +644,9 @@ TEST(KafkaE2E, BrokerOutageKeepsCommandLatencyAndIsCaughtUp) {
     for (int i = 0; i < n; ++i) {
       auto start = std::chrono::steady_clock::now();
       auto [status, j] = api.Call("POST", "/v1/verify", {{"token", secret}});
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                            start)
-                       .count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
       EXPECT_EQ(status, 200);
       EXPECT_EQ(j.value("valid", false), true);
     }
@@ -701,19 +701,21 @@ TEST(KafkaE2E, ReplayRestoreAndConsumeFromTheTopicMatchTheSource) {
     ASSERT_EQ(serve.Stop(), 0);
   }
   const std::string digest = ready["digest"].get<std::string>();
-  const std::string expected = "digest: " + digest + "\nposition: " +
-                               std::to_string(ready["position"].get<uint64_t>()) + "\n";
+  const std::string expected = "digest: " + digest +
+                               "\nposition: " + std::to_string(ready["position"].get<uint64_t>()) +
+                               "\n";
 
   ToolResult local = RunTool(tmp, {"replay", "--data", data});
   EXPECT_EQ(local.exit_code, 0) << local.err;
   EXPECT_EQ(local.out, expected);
-  ToolResult kafka = RunTool(tmp, {"replay", "--from-kafka", "--brokers", brokers, "--topic", kTopic});
+  ToolResult kafka =
+      RunTool(tmp, {"replay", "--from-kafka", "--brokers", brokers, "--topic", kTopic});
   EXPECT_EQ(kafka.exit_code, 0) << kafka.err;
   EXPECT_EQ(kafka.out, expected);
 
   const std::string restored = tmp.sub("restored");
-  ToolResult restore = RunTool(
-      tmp, {"restore", "--from-kafka", "--brokers", brokers, "--topic", kTopic, "--data", restored});
+  ToolResult restore = RunTool(tmp, {"restore", "--from-kafka", "--brokers", brokers, "--topic",
+                                     kTopic, "--data", restored});
   EXPECT_EQ(restore.exit_code, 0) << restore.err;
   EXPECT_NE(restore.out.find(expected), std::string::npos) << restore.out;
   {
@@ -767,12 +769,13 @@ TEST(KafkaE2E, ReplayRestoreAndConsumeFromTheTopicMatchTheSource) {
     rd_kafka_destroy(rk);
   }
   const std::string forged_position = std::to_string(forged.position.value());
-  ToolResult bad = RunTool(tmp, {"replay", "--from-kafka", "--brokers", brokers, "--topic", kTopic});
+  ToolResult bad =
+      RunTool(tmp, {"replay", "--from-kafka", "--brokers", brokers, "--topic", kTopic});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("position " + forged_position), std::string::npos) << bad.err;
   EXPECT_EQ(bad.out, "");
-  ToolResult bad_restore = RunTool(tmp, {"restore", "--from-kafka", "--brokers", brokers,
-                                         "--topic", kTopic, "--data", tmp.sub("restored2")});
+  ToolResult bad_restore = RunTool(tmp, {"restore", "--from-kafka", "--brokers", brokers, "--topic",
+                                         kTopic, "--data", tmp.sub("restored2")});
   EXPECT_EQ(bad_restore.exit_code, 1);
   EXPECT_NE(bad_restore.err.find("position " + forged_position), std::string::npos)
       << bad_restore.err;
