@@ -52,17 +52,18 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   std::unique_ptr<EventLog> log(new EventLog(dir, std::move(options)));
   Status recovered = log->Recover();
   if (!recovered.ok()) return recovered.error();
-  log->flusher_ = std::thread([raw = log.get()] { raw->FlushLoop(); });
   return log;
 }
 
 EventLog::~EventLog() {
+  Position last;
   {
     std::lock_guard<std::mutex> l(mu_);
     stopping_ = true;
+    last = last_position_;
   }
-  work_cv_.notify_all();
-  if (flusher_.joinable()) flusher_.join();
+  // Whatever was staged and not yet waited for becomes durable before closing.
+  WaitDurable(last);
   if (write_fd_ >= 0) ::close(write_fd_);
   for (Segment& s : segments_) {
     if (s.read_fd >= 0) ::close(s.read_fd);
@@ -124,7 +125,6 @@ Status EventLog::Recover() {
     if (s.read_fd < 0) return MakeError(ErrorCode::kIo, "cannot open " + s.path);
   }
   if (!segments_.empty()) {
-    write_segment_ = segments_.size() - 1;
     write_fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     if (write_fd_ < 0) return MakeError(ErrorCode::kIo, "cannot open " + segments_.back().path);
   }
@@ -227,7 +227,6 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     AppendResult remembered{result.first, result.last, version, /*duplicate=*/true, {}};
     idempotency_.emplace(req.idempotency_key, std::move(remembered));
   }
-  work_cv_.notify_one();
   return result;
 }
 
@@ -282,59 +281,61 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
     counters_.events += events.size();
     last = pos;
   }
-  work_cv_.notify_one();
   WaitDurable(last);
   return Ok{};
 }
 
-void EventLog::FlushLoop() {
-  for (;;) {
-    std::vector<Chunk> work;
-    Position upto;
-    std::vector<std::string> paths;
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      work_cv_.wait(l, [&] { return !pending_.empty() || stopping_; });
-      if (pending_.empty()) return;
-      work.swap(pending_);
-      upto = pending_last_;
-      for (const Chunk& c : work) paths.push_back(segments_[c.segment].path);
-    }
-    std::vector<std::pair<size_t, int>> opened;  // (segment, read fd) of new files
-    for (size_t i = 0; i < work.size(); ++i) {
-      const Chunk& c = work[i];
-      if (c.creates_file) {
-        if (write_fd_ >= 0) {
-          if (::fdatasync(write_fd_) != 0) Fatal("fdatasync " + paths[i]);
-          ::close(write_fd_);
-        }
-        write_fd_ = ::open(paths[i].c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (write_fd_ < 0) Fatal("create " + paths[i]);
-        int rfd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
-        if (rfd < 0) Fatal("open " + paths[i]);
-        opened.emplace_back(c.segment, rfd);
-        write_segment_ = c.segment;
+void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
+  flushing_ = true;
+  std::vector<Chunk> work;
+  work.swap(pending_);
+  const Position upto = pending_last_;
+  std::vector<std::string> paths;
+  for (const Chunk& c : work) paths.push_back(segments_[c.segment].path);
+  lock.unlock();
+
+  std::vector<std::pair<size_t, int>> opened;  // (segment, read fd) of new files
+  for (size_t i = 0; i < work.size(); ++i) {
+    const Chunk& c = work[i];
+    if (c.creates_file) {
+      if (write_fd_ >= 0) {
+        if (::fdatasync(write_fd_) != 0) Fatal("fdatasync " + paths[i]);
+        ::close(write_fd_);
       }
-      if (!WriteAll(write_fd_, c.bytes)) Fatal("write " + paths[i]);
+      write_fd_ = ::open(paths[i].c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (write_fd_ < 0) Fatal("create " + paths[i]);
+      int rfd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+      if (rfd < 0) Fatal("open " + paths[i]);
+      opened.emplace_back(c.segment, rfd);
     }
-    auto start = std::chrono::steady_clock::now();
-    if (::fdatasync(write_fd_) != 0) Fatal("fdatasync");
-    if (!opened.empty() && !SyncDirectory(dir_).ok()) Fatal("fsync directory " + dir_);
-    fsync_latency_.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (auto [segment, fd] : opened) segments_[segment].read_fd = fd;
-      durable_position_ = upto;
-      ++counters_.fsyncs;
-    }
-    durable_cv_.notify_all();
+    if (!WriteAll(write_fd_, c.bytes)) Fatal("write " + paths[i]);
   }
+  auto start = std::chrono::steady_clock::now();
+  if (::fdatasync(write_fd_) != 0) Fatal("fdatasync");
+  if (!opened.empty() && !SyncDirectory(dir_).ok()) Fatal("fsync directory " + dir_);
+  fsync_latency_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+
+  lock.lock();
+  for (auto [segment, fd] : opened) segments_[segment].read_fd = fd;
+  durable_position_ = upto;
+  ++counters_.fsyncs;
+  flushing_ = false;
+  durable_cv_.notify_all();
 }
 
-void EventLog::WaitDurable(Position p) const {
+void EventLog::WaitDurable(Position p) {
   std::unique_lock<std::mutex> l(mu_);
-  durable_cv_.wait(l, [&] { return durable_position_ >= p; });
+  while (durable_position_ < p) {
+    // Group commit without a hand-off: the first waiter writes and syncs
+    // everything staged so far while later stagers queue up behind it; when
+    // it is done, one of them leads the next round.
+    if (!flushing_) {
+      FlushLocked(l);
+    } else {
+      durable_cv_.wait(l);
+    }
+  }
 }
 
 Position EventLog::DurablePosition() const {

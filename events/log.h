@@ -8,7 +8,6 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -56,9 +55,10 @@ struct LogCounters {
 // The durable, hash-chained event log in one directory (format: FORMAT.md).
 //
 // Thread-safe. Appends are staged in memory under one mutex (positions,
-// versions and the hash chain are assigned there) and made durable by a
-// background flusher that writes and fdatasyncs everything staged so far in
-// one go: concurrent appends share one fsync (group commit).
+// versions and the hash chain are assigned there) and made durable by the
+// first thread that waits for them: it writes and fdatasyncs everything
+// staged so far in one go, so concurrent appends share one fsync (group
+// commit) without waking a separate flusher thread.
 class EventLog final : public EventSource {
  public:
   // Opens or creates the log in `dir`. A torn last record is cut (with a
@@ -88,7 +88,7 @@ class EventLog final : public EventSource {
   Status AppendVerbatim(const std::vector<Event>& events);
 
   // Blocks until every position <= `p` is durable.
-  void WaitDurable(Position p) const;
+  void WaitDurable(Position p);
 
   // EventSource: reads only durable events.
   std::vector<Event> Read(Position from, size_t max) const override;
@@ -125,7 +125,10 @@ class EventLog final : public EventSource {
   Status Recover();
   // REQUIRES: mu_ held. Adds one encoded record for `e` to the staging chunks.
   void StageRecordLocked(const Event& e, std::string_view record);
-  void FlushLoop();
+  // REQUIRES: `lock` holds mu_, no flush is running, something is staged.
+  // Writes and fdatasyncs everything staged (releasing mu_ meanwhile), then
+  // publishes the new durable position. Returns with mu_ held again.
+  void FlushLocked(std::unique_lock<std::mutex>& lock);
   std::vector<Event> ReadPositions(const std::vector<Position>& positions) const;
 
   const std::string dir_;
@@ -133,7 +136,6 @@ class EventLog final : public EventSource {
 
   mutable std::mutex mu_;  // guards everything below up to the flusher fields
   mutable std::condition_variable durable_cv_;
-  std::condition_variable work_cv_;
   std::vector<Segment> segments_;
   uint64_t tail_offset_ = 0;  // bytes in the newest segment, staged included
   Position last_position_;    // staged
@@ -143,15 +145,17 @@ class EventLog final : public EventSource {
   std::unordered_map<std::string, AppendResult> idempotency_;  // without events
   // Location of each position p at locations_[p-1]: segment index << 32 | offset.
   std::vector<uint64_t> locations_;
+  // Staged records not yet handed to a flush, and the last position in them.
   std::vector<Chunk> pending_;
   Position pending_last_;
+  bool flushing_ = false;  // a waiter is writing + syncing right now
   bool stopping_ = false;
   LogCounters counters_;
 
-  int write_fd_ = -1;         // newest segment, used only by the flusher
-  size_t write_segment_ = 0;  // which segment write_fd_ belongs to
+  // The newest segment's write descriptor: used only by the thread that has
+  // set flushing_ (so by one thread at a time, handed over under mu_).
+  int write_fd_ = -1;
   Histogram fsync_latency_;
-  std::thread flusher_;
 };
 
 }  // namespace tl

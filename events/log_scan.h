@@ -16,6 +16,9 @@ namespace tl {
 struct ScanOptions {
   bool parse_data = true;      // false: Event::data stays empty (cheaper); ignored when verifying
   bool verify_hashes = false;  // recompute every hash (log verify); linkage is always checked
+  // Check that each stream's versions run 1,2,3… (one hash-map entry per
+  // token). `log verify` and Open check; a replay trusts what they checked.
+  bool check_stream_versions = true;
   // Records before this position are checked (CRCs, positions, linkage) but
   // not decoded in full, hash-verified nor passed to the callback (replaying
   // the tail after a snapshot).
