@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "events/kafka_relay.h"
 #include "events/log.h"
 #include "events/log_scan.h"
 #include "events/time_format.h"
@@ -162,6 +163,15 @@ int RunRestore(const std::vector<std::string>& args) {
       std::cerr << "restore: " << s.error().message << "\n";
       return 1;
     }
+  }
+  // Everything restored is already in the topic: a relay started on this
+  // directory resumes after it instead of sending the whole history again.
+  const std::string topic = a.Get("topic", "tokenledger.events");
+  const Position restored = events->empty() ? Position(0) : events->back().position;
+  if (Status s = KafkaRelay::WriteCheckpoint(*a.Get("data") + "/relay.checkpoint", topic, restored);
+      !s.ok()) {
+    std::cerr << "restore: " << s.error().message << "\n";
+    return 1;
   }
   Projection p;
   for (const Event& e : *events) p.Apply(e);

@@ -718,6 +718,10 @@ TEST(KafkaE2E, ReplayRestoreAndConsumeFromTheTopicMatchTheSource) {
                                      kTopic, "--data", restored});
   EXPECT_EQ(restore.exit_code, 0) << restore.err;
   EXPECT_NE(restore.out.find(expected), std::string::npos) << restore.out;
+  // A relay on the restored node resumes after what the topic already holds.
+  Result<Position> resume = KafkaRelay::ReadCheckpoint(restored + "/relay.checkpoint", kTopic);
+  ASSERT_TRUE(resume.ok()) << resume.error().message;
+  EXPECT_EQ(resume->value(), ready["position"].get<uint64_t>());
   {
     ServeProcess serve(tmp, restored, {});
     ASSERT_TRUE(serve.started());
