@@ -365,6 +365,27 @@ Result<int64_t> ParseExpiresIn(std::string_view text) {
   }
 }
 
+// The restrictions create and update share, parsed the same way: create
+// stores each value, update wraps it in an optional that means "given".
+template <typename Command>
+Status ParseSharedFields(const Json& obj, Command& cmd) {
+  auto parse = [&obj](const char* key, auto get, auto& out) -> Status {
+    if (const Json* j = Find(obj, key)) {
+      auto v = get(*j);
+      if (!v.ok()) return v.error();
+      out = std::move(v).value();
+    }
+    return Ok{};
+  };
+  for (Status st : {parse("rate_limit", GetRateLimit, cmd.rate_limit),
+                    parse("allowed_origins", GetOrigins, cmd.allowed_origins),
+                    parse("allowed_ips", GetIps, cmd.allowed_ips),
+                    parse("meta", GetMeta, cmd.meta)}) {
+    if (!st.ok()) return st;
+  }
+  return Ok{};
+}
+
 Result<CreateTokenCommand> ParseCreateToken(const Json& body, int64_t now_ms) {
   auto obj_or = BodyObject(body, false);
   if (!obj_or.ok()) return obj_or.error();
@@ -404,31 +425,12 @@ Result<CreateTokenCommand> ParseCreateToken(const Json& body, int64_t now_ms) {
     if (!v.ok()) return v.error();
     cmd.credits = *v;
   }
-  if (const Json* r = Find(obj, "rate_limit")) {
-    auto v = GetRateLimit(*r);
-    if (!v.ok()) return v.error();
-    cmd.rate_limit = *v;
-  }
-  if (const Json* o = Find(obj, "allowed_origins")) {
-    auto v = GetOrigins(*o);
-    if (!v.ok()) return v.error();
-    cmd.allowed_origins = std::move(v).value();
-  }
-  if (const Json* i = Find(obj, "allowed_ips")) {
-    auto v = GetIps(*i);
-    if (!v.ok()) return v.error();
-    cmd.allowed_ips = std::move(v).value();
-  }
+  if (Status st = ParseSharedFields(obj, cmd); !st.ok()) return st.error();
   if (const Json* p = Find(obj, "prefix"); p && !p->is_null()) {
     if (!p->is_string() || !IsValidSecretPrefix(p->get_ref<const std::string&>())) {
       return Invalid("must be 1 to 8 characters a-z 0-9", "prefix");
     }
     cmd.prefix = p->get_ref<const std::string&>();
-  }
-  if (const Json* m = Find(obj, "meta")) {
-    auto v = GetMeta(*m);
-    if (!v.ok()) return v.error();
-    cmd.meta = std::move(v).value();
   }
   return cmd;
 }
@@ -481,26 +483,7 @@ Result<UpdateTokenCommand> ParseUpdateToken(const Json& body, int64_t now_ms) {
     if (!v.ok()) return v.error();
     cmd.refill = *v;
   }
-  if (const Json* r = Find(obj, "rate_limit")) {
-    auto v = GetRateLimit(*r);
-    if (!v.ok()) return v.error();
-    cmd.rate_limit = *v;
-  }
-  if (const Json* o = Find(obj, "allowed_origins")) {
-    auto v = GetOrigins(*o);
-    if (!v.ok()) return v.error();
-    cmd.allowed_origins = std::move(v).value();
-  }
-  if (const Json* i = Find(obj, "allowed_ips")) {
-    auto v = GetIps(*i);
-    if (!v.ok()) return v.error();
-    cmd.allowed_ips = std::move(v).value();
-  }
-  if (const Json* m = Find(obj, "meta")) {
-    auto v = GetMeta(*m);
-    if (!v.ok()) return v.error();
-    cmd.meta = std::move(v).value();
-  }
+  if (Status st = ParseSharedFields(obj, cmd); !st.ok()) return st.error();
   return cmd;
 }
 
