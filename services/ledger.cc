@@ -209,7 +209,7 @@ Result<Json> Ledger::Create(const Caller& caller, const Json& body,
 }
 
 Result<Json> Ledger::ChangeToken(const Caller& caller, std::string_view id,
-                                 const TokenDecider& decide, const std::string& secret) {
+                                 const TokenDecider& decide) {
   if (Status s = Authorize(caller, kLedgerWrite); !s.ok()) return s.error();
   const int64_t now = Now();
   Json response;
@@ -228,7 +228,6 @@ Result<Json> Ledger::ChangeToken(const Caller& caller, std::string_view id,
     response = TokenResource(*projection_.Find(id), now);
   }
   if (last) log_->WaitDurable(*last);
-  if (!secret.empty()) response["token"] = secret;
   return response;
 }
 
@@ -244,16 +243,13 @@ Result<Json> Ledger::Update(const Caller& caller, std::string_view id, const Jso
 Result<Json> Ledger::Regenerate(const Caller& caller, std::string_view id, const Json& body) {
   auto cmd = ParseRegenerate(body);
   if (!cmd.ok()) return cmd.error();
-  std::string secret;
-  return ChangeToken(
-      caller, id,
-      [&](const TokenState& t, int64_t now) {
-        secret = GenerateSecret(t.prefix, options_.random_bytes);
-        return DecideRegenerate(t, *cmd, now, SecretDigest(secret), SecretHint(secret));
-      },
-      // The secret is made inside the decision (it needs the token's prefix);
-      // ChangeToken reads it through this reference after deciding.
-      secret);
+  std::string secret;  // minted inside the decision: it needs the token's prefix
+  Result<Json> response = ChangeToken(caller, id, [&](const TokenState& t, int64_t now) {
+    secret = GenerateSecret(t.prefix, options_.random_bytes);
+    return DecideRegenerate(t, *cmd, now, SecretDigest(secret), SecretHint(secret));
+  });
+  if (response.ok()) (*response)["token"] = secret;
+  return response;
 }
 
 Result<Json> Ledger::Revoke(const Caller& caller, std::string_view id, const Json& body) {

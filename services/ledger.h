@@ -108,8 +108,7 @@ class Ledger {
   Result<const TokenState*> VisibleLocked(const Caller& caller, std::string_view id) const;
   // Shared shape of update/regenerate/revoke/credits.
   using TokenDecider = std::function<Result<std::vector<NewEvent>>(const TokenState&, int64_t)>;
-  Result<Json> ChangeToken(const Caller& caller, std::string_view id, const TokenDecider& decide,
-                           const std::string& secret = {});
+  Result<Json> ChangeToken(const Caller& caller, std::string_view id, const TokenDecider& decide);
   void SnapshotLoop();
 
   const LedgerOptions options_;
