@@ -309,6 +309,9 @@ void HttpApi::RegisterRoutes() {
              std::to_string(c.events) + "\n";
     extra += "# TYPE tokenledger_log_fsyncs_total counter\ntokenledger_log_fsyncs_total " +
              std::to_string(c.fsyncs) + "\n";
+    extra += "# HELP tokenledger_log_append_duration_seconds From staging a command's events to their being durable.\n";
+    extra += "# TYPE tokenledger_log_append_duration_seconds histogram\n";
+    extra += ledger_.AppendLatency().Render("tokenledger_log_append_duration_seconds");
     extra += "# HELP tokenledger_log_fsync_duration_seconds Time of one group-commit write+fdatasync.\n";
     extra += "# TYPE tokenledger_log_fsync_duration_seconds histogram\n";
     extra += log.FsyncLatency().Render("tokenledger_log_fsync_duration_seconds");

@@ -103,11 +103,11 @@ Status Ledger::Bootstrap() {
                              kDefaultSecretPrefix);
   if (!events.ok()) return events.error();
   std::unique_lock<std::shared_mutex> l(mu_);
-  auto last = CommitLocked(NewTokenId(options_.random_bytes), Version(0), system, now,
+  auto pending = CommitLocked(NewTokenId(options_.random_bytes), Version(0), system, now,
                            std::move(events).value());
   l.unlock();
-  if (!last.ok()) return last.error();
-  log_->WaitDurable(*last);
+  if (!pending.ok()) return pending.error();
+  AwaitDurable(*pending);
   bootstrap_secret_ = std::move(secret);
   return Ok{};
 }
@@ -132,7 +132,7 @@ Result<Caller> Ledger::Authenticate(std::string_view secret) const {
   return Caller{t->id, t->owner, t->permissions};
 }
 
-Result<Position> Ledger::CommitLocked(const std::string& token_id, Version expected,
+Result<Ledger::Pending> Ledger::CommitLocked(const std::string& token_id, Version expected,
                                       const Caller& caller, int64_t now,
                                       std::vector<NewEvent> events, std::string idempotency_key) {
   AppendRequest req;
@@ -151,7 +151,13 @@ Result<Position> Ledger::CommitLocked(const std::string& token_id, Version expec
                      "Idempotency-Key");
   }
   for (const Event& e : staged->events) projection_.Apply(e);
-  return staged->last;
+  return Pending{staged->last, std::chrono::steady_clock::now()};
+}
+
+void Ledger::AwaitDurable(const Pending& p) {
+  log_->WaitDurable(p.last);
+  append_latency_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - p.staged_at).count());
 }
 
 Result<const TokenState*> Ledger::VisibleLocked(const Caller& caller, std::string_view id) const {
@@ -194,15 +200,15 @@ Result<Json> Ledger::Create(const Caller& caller, const Json& body,
   auto events = DecideCreate(*cmd, caller, now, SecretDigest(secret), SecretHint(secret), cmd->prefix);
   if (!events.ok()) return events.error();
   Json response;
-  Position last;
+  std::optional<Pending> pending;
   {
     std::unique_lock<std::shared_mutex> l(mu_);
     auto committed = CommitLocked(id, Version(0), caller, now, std::move(events).value(), scoped_key);
     if (!committed.ok()) return committed.error();
-    last = *committed;
+    pending = *committed;
     response = TokenResource(*projection_.Find(id), now);
   }
-  log_->WaitDurable(last);
+  AwaitDurable(*pending);
   response["token"] = secret;
   if (!scoped_key.empty()) remembered_[scoped_key] = Remembered{body_digest, response, now};
   return response;
@@ -213,7 +219,7 @@ Result<Json> Ledger::ChangeToken(const Caller& caller, std::string_view id,
   if (Status s = Authorize(caller, kLedgerWrite); !s.ok()) return s.error();
   const int64_t now = Now();
   Json response;
-  std::optional<Position> last;
+  std::optional<Pending> pending;
   {
     std::unique_lock<std::shared_mutex> l(mu_);
     auto t = VisibleLocked(caller, id);
@@ -223,11 +229,11 @@ Result<Json> Ledger::ChangeToken(const Caller& caller, std::string_view id,
     if (!events->empty()) {
       auto committed = CommitLocked((*t)->id, (*t)->stream_version, caller, now, std::move(events).value());
       if (!committed.ok()) return committed.error();
-      last = *committed;
+      pending = *committed;
     }
     response = TokenResource(*projection_.Find(id), now);
   }
-  if (last) log_->WaitDurable(*last);
+  if (pending) AwaitDurable(*pending);
   return response;
 }
 
@@ -273,7 +279,7 @@ Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
   const std::string digest = SecretDigest(cmd->token);
   const int64_t now = Now();
   VerifyDecision decision;
-  std::optional<Position> last;
+  std::optional<Pending> pending;
   {
     std::unique_lock<std::shared_mutex> l(mu_);
     bool previous = false;
@@ -286,10 +292,10 @@ Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
       events.push_back(std::move(*decision.event));
       auto committed = CommitLocked(t->id, t->stream_version, caller, now, std::move(events));
       if (!committed.ok()) return committed.error();
-      last = *committed;
+      pending = *committed;
     }
   }
-  if (last) log_->WaitDurable(*last);
+  if (pending) AwaitDurable(*pending);
   return std::move(decision.response);
 }
 

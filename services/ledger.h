@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -94,14 +95,21 @@ class Ledger {
   // Writes a snapshot of the durable state now.
   Status WriteSnapshotNow();
   const EventLog& log() const { return *log_; }
+  // From staging a command's events to their being durable (/metrics).
+  const Histogram& AppendLatency() const { return append_latency_; }
 
  private:
   explicit Ledger(LedgerOptions options);
   Status Load();
   Status Bootstrap();
+  // Events staged by a command, not yet durable.
+  struct Pending {
+    Position last;
+    std::chrono::steady_clock::time_point staged_at;
+  };
   // REQUIRES: mu_ held exclusively. Stages `events` for `state`'s stream and
-  // applies them; returns the last position to wait for.
-  Result<Position> CommitLocked(const std::string& token_id, Version expected,
+  // applies them; returns what to wait for before answering.
+  Result<Pending> CommitLocked(const std::string& token_id, Version expected,
                                 const Caller& caller, int64_t now,
                                 std::vector<NewEvent> events, std::string idempotency_key = {});
   // REQUIRES: mu_ held. The token `id` if the caller may see it, else kNotFound.
@@ -109,10 +117,14 @@ class Ledger {
   // Shared shape of update/regenerate/revoke/credits.
   using TokenDecider = std::function<Result<std::vector<NewEvent>>(const TokenState&, int64_t)>;
   Result<Json> ChangeToken(const Caller& caller, std::string_view id, const TokenDecider& decide);
+  // REQUIRES: mu_ not held. Waits for the group commit that makes `p`
+  // durable and records the append latency.
+  void AwaitDurable(const Pending& p);
   void SnapshotLoop();
 
   const LedgerOptions options_;
   std::unique_ptr<EventLog> log_;
+  Histogram append_latency_;
   std::optional<std::string> bootstrap_secret_;
 
   mutable std::shared_mutex mu_;  // guards projection_

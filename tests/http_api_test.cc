@@ -125,6 +125,8 @@ TEST(HttpApiTest, MetricsCountRequestsVerificationsAndFsyncs) {
   has("tokenledger_http_request_duration_seconds_bucket{le=\"+Inf\"}");
   has("# TYPE tokenledger_log_fsync_duration_seconds histogram");
   has("tokenledger_log_fsync_duration_seconds_count");
+  has("# TYPE tokenledger_log_append_duration_seconds histogram");
+  has("tokenledger_log_append_duration_seconds_count 4\n");  // one per append below
   // bootstrap, created, used, use_denied (NOT_FOUND appends nothing)
   has("tokenledger_log_last_position 4\n");
 }
