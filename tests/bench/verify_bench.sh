@@ -21,48 +21,14 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
 fi
 
-# GCC 12 at -O3 reports false positives (-Wrestrict, -Wmaybe-uninitialized in
-# std::string/std::optional inlining) that -Werror would turn into a failed
-# build; they stay visible as warnings.
-release_flags="-Wno-error=restrict -Wno-error=maybe-uninitialized -Wno-error=stringop-overflow"
-release_flags+=" -Wno-error=array-bounds -Wno-error=format-truncation"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-  -DCMAKE_CXX_FLAGS="$release_flags" >/dev/null
-if ! cmake --build "$build" -j2 --target tokenledger bare_http_server >"$build/verify-bench-build.log" 2>&1; then
-  grep -E 'error' "$build/verify-bench-build.log" >&2 || tail -20 "$build/verify-bench-build.log" >&2
-  exit 1
-fi
+source "$here/bench_lib.sh"
+build_release tokenledger bare_http_server
 bin="$build/services/tokenledger"
 bare="$build/tests/bare_http_server"
 
 # The data dir is on the build disk (not tmpfs), so fsync costs what it costs.
 # DATA_PARENT=/dev/shm measures the same without the disk (fsync is free).
-work=$(mktemp -d "${DATA_PARENT:-$build}/verify-bench.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Waits for "listening on http://HOST:PORT" in $1 and prints HOST:PORT.
-wait_listening() {
-  for _ in $(seq 1 200); do
-    if addr=$(grep -o 'listening on http://[0-9.:]*' "$1" 2>/dev/null); then
-      echo "${addr#listening on http://}"
-      return 0
-    fi
-    sleep 0.05
-  done
-  echo "server did not start:" >&2
-  cat "$1" "$1.err" >&2 || true
-  return 1
-}
-
-metric() {  # metric ADDR NAME_WITH_LABELS
-  curl -s "http://$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'
-}
+bench_workdir verify-bench
 
 admin="bench-admin-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 TOKENLEDGER_BOOTSTRAP_TOKEN="$admin" "$bin" serve --data "$work/data" --listen 127.0.0.1:0 \

@@ -22,37 +22,12 @@ rounds=${ROUNDS:-2}
 
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$build" -j2 --target tokenledger >/dev/null
+source "$here/bench_lib.sh"
+build_release tokenledger
 bin="$build/services/tokenledger"
 
 # Data dirs on the build disk (not tmpfs): fsync costs what it costs.
-work=$(mktemp -d "$build/verify-relay-bench.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# wait_for FILE REGEX: prints the first match once it appears in FILE.
-wait_for() {
-  for _ in $(seq 1 200); do
-    if m=$(grep -o -m1 "$2" "$1" 2>/dev/null); then
-      echo "$m"
-      return 0
-    fi
-    sleep 0.05
-  done
-  echo "did not start ($1):" >&2
-  cat "$1" "$1.err" >&2 || true
-  return 1
-}
-
-metric() {  # metric ADDR NAME
-  curl -s "http://$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'
-}
+DATA_PARENT=$build bench_workdir verify-relay-bench
 
 "$bin" dev-kafka --brokers 3 >"$work/kafka.out" 2>"$work/kafka.out.err" &
 pids+=($!)
@@ -69,8 +44,7 @@ start() {
     >"$work/$name.out" 2>"$work/$name.out.err" &
   pids+=($!)
   local addr
-  addr=$(wait_for "$work/$name.out" 'listening on http://[0-9.:]*')
-  addr=${addr#listening on http://}
+  addr=$(wait_listening "$work/$name.out")
   local secret
   secret=$(TOKENLEDGER_ADDR="http://$addr" TOKENLEDGER_TOKEN="$admin" \
     "$bin" token create --name bench --credits 1000000000000000 | awk '$1 == "secret:" { print $2 }')
