@@ -34,13 +34,15 @@ Json EnvelopeWithoutHash(const Event& e) {
 
 const Json& Field(const Json& j, const char* name) {
   auto it = j.find(name);
-  if (it == j.end()) throw std::invalid_argument(std::string("event: missing field '") + name + "'");
+  if (it == j.end())
+    throw std::invalid_argument(std::string("event: missing field '") + name + "'");
   return *it;
 }
 
 std::string StringField(const Json& j, const char* name) {
   const Json& f = Field(j, name);
-  if (!f.is_string()) throw std::invalid_argument(std::string("event: '") + name + "' is not a string");
+  if (!f.is_string())
+    throw std::invalid_argument(std::string("event: '") + name + "' is not a string");
   return f.get<std::string>();
 }
 

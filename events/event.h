@@ -1,12 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "events/strong_types.h"
 
@@ -35,7 +34,7 @@ const std::vector<EventType>& AllEventTypes();
 // An event as recorded in the log. See events/FORMAT.md for the meaning of
 // each field and how `hash` is computed.
 struct Event {
-  std::string id;        // "evt_" + time-ordered unique id
+  std::string id;  // "evt_" + time-ordered unique id
   EventType type{};
   std::string token_id;  // the stream
   Version version;       // 1,2,3... within the stream

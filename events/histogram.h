@@ -12,9 +12,9 @@ namespace tl {
 // output). Lock-free; Observe is safe from any thread.
 class Histogram {
  public:
-  static constexpr std::array<double, 14> kBoundsSeconds = {
-      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-      0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1.0};
+  static constexpr std::array<double, 14> kBoundsSeconds = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                                            0.0025,  0.005,  0.01,    0.025,  0.05,
+                                                            0.1,     0.25,   0.5,     1.0};
 
   void Observe(double seconds) {
     size_t i = 0;

@@ -47,7 +47,8 @@ class FixedSource final : public EventSource {
       e.version = Version(++versions[token]);
       e.time_ms = 1764258968123 + i;
       e.actor = e.token_id;
-      e.data = Json{{"endpoint", "/v1/things"}, {"cost", 1}, {"request_id", "req_" + std::to_string(i)}};
+      e.data =
+          Json{{"endpoint", "/v1/things"}, {"cost", 1}, {"request_id", "req_" + std::to_string(i)}};
       e.prev_hash = prev;
       e.hash = ComputeHash(e);
       prev = e.hash;
@@ -94,11 +95,16 @@ double BareProducer(const std::string& brokers, const std::string& topic,
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // The relay's settings, so only the relay's own work differs.
   const std::vector<std::pair<std::string, std::string>> props{
-      {"bootstrap.servers", brokers}, {"enable.idempotence", "true"}, {"acks", "all"},
-      {"linger.ms", "1"},             {"partitioner", "murmur2_random"},
-      {"message.timeout.ms", "0"},    {"queue.buffering.max.messages", "1000000"},
+      {"bootstrap.servers", brokers},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", "1"},
+      {"partitioner", "murmur2_random"},
+      {"message.timeout.ms", "0"},
+      {"queue.buffering.max.messages", "1000000"},
   };
-  for (const auto& [k, v] : props) rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr);
+  for (const auto& [k, v] : props)
+    rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr);
   Delivered delivered;
   rd_kafka_conf_set_opaque(conf, &delivered);
   rd_kafka_conf_set_dr_msg_cb(conf, &OnDelivery);

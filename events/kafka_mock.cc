@@ -40,9 +40,9 @@ MockKafkaCluster::~MockKafkaCluster() {
 
 Status MockKafkaCluster::CreateTopic(const std::string& name, int partitions,
                                      int replication_factor) {
-  return FromKafka(rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions,
-                                              replication_factor),
-                   "create topic " + name);
+  return FromKafka(
+      rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, replication_factor),
+      "create topic " + name);
 }
 
 Status MockKafkaCluster::SetBrokerDown(int32_t broker_id) {
@@ -63,8 +63,7 @@ void MockKafkaCluster::SetAllBrokersUp() {
   for (int32_t id = 1; id <= brokers_; ++id) (void)SetBrokerUp(id);
 }
 
-void MockKafkaCluster::PushRequestErrors(int16_t api_key, size_t count,
-                                         rd_kafka_resp_err_t error) {
+void MockKafkaCluster::PushRequestErrors(int16_t api_key, size_t count, rd_kafka_resp_err_t error) {
   std::vector<rd_kafka_resp_err_t> errors(count, error);
   rd_kafka_mock_push_request_errors_array(cluster_, api_key, count, errors.data());
 }

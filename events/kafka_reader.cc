@@ -42,8 +42,8 @@ Status ChainChecker::Feed(const Event& e) {
   std::string computed = ComputeHash(e);
   if (computed != e.hash) {
     return Corruption("CHAIN BREAK at position " + std::to_string(p) +
-                      ": the event's hash does not match its contents (recorded " +
-                      Short(e.hash) + ", computed " + Short(computed) + ")");
+                      ": the event's hash does not match its contents (recorded " + Short(e.hash) +
+                      ", computed " + Short(computed) + ")");
   }
   if (p == 1 && e.prev_hash != kGenesisHash) {
     return Corruption("CHAIN BREAK at position 1: prev_hash is not the genesis hash");
@@ -99,8 +99,7 @@ Status ChainChecker::Finish(bool expect_from_one) const {
                     " to " + std::to_string(highest_) + " present)");
 }
 
-Status ReadTopic(const ReaderOptions& opts,
-                 const std::function<Status(const Event&)>& on_event) {
+Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Event&)>& on_event) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::vector<std::pair<std::string, std::string>> props{
@@ -115,8 +114,7 @@ Status ReadTopic(const ReaderOptions& opts,
   };
   props.insert(props.end(), opts.properties.begin(), opts.properties.end());
   for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       return MakeError(ErrorCode::kInvalidArgument, "kafka property " + k + ": " + errstr, k);
     }
@@ -135,8 +133,8 @@ Status ReadTopic(const ReaderOptions& opts,
   const rd_kafka_metadata_t* md_raw = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &md_raw, metadata_timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return MakeError(ErrorCode::kUnavailable, "kafka brokers " + opts.brokers +
-                                                  " unreachable: " + rd_kafka_err2str(err));
+    return MakeError(ErrorCode::kUnavailable,
+                     "kafka brokers " + opts.brokers + " unreachable: " + rd_kafka_err2str(err));
   }
   KafkaPtr<const rd_kafka_metadata_t> md(md_raw);
   if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
@@ -144,8 +142,8 @@ Status ReadTopic(const ReaderOptions& opts,
     return MakeError(ErrorCode::kNotFound, "kafka topic " + opts.topic + " does not exist");
   }
   if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return MakeError(ErrorCode::kUnavailable, "kafka topic " + opts.topic + ": " +
-                                                  rd_kafka_err2str(md->topics[0].err));
+    return MakeError(ErrorCode::kUnavailable,
+                     "kafka topic " + opts.topic + ": " + rd_kafka_err2str(md->topics[0].err));
   }
   const int partitions = md->topics[0].partition_cnt;
   std::vector<int64_t> end(partitions, 0);
@@ -263,9 +261,9 @@ Status ReadTopic(const ReaderOptions& opts,
   }
   if (!pending.empty()) {
     return Corruption("CHAIN BREAK: position " + std::to_string(emitted + 1) +
-                      " is missing from kafka topic " + opts.topic + " (next present: " +
-                      std::to_string(pending.begin()->first) + ", highest: " +
-                      std::to_string(pending.rbegin()->first) + ")");
+                      " is missing from kafka topic " + opts.topic +
+                      " (next present: " + std::to_string(pending.begin()->first) +
+                      ", highest: " + std::to_string(pending.rbegin()->first) + ")");
   }
   return checker.Finish(/*expect_from_one=*/true);
 }

@@ -173,23 +173,23 @@ struct KafkaRelay::Impl {
 
   // Shared with Stats().
   mutable std::mutex mu;
-  uint64_t acked = 0;                  // GUARDED_BY(mu)
+  uint64_t acked = 0;                   // GUARDED_BY(mu)
   int64_t oldest_unacked_time_ms = -1;  // GUARDED_BY(mu); -1: not read yet
-  uint64_t produced = 0;               // GUARDED_BY(mu)
-  uint64_t errors = 0;                 // GUARDED_BY(mu)
-  std::string last_error;              // GUARDED_BY(mu)
-  int64_t last_error_ms = 0;           // GUARDED_BY(mu)
-  std::string last_logged;             // GUARDED_BY(mu)
-  int64_t last_logged_ms = 0;          // GUARDED_BY(mu)
-  bool running = false;                // GUARDED_BY(mu)
+  uint64_t produced = 0;                // GUARDED_BY(mu)
+  uint64_t errors = 0;                  // GUARDED_BY(mu)
+  std::string last_error;               // GUARDED_BY(mu)
+  int64_t last_error_ms = 0;            // GUARDED_BY(mu)
+  std::string last_logged;              // GUARDED_BY(mu)
+  int64_t last_logged_ms = 0;           // GUARDED_BY(mu)
+  bool running = false;                 // GUARDED_BY(mu)
 
   // Relay thread only (librdkafka callbacks run inside rd_kafka_poll/flush,
   // which only the relay thread calls).
   rd_kafka_t* rk = nullptr;
-  uint64_t window_base = 0;      // every position <= window_base is acknowledged
-  std::deque<InFlight> window;   // positions window_base+1 .. next-1
+  uint64_t window_base = 0;     // every position <= window_base is acknowledged
+  std::deque<InFlight> window;  // positions window_base+1 .. next-1
   uint64_t next = 1;
-  bool rewind = false;           // a message was lost: re-send after window_base
+  bool rewind = false;  // a message was lost: re-send after window_base
   uint64_t checkpointed = 0;
   int64_t last_checkpoint_ms = 0;
   std::chrono::milliseconds backoff = kMinBackoff;
@@ -252,8 +252,8 @@ struct KafkaRelay::Impl {
       self->rewind = true;
       return;
     }
-    self->RecordError(std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) +
-                      ": " + reason);
+    self->RecordError(std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) + ": " +
+                      reason);
   }
 
   static void OnLog(const rd_kafka_t*, int level, const char* fac, const char* buf) {
@@ -450,8 +450,8 @@ struct KafkaRelay::Impl {
     if (rk != nullptr) {
       // Bounded flush: whatever is acknowledged in time is checkpointed, the
       // rest is re-sent by the next relay.
-      auto deadline = std::chrono::steady_clock::now() +
-                      std::chrono::milliseconds(flush_timeout_ms.load());
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(flush_timeout_ms.load());
       while (!window.empty() && !rewind && std::chrono::steady_clock::now() < deadline) {
         rd_kafka_poll(rk, 5);
         Advance();
@@ -495,8 +495,8 @@ Status KafkaRelay::Start() {
     // The checkpoint is ahead of the log (a log restored from an older
     // copy?). Re-send from the log's end rather than skip future events.
     impl->RecordError("checkpoint position " + std::to_string(start) +
-                      " is beyond the log's durable position " +
-                      std::to_string(durable.value()) + "; resuming after the log's end");
+                      " is beyond the log's durable position " + std::to_string(durable.value()) +
+                      "; resuming after the log's end");
     start = durable.value();
   }
   impl->window_base = start;
@@ -575,8 +575,7 @@ Result<Position> KafkaRelay::ReadCheckpoint(const std::string& path, const std::
 Status KafkaRelay::WriteCheckpoint(const std::string& path, const std::string& topic,
                                    Position position) {
   std::string body =
-      Json{{"format", kCheckpointFormat}, {"topic", topic}, {"position", position.value()}}
-          .dump() +
+      Json{{"format", kCheckpointFormat}, {"topic", topic}, {"position", position.value()}}.dump() +
       "\n";
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

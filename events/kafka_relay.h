@@ -17,7 +17,7 @@
 namespace tl {
 
 struct RelayOptions {
-  std::string brokers;                   // bootstrap.servers, "HOST:PORT,..."
+  std::string brokers;  // bootstrap.servers, "HOST:PORT,..."
   std::string topic = "tokenledger.events";
   // Any librdkafka property (SASL, TLS, client.id, ...), applied after our
   // defaults. enable.idempotence and acks are forced back to true / all.
@@ -43,10 +43,10 @@ struct RelayStats {
   Position acked_position;   // every event <= this is acknowledged by Kafka
   Position source_position;  // the log's durable position
   uint64_t lag_positions = 0;
-  double lag_seconds = 0;    // age of the oldest unacknowledged event
-  uint64_t produced = 0;     // messages handed to librdkafka (re-sends included)
+  double lag_seconds = 0;  // age of the oldest unacknowledged event
+  uint64_t produced = 0;   // messages handed to librdkafka (re-sends included)
   uint64_t errors = 0;
-  std::string last_error;    // empty when there was none
+  std::string last_error;  // empty when there was none
   bool degraded = false;
   bool running = false;
 };

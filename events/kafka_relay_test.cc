@@ -2,9 +2,11 @@
 // librdkafka's in-memory mock cluster. Each test starts its own cluster.
 // Volumes stay far below the mock's ~5 MiB per-partition retention.
 
+#include "events/kafka_relay.h"
+
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -25,7 +27,6 @@
 
 #include "events/kafka_mock.h"
 #include "events/kafka_reader.h"
-#include "events/kafka_relay.h"
 #include "services/kafka_cli.h"
 
 namespace tl {
@@ -58,8 +59,8 @@ class MemorySource final : public EventSource {
   std::vector<Event> Read(Position from, size_t max) const override {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<Event> out;
-    for (uint64_t p = std::max<uint64_t>(from.value(), 1);
-         p <= events_.size() && out.size() < max; ++p) {
+    for (uint64_t p = std::max<uint64_t>(from.value(), 1); p <= events_.size() && out.size() < max;
+         ++p) {
       out.push_back(events_[p - 1]);
     }
     return out;
@@ -88,8 +89,11 @@ class MemorySource final : public EventSource {
 
 // A workload over `tokens` tokens: mostly uses, some lifecycle events.
 void AppendRandom(MemorySource& source, std::mt19937& rng, int count, int tokens) {
-  static const EventType kTypes[] = {EventType::kUsed, EventType::kUsed, EventType::kUsed,
-                                     EventType::kUpdated, EventType::kCreditsAdjusted,
+  static const EventType kTypes[] = {EventType::kUsed,
+                                     EventType::kUsed,
+                                     EventType::kUsed,
+                                     EventType::kUpdated,
+                                     EventType::kCreditsAdjusted,
                                      EventType::kUseDenied};
   for (int i = 0; i < count; ++i) {
     std::string token = "tok_" + std::to_string(rng() % tokens);
@@ -152,8 +156,7 @@ std::vector<RawMessage> ReadRaw(const std::string& brokers, const std::string& t
       Json j = Json::parse(static_cast<const char*>(m->payload),
                            static_cast<const char*>(m->payload) + m->len);
       out.push_back({m->partition, m->offset,
-                     std::string(static_cast<const char*>(m->key), m->key_len),
-                     FromCloudEvent(j)});
+                     std::string(static_cast<const char*>(m->key), m->key_len), FromCloudEvent(j)});
     }
     rd_kafka_message_destroy(m);
   }
@@ -172,11 +175,11 @@ void ProduceRaw(const std::string& brokers, const std::string& topic, const std:
   rd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr, sizeof errstr);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   ASSERT_NE(rk, nullptr);
-  ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                              RD_KAFKA_V_KEY(key.data(), key.size()),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(
+      rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+      RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_EQ(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_destroy(rk);
 }
@@ -244,8 +247,7 @@ TEST(ChainChecker, NamesThePositionOfEachKindOfBreak) {
   ASSERT_TRUE(c2.Feed(events[3]).ok());
   st = c2.Feed(edited);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message.find("positions 3 and 4"), std::string::npos)
-      << st.error().message;
+  EXPECT_NE(st.error().message.find("positions 3 and 4"), std::string::npos) << st.error().message;
 
   // The same position twice with different contents.
   ChainChecker c3;
@@ -266,7 +268,8 @@ TEST(KafkaRelay, FastEncodingIsByteIdenticalToCloudEventDump) {
   MemorySource source;
   std::mt19937 rng(1);
   AppendRandom(source, rng, 50, 5);
-  source.Append("tok_\"quoted\\", EventType::kUpdated, "tab\there\nnewline \x01 caf\xc3\xa9 \xe2\x82\xac");
+  source.Append("tok_\"quoted\\", EventType::kUpdated,
+                "tab\there\nnewline \x01 caf\xc3\xa9 \xe2\x82\xac");
   for (const Event& e : source.All()) {
     EXPECT_EQ(EncodeCloudEvent(e, "tokenledger"), ToCloudEvent(e, "tokenledger").dump());
     EXPECT_EQ(EncodeCloudEvent(e, "urn:\"x\""), ToCloudEvent(e, "urn:\"x\"").dump());
@@ -520,8 +523,9 @@ TEST(KafkaConsume, PrintsEachEventOnceVerifiesAndCommits) {
   Event dup = source.All()[4];
   ProduceRaw(cluster.bootstrap(), "ledger", dup.token_id, ToCloudEvent(dup).dump());
 
-  std::vector<std::string> args{"--brokers", cluster.bootstrap(), "--topic", "ledger",
-                                "--group", "audit", "--from-beginning", "--max-idle-ms", "700"};
+  std::vector<std::string> args{"--brokers",        cluster.bootstrap(), "--topic",
+                                "ledger",           "--group",           "audit",
+                                "--from-beginning", "--max-idle-ms",     "700"};
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
   int rc = RunConsume(args);
@@ -545,9 +549,10 @@ TEST(KafkaConsume, PrintsEachEventOnceVerifiesAndCommits) {
   EXPECT_EQ(out, "");
 
   // --type filters what is printed.
-  std::vector<std::string> revoked{"--brokers", cluster.bootstrap(), "--topic", "ledger",
-                                   "--group", "revocations", "--from-beginning",
-                                   "--type", "token.revoked", "--max-idle-ms", "700"};
+  std::vector<std::string> revoked{
+      "--brokers",   cluster.bootstrap(), "--topic", "ledger",        "--group",
+      "revocations", "--from-beginning",  "--type",  "token.revoked", "--max-idle-ms",
+      "700"};
   ::testing::internal::CaptureStdout();
   rc = RunConsume(revoked);
   out = ::testing::internal::GetCapturedStdout();

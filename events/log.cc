@@ -45,7 +45,8 @@ EventLog::EventLog(std::string dir, LogOptions options)
 Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return MakeError(ErrorCode::kIo, "cannot create log directory " + dir + ": " + ec.message());
+  if (ec)
+    return MakeError(ErrorCode::kIo, "cannot create log directory " + dir + ": " + ec.message());
   if (!options.warn) {
     options.warn = [](std::string_view msg) { std::cerr << "warning: " << msg << std::endl; };
   }
@@ -98,7 +99,8 @@ Status EventLog::Recover() {
     const std::string path = segments_.back().path;
     if (torn.offset < logfmt::kSegmentHeaderSize) {
       // Not even the header made it: the segment never held an event.
-      options_.warn("log: removed " + path + ": its header is incomplete (a segment start was "
+      options_.warn("log: removed " + path +
+                    ": its header is incomplete (a segment start was "
                     "interrupted); no event was in it");
       if (::unlink(path.c_str()) != 0) return MakeError(ErrorCode::kIo, "cannot remove " + path);
       segments_.pop_back();
@@ -109,11 +111,10 @@ Status EventLog::Recover() {
         tail_offset_ = prev->size();
       }
     } else {
-      options_.warn("log: cut a torn tail of " +
-                    std::to_string(summary.newest_segment_size - torn.offset) + " bytes at byte " +
-                    std::to_string(torn.offset) + " of " + path + " (" + torn.reason +
-                    "); the last intact event is position " +
-                    std::to_string(last_position_.value()));
+      options_.warn(
+          "log: cut a torn tail of " + std::to_string(summary.newest_segment_size - torn.offset) +
+          " bytes at byte " + std::to_string(torn.offset) + " of " + path + " (" + torn.reason +
+          "); the last intact event is position " + std::to_string(last_position_.value()));
       if (Status t = TruncateFile(path, torn.offset); !t.ok()) return t.error();
       tail_offset_ = torn.offset;
     }
@@ -134,9 +135,8 @@ Status EventLog::Recover() {
 }
 
 void EventLog::StageRecordLocked(const Event& e, std::string_view record) {
-  const bool need_segment =
-      segments_.empty() || (tail_offset_ >= options_.max_segment_bytes &&
-                            tail_offset_ > logfmt::kSegmentHeaderSize);
+  const bool need_segment = segments_.empty() || (tail_offset_ >= options_.max_segment_bytes &&
+                                                  tail_offset_ > logfmt::kSegmentHeaderSize);
   if (need_segment) {
     std::string path = (fs::path(dir_) / logfmt::SegmentFileName(e.position)).string();
     segments_.push_back(Segment{e.position, path, -1});
@@ -176,10 +176,9 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
   auto stream_it = streams_.find(req.token_id);
   const Version current = stream_it == streams_.end() ? Version(0) : stream_it->second.version;
   if (req.expected_version && *req.expected_version != current) {
-    return MakeError(ErrorCode::kConflict,
-                     "stream " + req.token_id + " is at version " +
-                         std::to_string(current.value()) + ", expected " +
-                         std::to_string(req.expected_version->value()));
+    return MakeError(ErrorCode::kConflict, "stream " + req.token_id + " is at version " +
+                                               std::to_string(current.value()) + ", expected " +
+                                               std::to_string(req.expected_version->value()));
   }
 
   // Build and encode everything before changing any state, so a failure stages nothing.
@@ -252,7 +251,8 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
         return MakeError(ErrorCode::kInvalidArgument,
                          at + "expected position " + std::to_string(pos.value() + 1));
       }
-      if (e.prev_hash != prev) return MakeError(ErrorCode::kCorruption, at + "prev_hash breaks the chain");
+      if (e.prev_hash != prev)
+        return MakeError(ErrorCode::kCorruption, at + "prev_hash breaks the chain");
       if (ComputeHash(e) != e.hash) return MakeError(ErrorCode::kCorruption, at + "hash mismatch");
       auto [vit, fresh] = versions.try_emplace(e.token_id, Version(0));
       if (fresh) {
@@ -302,7 +302,8 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
         if (::fdatasync(write_fd_) != 0) Fatal("fdatasync " + paths[i]);
         ::close(write_fd_);
       }
-      write_fd_ = ::open(paths[i].c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      write_fd_ =
+          ::open(paths[i].c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (write_fd_ < 0) Fatal("create " + paths[i]);
       int rfd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
       if (rfd < 0) Fatal("open " + paths[i]);
@@ -418,7 +419,8 @@ std::vector<Event> EventLog::ReadPositions(const std::vector<Position>& position
     }
     Event e;
     if (Crc32c(buf) != logfmt::LoadU32(header + 4) ||
-        !logfmt::DecodePayload(buf, /*parse_data=*/true, e, nullptr) || e.position != positions[i]) {
+        !logfmt::DecodePayload(buf, /*parse_data=*/true, e, nullptr) ||
+        e.position != positions[i]) {
       errno = EIO;
       Fatal(what + ": the record changed on disk after it was written");
     }

@@ -39,17 +39,17 @@ struct AppendRequest {
 };
 
 struct AppendResult {
-  Position first;          // position of the first event appended
-  Position last;           // position of the last event appended
-  Version stream_version;  // the stream's version after the append
-  bool duplicate = false;  // an idempotency-key repeat: nothing was written
+  Position first;             // position of the first event appended
+  Position last;              // position of the last event appended
+  Version stream_version;     // the stream's version after the append
+  bool duplicate = false;     // an idempotency-key repeat: nothing was written
   std::vector<Event> events;  // the events as recorded (empty for a duplicate)
 };
 
 struct LogCounters {
-  uint64_t events = 0;       // events appended since open
-  uint64_t fsyncs = 0;       // fdatasync calls since open
-  uint64_t segments = 0;     // segment files in the log
+  uint64_t events = 0;    // events appended since open
+  uint64_t fsyncs = 0;    // fdatasync calls since open
+  uint64_t segments = 0;  // segment files in the log
 };
 
 // The durable, hash-chained event log in one directory (format: FORMAT.md).
@@ -112,7 +112,7 @@ class EventLog final : public EventSource {
   };
   // Bytes staged for one segment file, not yet written.
   struct Chunk {
-    size_t segment = 0;      // index into segments_
+    size_t segment = 0;  // index into segments_
     bool creates_file = false;
     std::string bytes;
   };

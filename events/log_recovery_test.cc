@@ -64,7 +64,8 @@ TEST(LogRecovery, TornTailIsCutAtEveryByteOffsetOfTheLastRecord) {
     ASSERT_TRUE(next.ok());
     EXPECT_EQ(next->first, Position(kEvents));
     log.value().reset();
-    auto verified = ScanLog(work, {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
+    auto verified =
+        ScanLog(work, {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
     ASSERT_TRUE(verified.ok()) << verified.error().message;
     EXPECT_EQ(verified->events, uint64_t{kEvents});
   }
@@ -131,7 +132,8 @@ TEST(LogRecovery, RewrittenRecordWithValidCrcFailsHashVerification) {
   bytes.replace(offset, record.size(), record);
   ASSERT_TRUE(WriteFileAtomically(seg, bytes).ok());
 
-  auto verified = ScanLog(dir.path(), {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
+  auto verified =
+      ScanLog(dir.path(), {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
   ASSERT_FALSE(verified.ok());
   EXPECT_NE(verified.error().message.find("position 3"), std::string::npos)
       << verified.error().message;
@@ -160,7 +162,9 @@ TEST(LogRecovery, SegmentWithIncompleteHeaderIsRemoved) {
   TempDir dir;
   WriteLog(dir.path());
   std::string next = dir.path() + "/" + logfmt::SegmentFileName(Position(kEvents + 1));
-  ASSERT_TRUE(WriteFileAtomically(next, logfmt::EncodeSegmentHeader(Position(kEvents + 1)).substr(0, 7)).ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(next, logfmt::EncodeSegmentHeader(Position(kEvents + 1)).substr(0, 7))
+          .ok());
   auto log = EventLog::Open(dir.path(), LogOptions{.warn = [](std::string_view) {}});
   ASSERT_TRUE(log.ok()) << log.error().message;
   EXPECT_FALSE(fs::exists(next));

@@ -162,7 +162,8 @@ TEST(EventLog, GroupCommitSixteenWritersShareFsyncs) {
   for (int w = 0; w < kWriters; ++w) {
     EXPECT_EQ(log->StreamVersion("tok_" + std::to_string(w)), Version(kEach));
   }
-  auto verified = ScanLog(dir.path(), {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
+  auto verified =
+      ScanLog(dir.path(), {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
   ASSERT_TRUE(verified.ok()) << verified.error().message;
   EXPECT_EQ(verified->events, uint64_t{kWriters * kEach});
 }
@@ -198,7 +199,8 @@ TEST(EventLog, AppendVerbatimCopiesAChainAndRefusesATamperedOne) {
   std::vector<Event> events;
   {
     auto src = OpenOrDie(a.path());
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE(src->Append(UseRequest("tok_" + std::to_string(i % 3), i)).ok());
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(src->Append(UseRequest("tok_" + std::to_string(i % 3), i)).ok());
     events = src->Read(Position(1), 100);
   }
   {

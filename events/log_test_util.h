@@ -38,8 +38,9 @@ inline AppendRequest UseRequest(const std::string& token, int64_t time_ms, int c
   r.token_id = token;
   r.time_ms = time_ms;
   r.actor = "system";
-  r.events.emplace_back(EventType::kUsed, Json{{"cost", cost}, {"permissions", nullptr},
-                                               {"origin", nullptr}, {"ip", nullptr}});
+  r.events.emplace_back(
+      EventType::kUsed,
+      Json{{"cost", cost}, {"permissions", nullptr}, {"origin", nullptr}, {"ip", nullptr}});
   return r;
 }
 

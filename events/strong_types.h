@@ -30,5 +30,7 @@ using Version = StrongInt<struct VersionTag>;
 
 template <typename Tag>
 struct std::hash<tl::StrongInt<Tag>> {
-  size_t operator()(tl::StrongInt<Tag> s) const noexcept { return std::hash<uint64_t>{}(s.value()); }
+  size_t operator()(tl::StrongInt<Tag> s) const noexcept {
+    return std::hash<uint64_t>{}(s.value());
+  }
 };

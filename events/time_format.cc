@@ -58,7 +58,8 @@ std::string FormatRfc3339Ms(int64_t ms) {
   // Hot path (every event the relay and the API render): fixed-width digits, no printf.
   std::string out = "0000-00-00T00:00:00.000Z";
   auto put = [&out](size_t pos, int64_t v, int width) {
-    for (int i = width - 1; i >= 0; --i, v /= 10) out[pos + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+    for (int i = width - 1; i >= 0; --i, v /= 10)
+      out[pos + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
   };
   put(0, y, 4);
   put(5, m, 2);

@@ -87,7 +87,8 @@ int RunReplay(const std::vector<std::string>& args) {
   CliArgs a(args, {"data", "until", "out", "brokers", "topic", "kafka-property"});
   const char* usage =
       "replay --data DIR [--until POSITION|TIME] [--out FILE]\n"
-      "       tokenledger replay --from-kafka --brokers HOST:PORT --topic NAME [--until ...] [--out FILE]";
+      "       tokenledger replay --from-kafka --brokers HOST:PORT --topic NAME [--until ...] "
+      "[--out FILE]";
   if (!a.ok()) return Usage(usage);
   ReplayLimit limit;
   if (auto until = a.Get("until")) {

@@ -26,8 +26,8 @@ CliArgs::CliArgs(const std::vector<std::string>& args,
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
-    const bool wants_value =
-        std::find(flags_with_values.begin(), flags_with_values.end(), name) != flags_with_values.end();
+    const bool wants_value = std::find(flags_with_values.begin(), flags_with_values.end(), name) !=
+                             flags_with_values.end();
     if (wants_value && !value) {
       if (i + 1 >= args.size()) {
         error_ = "--" + name + " needs a value";

@@ -377,10 +377,10 @@ Status ParseSharedFields(const Json& obj, Command& cmd) {
     }
     return Ok{};
   };
-  for (Status st : {parse("rate_limit", GetRateLimit, cmd.rate_limit),
-                    parse("allowed_origins", GetOrigins, cmd.allowed_origins),
-                    parse("allowed_ips", GetIps, cmd.allowed_ips),
-                    parse("meta", GetMeta, cmd.meta)}) {
+  for (Status st :
+       {parse("rate_limit", GetRateLimit, cmd.rate_limit),
+        parse("allowed_origins", GetOrigins, cmd.allowed_origins),
+        parse("allowed_ips", GetIps, cmd.allowed_ips), parse("meta", GetMeta, cmd.meta)}) {
     if (!st.ok()) return st;
   }
   return Ok{};

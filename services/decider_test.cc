@@ -335,8 +335,12 @@ TEST(DecideCreditsTest, SetAddClampAndUnlimited) {
     Op op;
     int64_t amount;
     int64_t balance;
-  } cases[] = {{Op::kSet, 0, 0},  {Op::kSet, 99, 99}, {Op::kAdd, 5, 15},
-               {Op::kAdd, -4, 6}, {Op::kAdd, -10, 0}, {Op::kAdd, -kMaxCredits, 0},
+  } cases[] = {{Op::kSet, 0, 0},
+               {Op::kSet, 99, 99},
+               {Op::kAdd, 5, 15},
+               {Op::kAdd, -4, 6},
+               {Op::kAdd, -10, 0},
+               {Op::kAdd, -kMaxCredits, 0},
                // The balance stays within kMaxCredits, so repeated adds never overflow.
                {Op::kAdd, kMaxCredits, kMaxCredits}};
   for (const auto& c : cases) {

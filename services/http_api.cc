@@ -35,15 +35,23 @@ struct ProblemKind {
 
 ProblemKind KindOf(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return {400, "invalid-request", "Invalid request"};
-    case ErrorCode::kUnauthenticated: return {401, "unauthenticated", "Authentication required"};
-    case ErrorCode::kForbidden: return {403, "forbidden", "Forbidden"};
-    case ErrorCode::kNotFound: return {404, "not-found", "Not found"};
-    case ErrorCode::kConflict: return {409, "conflict", "Conflict"};
-    case ErrorCode::kPreconditionFailed: return {412, "precondition-failed", "Precondition failed"};
-    case ErrorCode::kUnavailable: return {503, "unavailable", "Service unavailable"};
+    case ErrorCode::kInvalidArgument:
+      return {400, "invalid-request", "Invalid request"};
+    case ErrorCode::kUnauthenticated:
+      return {401, "unauthenticated", "Authentication required"};
+    case ErrorCode::kForbidden:
+      return {403, "forbidden", "Forbidden"};
+    case ErrorCode::kNotFound:
+      return {404, "not-found", "Not found"};
+    case ErrorCode::kConflict:
+      return {409, "conflict", "Conflict"};
+    case ErrorCode::kPreconditionFailed:
+      return {412, "precondition-failed", "Precondition failed"};
+    case ErrorCode::kUnavailable:
+      return {503, "unavailable", "Service unavailable"};
     case ErrorCode::kCorruption:
-    case ErrorCode::kIo: return {500, "internal", "Internal error"};
+    case ErrorCode::kIo:
+      return {500, "internal", "Internal error"};
   }
   return {500, "internal", "Internal error"};
 }
@@ -79,7 +87,8 @@ Result<uint64_t> UintParam(const httplib::Request& req, const char* name, uint64
   uint64_t out = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (ec != std::errc() || p != v.data() + v.size() || out < lo || out > hi) {
-    return BadParam(name, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return BadParam(name,
+                    "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
   }
   return out;
 }
@@ -110,7 +119,8 @@ std::string NewRequestId() {
 bool SaneRequestId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
   }
   return true;
 }
@@ -170,7 +180,8 @@ struct HttpApi::Reply {
 HttpApi::HttpApi(Ledger& ledger, HttpOptions options)
     : ledger_(ledger), options_(std::move(options)) {
   if (!options_.tls_cert.empty() && !options_.tls_key.empty()) {
-    server_ = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    server_ =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
   } else {
     server_ = std::make_unique<httplib::Server>();
   }
@@ -189,25 +200,32 @@ HttpApi::HttpApi(Ledger& ledger, HttpOptions options)
     res.set_header("X-Request-Id", SaneRequestId(id) ? id : NewRequestId());
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+                                                              httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     switch (res.status) {
-      case 404: WriteProblem(res, 404, "not-found", "Not found", "no such route"); break;
-      case 405: WriteProblem(res, 405, "method-not-allowed", "Method not allowed", "method not allowed"); break;
+      case 404:
+        WriteProblem(res, 404, "not-found", "Not found", "no such route");
+        break;
+      case 405:
+        WriteProblem(res, 405, "method-not-allowed", "Method not allowed", "method not allowed");
+        break;
       case 413:
         WriteProblem(res, 413, "payload-too-large", "Payload too large",
                      "the request body is larger than 64 KiB", "body");
         break;
-      default: WriteProblem(res, res.status, "error", "Error", "the request could not be served");
+      default:
+        WriteProblem(res, res.status, "error", "Error", "the request could not be served");
     }
     return httplib::Server::HandlerResponse::Handled;
   }));
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     // No internals (what(), stack) in the answer; the request log line has the route.
-    WriteProblem(res, 500, "internal", "Internal error", "the server could not complete the request");
+    WriteProblem(res, 500, "internal", "Internal error",
+                 "the server could not complete the request");
   });
-  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
+  s.set_logger(
+      [this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
   RegisterRoutes();
 }
 
@@ -219,7 +237,8 @@ Result<int> HttpApi::Bind(const std::string& host, int port) {
   }
   int bound = port == 0 ? server_->bind_to_any_port(host.c_str())
                         : (server_->bind_to_port(host.c_str(), port) ? port : -1);
-  if (bound < 0) return MakeError(ErrorCode::kIo, "cannot listen on " + host + ":" + std::to_string(port));
+  if (bound < 0)
+    return MakeError(ErrorCode::kIo, "cannot listen on " + host + ":" + std::to_string(port));
   return bound;
 }
 
@@ -232,7 +251,8 @@ void HttpApi::Stop() {
 void HttpApi::Log(const httplib::Request& req, const httplib::Response& res) {
   double seconds = 0;
   if (tls_request.started) {
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tls_request.start).count();
+    seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - tls_request.start).count();
   }
   metrics_.CountRequest(req.method, tls_request.route, res.status, seconds);
   // Only the path, never the query string, headers or body.
@@ -262,23 +282,28 @@ void HttpApi::AddPublic(const std::string& method, const std::string& openapi_pa
     tls_request.route = route;
     handler(req, res);
   };
-  if (method == "GET") server_->Get(regex, wrapped);
-  else if (method == "POST") server_->Post(regex, wrapped);
-  else if (method == "PATCH") server_->Patch(regex, wrapped);
-  else if (method == "DELETE") server_->Delete(regex, wrapped);
+  if (method == "GET")
+    server_->Get(regex, wrapped);
+  else if (method == "POST")
+    server_->Post(regex, wrapped);
+  else if (method == "PATCH")
+    server_->Patch(regex, wrapped);
+  else if (method == "DELETE")
+    server_->Delete(regex, wrapped);
 }
 
 void HttpApi::Add(const std::string& method, const std::string& openapi_path,
                   const std::string& regex, Handler handler) {
-  AddPublic(method, openapi_path, regex,
-            [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-              Result<Caller> caller = ledger_.Authenticate(Bearer(req));
-              if (!caller.ok()) return WriteError(res, caller.error());
-              Result<Reply> reply = handler(req, *caller);
-              if (!reply.ok()) return WriteError(res, reply.error());
-              res.status = reply->status;
-              res.set_content(reply->body.dump(), "application/json");
-            });
+  AddPublic(
+      method, openapi_path, regex,
+      [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+        Result<Caller> caller = ledger_.Authenticate(Bearer(req));
+        if (!caller.ok()) return WriteError(res, caller.error());
+        Result<Reply> reply = handler(req, *caller);
+        if (!reply.ok()) return WriteError(res, reply.error());
+        res.status = reply->status;
+        res.set_content(reply->body.dump(), "application/json");
+      });
 }
 
 void HttpApi::RegisterRoutes() {
@@ -305,25 +330,30 @@ void HttpApi::RegisterRoutes() {
     std::string extra;
     extra += "# TYPE tokenledger_log_last_position gauge\ntokenledger_log_last_position " +
              std::to_string(log.DurablePosition().value()) + "\n";
-    extra += "# TYPE tokenledger_log_events_appended_total counter\ntokenledger_log_events_appended_total " +
-             std::to_string(c.events) + "\n";
+    extra +=
+        "# TYPE tokenledger_log_events_appended_total "
+        "counter\ntokenledger_log_events_appended_total " +
+        std::to_string(c.events) + "\n";
     extra += "# TYPE tokenledger_log_fsyncs_total counter\ntokenledger_log_fsyncs_total " +
              std::to_string(c.fsyncs) + "\n";
-    extra += "# HELP tokenledger_log_append_duration_seconds From staging a command's events to their being durable.\n";
+    extra +=
+        "# HELP tokenledger_log_append_duration_seconds From staging a command's events to their "
+        "being durable.\n";
     extra += "# TYPE tokenledger_log_append_duration_seconds histogram\n";
     extra += ledger_.AppendLatency().Render("tokenledger_log_append_duration_seconds");
-    extra += "# HELP tokenledger_log_fsync_duration_seconds Time of one group-commit write+fdatasync.\n";
+    extra +=
+        "# HELP tokenledger_log_fsync_duration_seconds Time of one group-commit write+fdatasync.\n";
     extra += "# TYPE tokenledger_log_fsync_duration_seconds histogram\n";
     extra += log.FsyncLatency().Render("tokenledger_log_fsync_duration_seconds");
     if (options_.extra_metrics) extra += options_.extra_metrics();
     res.set_content(metrics_.Render(extra), "text/plain; version=0.0.4");
   });
 
-  AddPublic("GET", "/console", "/console", [](Req, httplib::Response& res) {
-    res.set_redirect("/console/", 301);
-  });
+  AddPublic("GET", "/console", "/console",
+            [](Req, httplib::Response& res) { res.set_redirect("/console/", 301); });
   AddPublic("GET", "/console/{path}", "/console/(.*)", [](Req req, httplib::Response& res) {
-    const tokenledger::ConsoleAsset* asset = tokenledger::FindConsoleAsset(std::string(req.matches[1]));
+    const tokenledger::ConsoleAsset* asset =
+        tokenledger::FindConsoleAsset(std::string(req.matches[1]));
     if (asset == nullptr) return WriteProblem(res, 404, "not-found", "Not found", "no such page");
     res.set_header("Cache-Control", "no-cache");
     res.set_header("Content-Security-Policy",
@@ -345,25 +375,31 @@ void HttpApi::RegisterRoutes() {
     if (req.has_param("cursor")) q.cursor = req.get_param_value("cursor");
     if (req.has_param("status")) {
       std::string s = req.get_param_value("status");
-      if (s == "active") q.status = TokenStatus::kActive;
-      else if (s == "expired") q.status = TokenStatus::kExpired;
-      else if (s == "revoked") q.status = TokenStatus::kRevoked;
-      else return BadParam("status", "must be active, expired or revoked");
+      if (s == "active")
+        q.status = TokenStatus::kActive;
+      else if (s == "expired")
+        q.status = TokenStatus::kExpired;
+      else if (s == "revoked")
+        q.status = TokenStatus::kRevoked;
+      else
+        return BadParam("status", "must be active, expired or revoked");
     }
     return ok(ledger_.List(c, std::move(q)));
   });
   Add("GET", "/v1/tokens/{id}", kId, [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
     std::optional<std::string> as_of;
     if (req.has_param("as_of")) as_of = req.get_param_value("as_of");
-    return ok(ledger_.Get(c, id_of(req), as_of ? std::optional<std::string_view>(*as_of) : std::nullopt));
+    return ok(
+        ledger_.Get(c, id_of(req), as_of ? std::optional<std::string_view>(*as_of) : std::nullopt));
   });
-  Add("PATCH", "/v1/tokens/{id}", kId, [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
-    auto body = ParseBody(req);
-    if (!body.ok()) return body.error();
-    auto if_match = IfMatch(req);
-    if (!if_match.ok()) return if_match.error();
-    return ok(ledger_.Update(c, id_of(req), *body, *if_match));
-  });
+  Add("PATCH", "/v1/tokens/{id}", kId,
+      [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
+        auto body = ParseBody(req);
+        if (!body.ok()) return body.error();
+        auto if_match = IfMatch(req);
+        if (!if_match.ok()) return if_match.error();
+        return ok(ledger_.Update(c, id_of(req), *body, *if_match));
+      });
   Add("POST", "/v1/tokens/{id}/regenerate", kId + "/regenerate",
       [this, ok, id_of](Req req, const Caller& c) -> Result<Reply> {
         auto body = ParseBody(req);

@@ -220,8 +220,8 @@ class LoopbackForwarder {
     addr.sin_port = htons(static_cast<uint16_t>(port));
     if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(listen_fd_, 64) != 0) {
-      return MakeError(ErrorCode::kIo, "cannot listen on 127.0.0.1:" + std::to_string(port) +
-                                           ": " + std::strerror(errno));
+      return MakeError(ErrorCode::kIo, "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
+                                           std::strerror(errno));
     }
     target_port_ = target_port;
     acceptor_ = std::thread([this] { Accept(); });
@@ -280,8 +280,7 @@ int RunConsume(const std::vector<std::string>& args) {
   if (a.Has("--type")) {
     type_filter = ParseEventType(a.Get("--type"));
     if (!type_filter) {
-      std::fprintf(stderr, "tokenledger consume: unknown event type %s\n",
-                   a.Get("--type").c_str());
+      std::fprintf(stderr, "tokenledger consume: unknown event type %s\n", a.Get("--type").c_str());
       return 2;
     }
   }
@@ -316,8 +315,7 @@ int RunConsume(const std::vector<std::string>& args) {
   };
   settings.insert(settings.end(), props->begin(), props->end());
   for (const auto& [k, v] : settings) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       std::fprintf(stderr, "tokenledger consume: kafka property %s: %s\n", k.c_str(), errstr);
       return 2;
@@ -379,8 +377,8 @@ int RunConsume(const std::vector<std::string>& args) {
       rd_kafka_message_destroy(msg);
       continue;
     }
-    const std::string where = "partition " + std::to_string(msg->partition) + " offset " +
-                              std::to_string(msg->offset);
+    const std::string where =
+        "partition " + std::to_string(msg->partition) + " offset " + std::to_string(msg->offset);
     Json j = Json::parse(static_cast<const char*>(msg->payload),
                          static_cast<const char*>(msg->payload) + msg->len, nullptr,
                          /*allow_exceptions=*/false);

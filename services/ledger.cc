@@ -21,8 +21,9 @@ Error NotFound(std::string_view id) {
 }
 
 bool AllDigits(std::string_view s) {
-  return !s.empty() && s.size() <= 19 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  return !s.empty() && s.size() <= 19 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
 }
 
 }  // namespace
@@ -30,7 +31,8 @@ bool AllDigits(std::string_view s) {
 Ledger::Ledger(LedgerOptions options) : options_(std::move(options)) {}
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
-  if (options.clock == nullptr) return MakeError(ErrorCode::kInvalidArgument, "a clock is required");
+  if (options.clock == nullptr)
+    return MakeError(ErrorCode::kInvalidArgument, "a clock is required");
   if (!options.random_bytes) options.random_bytes = RandomBytes;
   if (!options.warn) {
     options.warn = [](std::string_view m) { std::cerr << "warning: " << m << std::endl; };
@@ -51,7 +53,8 @@ Ledger::~Ledger() {
   stop_cv_.notify_all();
   if (snapshotter_.joinable()) snapshotter_.join();
   if (log_) {
-    if (Status s = WriteSnapshotNow(); !s.ok()) options_.warn("final snapshot failed: " + s.error().message);
+    if (Status s = WriteSnapshotNow(); !s.ok())
+      options_.warn("final snapshot failed: " + s.error().message);
   }
 }
 
@@ -73,10 +76,9 @@ Status Ledger::Load() {
   Result<Position> replayed = ReplayLog(log_->dir(), projection_);
   if (!replayed.ok()) return replayed.error();
   if (*replayed != log_->DurablePosition()) {
-    return MakeError(ErrorCode::kCorruption, "replay ended at position " +
-                                                 std::to_string(replayed->value()) +
-                                                 " but the log holds " +
-                                                 std::to_string(log_->DurablePosition().value()));
+    return MakeError(ErrorCode::kCorruption,
+                     "replay ended at position " + std::to_string(replayed->value()) +
+                         " but the log holds " + std::to_string(log_->DurablePosition().value()));
   }
   return Ok{};
 }
@@ -85,12 +87,13 @@ Status Ledger::Bootstrap() {
   if (log_->DurablePosition() != Position(0)) return Ok{};
   std::string secret = options_.bootstrap_secret.value_or("");
   if (secret.empty()) secret = GenerateSecret(kDefaultSecretPrefix, options_.random_bytes);
-  const bool valid = secret.size() >= 32 &&
-                     std::none_of(secret.begin(), secret.end(),
-                                  [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  const bool valid = secret.size() >= 32 && std::none_of(secret.begin(), secret.end(), [](char c) {
+                       return std::isspace(static_cast<unsigned char>(c));
+                     });
   if (!valid) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "TOKENLEDGER_BOOTSTRAP_TOKEN must be at least 32 characters without whitespace");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "TOKENLEDGER_BOOTSTRAP_TOKEN must be at least 32 characters without whitespace");
   }
   CreateTokenCommand cmd;
   cmd.name = "bootstrap admin";
@@ -104,7 +107,7 @@ Status Ledger::Bootstrap() {
   if (!events.ok()) return events.error();
   std::unique_lock<std::shared_mutex> l(mu_);
   auto pending = CommitLocked(NewTokenId(options_.random_bytes), Version(0), system, now,
-                           std::move(events).value());
+                              std::move(events).value());
   l.unlock();
   if (!pending.ok()) return pending.error();
   AwaitDurable(*pending);
@@ -127,14 +130,16 @@ Result<Caller> Ledger::Authenticate(std::string_view secret) const {
   const TokenState* t = projection_.FindByDigest(digest, &previous);
   if (t == nullptr || (previous && now >= t->previous_valid_until_ms) ||
       StatusAt(*t, now) != TokenStatus::kActive) {
-    return MakeError(ErrorCode::kUnauthenticated, "the bearer token is unknown, expired or revoked");
+    return MakeError(ErrorCode::kUnauthenticated,
+                     "the bearer token is unknown, expired or revoked");
   }
   return Caller{t->id, t->owner, t->permissions};
 }
 
 Result<Ledger::Pending> Ledger::CommitLocked(const std::string& token_id, Version expected,
-                                      const Caller& caller, int64_t now,
-                                      std::vector<NewEvent> events, std::string idempotency_key) {
+                                             const Caller& caller, int64_t now,
+                                             std::vector<NewEvent> events,
+                                             std::string idempotency_key) {
   AppendRequest req;
   req.token_id = token_id;
   req.expected_version = expected;
@@ -183,7 +188,8 @@ Result<Json> Ledger::Create(const Caller& caller, const Json& body,
     }
     keyed = std::unique_lock<std::mutex>(idempotency_mu_);
     scoped_key = caller.token_id + "/" + std::string(idempotency_key);
-    std::erase_if(remembered_, [&](const auto& kv) { return now - kv.second.at_ms > kIdempotencyWindowMs; });
+    std::erase_if(remembered_,
+                  [&](const auto& kv) { return now - kv.second.at_ms > kIdempotencyWindowMs; });
     auto it = remembered_.find(scoped_key);
     if (it != remembered_.end()) {
       if (it->second.body_digest != body_digest) {
@@ -197,13 +203,15 @@ Result<Json> Ledger::Create(const Caller& caller, const Json& body,
 
   const std::string secret = GenerateSecret(cmd->prefix, options_.random_bytes);
   const std::string id = NewTokenId(options_.random_bytes);
-  auto events = DecideCreate(*cmd, caller, now, SecretDigest(secret), SecretHint(secret), cmd->prefix);
+  auto events =
+      DecideCreate(*cmd, caller, now, SecretDigest(secret), SecretHint(secret), cmd->prefix);
   if (!events.ok()) return events.error();
   Json response;
   std::optional<Pending> pending;
   {
     std::unique_lock<std::shared_mutex> l(mu_);
-    auto committed = CommitLocked(id, Version(0), caller, now, std::move(events).value(), scoped_key);
+    auto committed =
+        CommitLocked(id, Version(0), caller, now, std::move(events).value(), scoped_key);
     if (!committed.ok()) return committed.error();
     pending = *committed;
     response = TokenResource(*projection_.Find(id), now);
@@ -227,7 +235,8 @@ Result<Json> Ledger::ChangeToken(const Caller& caller, std::string_view id,
     auto events = decide(**t, now);
     if (!events.ok()) return events.error();
     if (!events->empty()) {
-      auto committed = CommitLocked((*t)->id, (*t)->stream_version, caller, now, std::move(events).value());
+      auto committed =
+          CommitLocked((*t)->id, (*t)->stream_version, caller, now, std::move(events).value());
       if (!committed.ok()) return committed.error();
       pending = *committed;
     }
@@ -261,15 +270,15 @@ Result<Json> Ledger::Regenerate(const Caller& caller, std::string_view id, const
 Result<Json> Ledger::Revoke(const Caller& caller, std::string_view id, const Json& body) {
   auto cmd = ParseRevoke(body);
   if (!cmd.ok()) return cmd.error();
-  return ChangeToken(caller, id, [&](const TokenState& t, int64_t) { return DecideRevoke(t, *cmd); });
+  return ChangeToken(caller, id,
+                     [&](const TokenState& t, int64_t) { return DecideRevoke(t, *cmd); });
 }
 
 Result<Json> Ledger::AdjustCredits(const Caller& caller, std::string_view id, const Json& body) {
   auto cmd = ParseAdjustCredits(body);
   if (!cmd.ok()) return cmd.error();
-  return ChangeToken(caller, id, [&](const TokenState& t, int64_t now) {
-    return DecideCredits(t, *cmd, now);
-  });
+  return ChangeToken(caller, id,
+                     [&](const TokenState& t, int64_t now) { return DecideCredits(t, *cmd, now); });
 }
 
 Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
@@ -321,7 +330,8 @@ Result<Json> Ledger::Get(const Caller& caller, std::string_view id,
   }
   std::vector<Event> stream = log_->ReadStream(std::string(id), Version(0), SIZE_MAX);
   std::optional<TokenState> then = FoldStreamUntil(stream, until_position, until_time);
-  if (!then) return MakeError(ErrorCode::kNotFound, "token " + std::string(id) + " did not exist yet");
+  if (!then)
+    return MakeError(ErrorCode::kNotFound, "token " + std::string(id) + " did not exist yet");
   // Judge status (expiry) as of that moment too.
   int64_t at = now;
   if (until_time) {
@@ -338,7 +348,8 @@ Result<Json> Ledger::List(const Caller& caller, ListQuery query) const {
   if (Status s = Authorize(caller, kLedgerRead); !s.ok()) return s.error();
   if (!IsAdmin(caller)) {
     if (query.owner && *query.owner != caller.owner) {
-      return MakeError(ErrorCode::kForbidden, "only an admin may list another owner's tokens", "owner");
+      return MakeError(ErrorCode::kForbidden, "only an admin may list another owner's tokens",
+                       "owner");
     }
     query.owner = caller.owner;
   }
@@ -401,7 +412,8 @@ Result<Json> Ledger::Usage(const Caller& caller, UsageQuery query) const {
     if (auto t = VisibleLocked(caller, *query.token_id); !t.ok()) return t.error();
   } else if (!IsAdmin(caller)) {
     if (query.owner && *query.owner != caller.owner) {
-      return MakeError(ErrorCode::kForbidden, "only an admin may read another owner's usage", "owner");
+      return MakeError(ErrorCode::kForbidden, "only an admin may read another owner's usage",
+                       "owner");
     }
     query.owner = caller.owner;
   }
@@ -439,7 +451,8 @@ void Ledger::SnapshotLoop() {
     const uint64_t appended = log_->DurablePosition().value() - last_snapshot_.load().value();
     if (appended < options_.snapshot_every_events) continue;
     l.unlock();
-    if (Status s = WriteSnapshotNow(); !s.ok()) options_.warn("snapshot failed: " + s.error().message);
+    if (Status s = WriteSnapshotNow(); !s.ok())
+      options_.warn("snapshot failed: " + s.error().message);
     l.lock();
   }
 }

@@ -24,9 +24,9 @@
 namespace tl {
 
 struct LedgerOptions {
-  std::string data_dir;                  // log in <dir>/log, snapshots in <dir>/snapshots
-  const Clock* clock = nullptr;          // REQUIRED; must outlive the Ledger
-  RandomBytesFn random_bytes;            // default: the OS CSPRNG
+  std::string data_dir;          // log in <dir>/log, snapshots in <dir>/snapshots
+  const Clock* clock = nullptr;  // REQUIRED; must outlive the Ledger
+  RandomBytesFn random_bytes;    // default: the OS CSPRNG
   // Used as the admin secret when the log is empty at open (first start);
   // otherwise one is generated. Ignored on later starts.
   std::optional<std::string> bootstrap_secret;
@@ -109,9 +109,9 @@ class Ledger {
   };
   // REQUIRES: mu_ held exclusively. Stages `events` for `state`'s stream and
   // applies them; returns what to wait for before answering.
-  Result<Pending> CommitLocked(const std::string& token_id, Version expected,
-                                const Caller& caller, int64_t now,
-                                std::vector<NewEvent> events, std::string idempotency_key = {});
+  Result<Pending> CommitLocked(const std::string& token_id, Version expected, const Caller& caller,
+                               int64_t now, std::vector<NewEvent> events,
+                               std::string idempotency_key = {});
   // REQUIRES: mu_ held. The token `id` if the caller may see it, else kNotFound.
   Result<const TokenState*> VisibleLocked(const Caller& caller, std::string_view id) const;
   // Shared shape of update/regenerate/revoke/credits.

@@ -13,7 +13,8 @@
 namespace tl {
 namespace {
 
-constexpr const char* kUsage = R"(usage: tokenledger token <verb> [flags]   (--addr URL, --token SECRET, --json)
+constexpr const char* kUsage =
+    R"(usage: tokenledger token <verb> [flags]   (--addr URL, --token SECRET, --json)
   create --name N [--description D] [--owner O] [--preset read-only|full-access | --permission P ...]
          [--expires-in 30d | --expires-at TIME] [--credits N] [--refill-amount N --refill-interval day|month]
          [--rate-limit N --rate-window-ms MS] [--origin O ...] [--ip CIDR ...] [--prefix P] [--meta JSON]
@@ -31,12 +32,40 @@ constexpr const char* kUsage = R"(usage: tokenledger token <verb> [flags]   (--a
   usage [ID] [--owner O] [--from TIME] [--to TIME] [--bucket hour|day]
 )";
 
-const std::vector<std::string> kValueFlags = {
-    "addr", "token", "name", "description", "owner", "preset", "permission", "expires-in",
-    "expires-at", "credits", "refill-amount", "refill-interval", "rate-limit", "rate-window-ms",
-    "origin", "ip", "prefix", "meta", "idempotency-key", "status", "limit", "cursor", "as-of",
-    "if-match", "grace-period-s", "reason", "set", "add", "permissions", "cost", "after", "from",
-    "to", "bucket"};
+const std::vector<std::string> kValueFlags = {"addr",
+                                              "token",
+                                              "name",
+                                              "description",
+                                              "owner",
+                                              "preset",
+                                              "permission",
+                                              "expires-in",
+                                              "expires-at",
+                                              "credits",
+                                              "refill-amount",
+                                              "refill-interval",
+                                              "rate-limit",
+                                              "rate-window-ms",
+                                              "origin",
+                                              "ip",
+                                              "prefix",
+                                              "meta",
+                                              "idempotency-key",
+                                              "status",
+                                              "limit",
+                                              "cursor",
+                                              "as-of",
+                                              "if-match",
+                                              "grace-period-s",
+                                              "reason",
+                                              "set",
+                                              "add",
+                                              "permissions",
+                                              "cost",
+                                              "after",
+                                              "from",
+                                              "to",
+                                              "bucket"};
 
 struct Usage {
   std::string message;
@@ -58,7 +87,8 @@ int64_t IntFlag(const CliArgs& a, const std::string& name) {
 
 // Fills the token configuration fields shared by create and update.
 void ConfigFields(const CliArgs& a, Json& body, bool update) {
-  for (const char* f : {"name", "description", "owner", "preset", "prefix", "expires-in", "expires-at"}) {
+  for (const char* f :
+       {"name", "description", "owner", "preset", "prefix", "expires-in", "expires-at"}) {
     if (auto v = a.Get(f)) {
       std::string key = f;
       std::replace(key.begin(), key.end(), '-', '_');
@@ -70,12 +100,14 @@ void ConfigFields(const CliArgs& a, Json& body, bool update) {
   if (a.Has("ip")) body["allowed_ips"] = a.GetAll("ip");
   if (a.Has("no-expiry")) body["expires_at"] = nullptr;
   if (a.Has("rate-limit")) {
-    body["rate_limit"] = {{"limit", IntFlag(a, "rate-limit")},
-                          {"window_ms", a.Has("rate-window-ms") ? IntFlag(a, "rate-window-ms") : 60000}};
+    body["rate_limit"] = {
+        {"limit", IntFlag(a, "rate-limit")},
+        {"window_ms", a.Has("rate-window-ms") ? IntFlag(a, "rate-window-ms") : 60000}};
   }
   Json refill = nullptr;
   if (a.Has("refill-amount")) {
-    refill = {{"amount", IntFlag(a, "refill-amount")}, {"interval", a.Get("refill-interval", "day")}};
+    refill = {{"amount", IntFlag(a, "refill-amount")},
+              {"interval", a.Get("refill-interval", "day")}};
   }
   if (update) {
     if (a.Has("refill-amount")) body["refill"] = refill;
@@ -112,15 +144,18 @@ void PrintToken(const Json& t) {
   for (const char* k : {"id", "name", "description", "owner", "status", "permissions", "created_at",
                         "updated_at", "last_used_at", "expires_at", "credits", "rate_limit",
                         "allowed_origins", "allowed_ips", "hint", "meta", "version"}) {
-    std::cout << std::left << std::setw(13) << (std::string(k) + ":") << Str(t.value(k, Json())) << "\n";
+    std::cout << std::left << std::setw(13) << (std::string(k) + ":") << Str(t.value(k, Json()))
+              << "\n";
   }
 }
 
-void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+void PrintTable(const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width(header.size());
   for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
   for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], std::min<size_t>(r[i].size(), 48));
+    for (size_t i = 0; i < r.size(); ++i)
+      width[i] = std::max(width[i], std::min<size_t>(r[i].size(), 48));
   }
   auto line = [&](const std::vector<std::string>& r) {
     for (size_t i = 0; i < r.size(); ++i) {
@@ -142,7 +177,8 @@ void PrintHuman(const std::string& verb, const Json& body) {
                       Str(t["permissions"]), Str(t["expires_at"]), credits});
     }
     PrintTable({"ID", "NAME", "OWNER", "STATUS", "PERMISSIONS", "EXPIRES", "CREDITS"}, rows);
-    if (!body["next_cursor"].is_null()) std::cout << "next cursor: " << Str(body["next_cursor"]) << "\n";
+    if (!body["next_cursor"].is_null())
+      std::cout << "next cursor: " << Str(body["next_cursor"]) << "\n";
   } else if (verb == "events") {
     std::vector<std::vector<std::string>> rows;
     for (const Json& e : body["events"]) {
@@ -225,7 +261,8 @@ int RunTokenCli(const std::vector<std::string>& args) {
     } else if (verb == "credits") {
       method = "POST";
       path = "/v1/tokens/" + arg(1) + "/credits";
-      if (a.Has("set") == a.Has("add")) throw Usage{"token credits needs exactly one of --set or --add"};
+      if (a.Has("set") == a.Has("add"))
+        throw Usage{"token credits needs exactly one of --set or --add"};
       body = a.Has("set") ? Json{{"set", IntFlag(a, "set")}} : Json{{"add", IntFlag(a, "add")}};
     } else if (verb == "verify") {
       method = "POST";
@@ -240,7 +277,8 @@ int RunTokenCli(const std::vector<std::string>& args) {
     } else if (verb == "events") {
       path = "/v1/tokens/" + arg(1) + "/events" + Query(a, {"after", "limit"});
     } else if (verb == "usage") {
-      std::string base = a.positional().size() > 1 ? "/v1/tokens/" + arg(1) + "/usage" : "/v1/usage";
+      std::string base =
+          a.positional().size() > 1 ? "/v1/tokens/" + arg(1) + "/usage" : "/v1/usage";
       path = base + Query(a, {"owner", "from", "to", "bucket"});
     } else {
       throw Usage{"unknown verb " + verb};
@@ -255,17 +293,20 @@ int RunTokenCli(const std::vector<std::string>& args) {
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
   const std::string payload = body.is_null() ? "" : body.dump();
-  httplib::Result res = method == "GET"     ? client.Get(path.c_str(), headers)
-                        : method == "PATCH" ? client.Patch(path.c_str(), headers, payload, "application/json")
-                                            : client.Post(path.c_str(), headers, payload, "application/json");
+  httplib::Result res = method == "GET" ? client.Get(path.c_str(), headers)
+                        : method == "PATCH"
+                            ? client.Patch(path.c_str(), headers, payload, "application/json")
+                            : client.Post(path.c_str(), headers, payload, "application/json");
   if (!res) {
     std::cerr << "token: cannot reach " << addr << ": " << httplib::to_string(res.error()) << "\n";
     return 3;
   }
   Json reply = Json::parse(res->body, nullptr, false);
   if (res->status >= 400) {
-    std::string detail = reply.is_object() ? Str(reply.value("detail", Json(res->body))) : res->body;
-    std::string field = reply.is_object() && reply.contains("field") ? " (field " + Str(reply["field"]) + ")" : "";
+    std::string detail =
+        reply.is_object() ? Str(reply.value("detail", Json(res->body))) : res->body;
+    std::string field =
+        reply.is_object() && reply.contains("field") ? " (field " + Str(reply["field"]) + ")" : "";
     std::cerr << "token " << verb << ": " << res->status << " " << detail << field << "\n";
     return 1;
   }

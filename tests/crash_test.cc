@@ -6,6 +6,7 @@
 // after recovery is covered too.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,8 +20,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "events/clock.h"
 #include "events/log.h"
@@ -46,8 +45,7 @@ struct Killed {
 // Starts crash_writer with `args` (its ack fd is inserted as argv[3]), waits
 // until it has reported `min_acks` lines, lets it run `extra` more, SIGKILLs
 // it and collects everything it reported.
-Killed RunAndKill(std::vector<std::string> args, size_t min_acks,
-                  std::chrono::microseconds extra) {
+Killed RunAndKill(std::vector<std::string> args, size_t min_acks, std::chrono::microseconds extra) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe: " << std::strerror(errno);
   // The child's end must survive exec: give it a descriptor without CLOEXEC.
@@ -85,7 +83,8 @@ Killed RunAndKill(std::vector<std::string> args, size_t min_acks,
   while (open && complete < min_acks && SteadyClock::now() < give_up) open = pump(100);
   const auto kill_at = SteadyClock::now() + extra;
   while (open && SteadyClock::now() < kill_at) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(kill_at - SteadyClock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(kill_at - SteadyClock::now());
     open = pump(static_cast<int>(std::max<int64_t>(0, left.count())));
   }
   ::kill(pid, SIGKILL);
@@ -121,8 +120,8 @@ std::map<uint64_t, Recorded> ScanVerified(const std::string& log_dir) {
   auto scanned = ScanLog(log_dir, options, [&](const ScannedRecord& r) {
     EXPECT_EQ(r.event.position.value(), expected) << "positions must be gapless";
     expected = r.event.position.value() + 1;
-    events[r.event.position.value()] = Recorded{
-        r.event.hash, r.event.data.value("cost", int64_t{-1}), r.event.token_id};
+    events[r.event.position.value()] =
+        Recorded{r.event.hash, r.event.data.value("cost", int64_t{-1}), r.event.token_id};
     return true;
   });
   EXPECT_TRUE(scanned.ok()) << scanned.error().message;
@@ -148,7 +147,7 @@ TEST(CrashTest, EventLogKeepsEveryAcknowledgedAppend) {
   std::vector<Ack> acks;  // over all rounds
   // Kill moments: right after exec (during open or recovery), after the
   // first ack, and at random points once appends are flowing.
-  const std::vector<std::pair<size_t, int>> rounds = {{0, 3},     {1, 0},     {20, 40},
+  const std::vector<std::pair<size_t, int>> rounds = {{0, 3},     {1, 0},    {20, 40},
                                                       {100, 150}, {50, 250}, {300, 80}};
   for (size_t round = 0; round < rounds.size(); ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -156,8 +155,7 @@ TEST(CrashTest, EventLogKeepsEveryAcknowledgedAppend) {
     const auto extra = std::chrono::microseconds(
         std::uniform_int_distribution<int64_t>(0, max_extra_ms * 1000)(rng));
     const uint64_t first_seq = (round + 1) * 1'000'000;
-    Killed run =
-        RunAndKill({"log", dir.path(), std::to_string(first_seq), "8"}, min_acks, extra);
+    Killed run = RunAndKill({"log", dir.path(), std::to_string(first_seq), "8"}, min_acks, extra);
     ASSERT_TRUE(run.killed_by_sigkill) << "the writer " << run.how_it_ended;
     for (const std::string& line : run.lines) {
       std::istringstream in(line);
@@ -190,8 +188,8 @@ TEST(CrashTest, EventLogKeepsEveryAcknowledgedAppend) {
     const uint64_t last = events.empty() ? 0 : events.rbegin()->first;
     EXPECT_EQ((*log)->DurablePosition().value(), last);
     const uint64_t parent_seq = 900'000'000 + round;
-    AppendRequest r = testing::UseRequest("tok_crash_parent", 1'767'225'600'000,
-                                          static_cast<int>(parent_seq));
+    AppendRequest r =
+        testing::UseRequest("tok_crash_parent", 1'767'225'600'000, static_cast<int>(parent_seq));
     auto appended = (*log)->Append(std::move(r));
     ASSERT_TRUE(appended.ok()) << appended.error().message;
     EXPECT_EQ(appended->first.value(), last + 1);
@@ -245,7 +243,9 @@ TEST(CrashTest, LedgerKeepsEveryAcknowledgedCommand) {
     options.data_dir = dir.path();
     options.clock = &clock;
     options.bootstrap_secret = kBootstrapSecret;
-    options.warn = [](std::string_view w) { std::printf("ledger warning: %s\n", std::string(w).c_str()); };
+    options.warn = [](std::string_view w) {
+      std::printf("ledger warning: %s\n", std::string(w).c_str());
+    };
     auto ledger = Ledger::Open(std::move(options));
     ASSERT_TRUE(ledger.ok()) << ledger.error().message;
     EXPECT_EQ((*ledger)->State().position.value(), events.empty() ? 0 : events.rbegin()->first);

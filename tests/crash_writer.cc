@@ -58,9 +58,9 @@ int RunLog(const std::string& dir, int ack_fd, uint64_t first_seq, int threads) 
         r.token_id = "tok_crash_writer_" + std::to_string(t);
         r.time_ms = 1'767'225'600'000 + static_cast<int64_t>(seq);
         r.actor = "system";
-        r.events.emplace_back(EventType::kUsed,
-                              Json{{"cost", seq}, {"permissions", nullptr},
-                                   {"origin", nullptr}, {"ip", nullptr}});
+        r.events.emplace_back(
+            EventType::kUsed,
+            Json{{"cost", seq}, {"permissions", nullptr}, {"origin", nullptr}, {"ip", nullptr}});
         auto appended = (*log)->Append(std::move(r));
         if (!appended.ok()) Die("append: " + appended.error().message);
         Report(ack_fd, std::to_string(seq) + " " + std::to_string(appended->last.value()) + " " +

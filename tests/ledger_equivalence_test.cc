@@ -3,6 +3,8 @@
 // tail, a reopened Ledger and `tokenledger replay` all have the same digest.
 // A damaged snapshot is passed over with a warning, never trusted.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -11,8 +13,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "events/clock.h"
 #include "events/log_scan.h"
@@ -36,7 +36,8 @@ class DataDir {
  public:
   DataDir() {
     std::random_device rd;
-    const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+    const fs::path base =
+        fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
     path_ = (base / ("tl-equiv-" + std::to_string(rd()) + std::to_string(rd()))).string();
     fs::create_directories(path_);
   }
@@ -57,7 +58,8 @@ struct Secrets {
 
 class Driver {
  public:
-  Driver(const std::string& dir, FakeClock& clock, uint64_t seed) : dir_(dir), clock_(clock), rng_(seed) {}
+  Driver(const std::string& dir, FakeClock& clock, uint64_t seed)
+      : dir_(dir), clock_(clock), rng_(seed) {}
 
   std::unique_ptr<Ledger> Open(std::vector<std::string>* warnings) {
     LedgerOptions options;
@@ -116,8 +118,8 @@ class Driver {
     } else if (roll < 32) {
       r = ledger.Revoke(caller, id, Json{{"reason", "test " + std::to_string(roll)}});
     } else if (roll < 40) {
-      r = ledger.AdjustCredits(caller, id,
-                               rng_() % 2 ? Json{{"set", Uniform(0, 50)}} : Json{{"add", Uniform(-20, 20)}});
+      r = ledger.AdjustCredits(
+          caller, id, rng_() % 2 ? Json{{"set", Uniform(0, 50)}} : Json{{"add", Uniform(-20, 20)}});
     } else {
       last_verified_ = id;
       r = ledger.Verify(caller, RandomVerify(id));
@@ -131,7 +133,9 @@ class Driver {
   void ForgetCallers() { admin_.reset(), manager_.reset(); }
 
  private:
-  int64_t Uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
+  int64_t Uniform(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+  }
 
   const Caller& PickCaller() {
     // Mostly the admin; sometimes an owner's manager (tenant isolation turns
@@ -161,14 +165,15 @@ class Driver {
         body["credits"] = Uniform(0, 30);
         break;
       case 1:
-        body["credits"] = Json{{"remaining", Uniform(0, 30)},
-                               {"refill", {{"amount", Uniform(1, 40)},
-                                           {"interval", rng_() % 2 ? "day" : "month"}}}};
+        body["credits"] = Json{
+            {"remaining", Uniform(0, 30)},
+            {"refill", {{"amount", Uniform(1, 40)}, {"interval", rng_() % 2 ? "day" : "month"}}}};
         break;
       default:
         break;  // unlimited
     }
-    if (rng_() % 3 == 0) body["rate_limit"] = Json{{"limit", Uniform(1, 5)}, {"window_ms", Uniform(1, 300) * 1000}};
+    if (rng_() % 3 == 0)
+      body["rate_limit"] = Json{{"limit", Uniform(1, 5)}, {"window_ms", Uniform(1, 300) * 1000}};
     if (rng_() % 3 == 0) body["expires_in"] = std::to_string(Uniform(1, 48)) + "h";
     if (rng_() % 4 == 0) body["allowed_origins"] = Json::array({"https://app.example.com"});
     if (rng_() % 4 == 0) body["allowed_ips"] = Json::array({"10.0.0.0/8"});
@@ -200,15 +205,19 @@ class Driver {
     if (rng_() % 2) u["name"] = "renamed " + std::to_string(rng_() % 100);
     if (rng_() % 3 == 0) u["description"] = rng_() % 2 ? Json(nullptr) : Json("updated");
     if (rng_() % 3 == 0) {
-      u["rate_limit"] = rng_() % 3 == 0 ? Json(nullptr) : Json{{"limit", Uniform(1, 5)}, {"window_ms", 60'000}};
+      u["rate_limit"] =
+          rng_() % 3 == 0 ? Json(nullptr) : Json{{"limit", Uniform(1, 5)}, {"window_ms", 60'000}};
     }
     if (rng_() % 4 == 0) u["expires_in"] = std::to_string(Uniform(1, 72)) + "h";
     if (rng_() % 6 == 0) u["expires_at"] = nullptr;
     if (rng_() % 4 == 0) {
-      u["refill"] = rng_() % 3 == 0 ? Json(nullptr) : Json{{"amount", Uniform(1, 40)}, {"interval", "day"}};
+      u["refill"] =
+          rng_() % 3 == 0 ? Json(nullptr) : Json{{"amount", Uniform(1, 40)}, {"interval", "day"}};
     }
-    if (rng_() % 5 == 0) u["allowed_origins"] = rng_() % 2 ? Json(nullptr) : Json::array({"https://*.example.org"});
-    if (rng_() % 5 == 0) u["allowed_ips"] = rng_() % 2 ? Json(nullptr) : Json::array({"192.168.0.0/16"});
+    if (rng_() % 5 == 0)
+      u["allowed_origins"] = rng_() % 2 ? Json(nullptr) : Json::array({"https://*.example.org"});
+    if (rng_() % 5 == 0)
+      u["allowed_ips"] = rng_() % 2 ? Json(nullptr) : Json::array({"192.168.0.0/16"});
     if (rng_() % 5 == 0) u["meta"] = rng_() % 2 ? Json(nullptr) : Json{{"k", rng_() % 4}};
     if (u.empty()) u["name"] = "touched";
     return u;
@@ -231,7 +240,8 @@ class Driver {
     if (which == 1 && !s.previous.empty()) secret = s.previous;
     Json body{{"token", secret}, {"cost", Uniform(0, 3)}};
     if (rng_() % 3 == 0) body["permissions"] = RandomPermissions();
-    if (rng_() % 3 == 0) body["origin"] = rng_() % 2 ? "https://app.example.com" : "https://evil.example.net";
+    if (rng_() % 3 == 0)
+      body["origin"] = rng_() % 2 ? "https://app.example.com" : "https://evil.example.net";
     if (rng_() % 3 == 0) body["ip"] = rng_() % 2 ? "10.1.2.3" : "203.0.113.9";
     return body;
   }
