@@ -55,6 +55,13 @@ class Projection {
   // REQUIRES: positions arrive in increasing order.
   void Apply(const Event& e);
 
+  // Apply for an event whose data is still the encoded JSON `data` (e.data
+  // is not read): token.used and token.use_denied in the compact form the
+  // log holds are folded straight from the bytes; anything else is parsed
+  // into e.data and applied. Same result as Apply with the parsed data.
+  // Returns false, applying nothing, when `data` is not a JSON object.
+  bool ApplyEncoded(Event& e, std::string_view data);
+
   Position last_position() const { return last_position_; }
   size_t token_count() const { return entries_.size(); }
 
@@ -119,6 +126,8 @@ class Projection {
   };
 
   Entry* FindEntry(std::string_view id) const;
+  void FoldUsed(Entry* entry, const Event& e, int64_t cost);
+  void FoldUseDenied(Entry* entry, const Event& e, std::string_view code);
   void InsertId(Entry* e);
   void Index(Entry* e);  // adds e to every index (e->owner must be set)
   void IndexDigests(Entry* e);

@@ -96,7 +96,7 @@ void ApplyUpdated(TokenState& t, const Event& e) {
   }
   if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringList(*it);
   if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringList(*it);
-  if (auto it = d.find("meta"); it != d.end() && it->is_object()) t.meta = *it;
+  if (auto it = d.find("meta"); it != d.end() && it->is_object()) SetMeta(t, *it);
 }
 
 void ApplyCreated(TokenState& t, const Event& e) {
@@ -113,7 +113,7 @@ void ApplyCreated(TokenState& t, const Event& e) {
   if (auto it = d.find("rate_limit"); it != d.end()) t.rate_limit = ParseRateLimit(*it);
   if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringList(*it);
   if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringList(*it);
-  if (auto it = d.find("meta"); it != d.end() && it->is_object()) t.meta = *it;
+  if (auto it = d.find("meta"); it != d.end() && it->is_object()) SetMeta(t, *it);
   t.prefix = StringOr(d, "prefix", "");
   t.hint = StringOr(d, "hint", "");
   t.secret_digest = StringOr(d, "secret_digest", "");
@@ -135,6 +135,19 @@ std::string_view TokenStatusName(TokenStatus s) {
       return "revoked";
   }
   return "unknown";
+}
+
+const Json& Meta(const TokenState& t) {
+  static const Json kEmpty = Json::object();
+  return t.meta.is_null() ? kEmpty : t.meta;
+}
+
+void SetMeta(TokenState& t, const Json& meta) {
+  if (meta.empty()) {
+    t.meta = nullptr;
+  } else {
+    t.meta = meta;
+  }
 }
 
 TokenStatus StatusAt(const TokenState& t, int64_t now_ms) {
@@ -173,6 +186,9 @@ void TrimRecentUses(TokenState& t, int64_t now_ms) {
 }
 
 void ApplyToToken(TokenState& t, const Event& e) {
+  // The hot path: of token.used only `cost` is read.
+  if (e.type == EventType::kUsed) return ApplyUsedToToken(t, e, IntOr(e.data, "cost", 0));
+  if (e.type == EventType::kUseDenied) return ApplyUseDeniedToToken(t, e);
   if (t.credits) RollCredits(*t.credits, e.time_ms);
   t.stream_version = e.version;
   switch (e.type) {
@@ -197,20 +213,9 @@ void ApplyToToken(TokenState& t, const Event& e) {
       t.secret_digest = StringOr(e.data, "secret_digest", "");
       t.hint = StringOr(e.data, "hint", t.hint);
       break;
-    case EventType::kUsed: {
-      // The hot path: only `cost` is read.
-      const int64_t cost = IntOr(e.data, "cost", 0);
-      if (t.credits && cost > 0)
-        t.credits->remaining = std::max<int64_t>(0, t.credits->remaining - cost);
-      t.last_used_at_ms = e.time_ms;
-      if (t.rate_limit) {
-        t.recent_uses.push_back(e.time_ms);
-        TrimRecentUses(t, e.time_ms);
-      }
-      return;  // does not move version / updated_at
-    }
-    case EventType::kUseDenied:
-      return;  // counters only
+    case EventType::kUsed:       // handled above: does not move version / updated_at
+    case EventType::kUseDenied:  // handled above: counters only
+      return;
     case EventType::kRevoked:
       t.revoked = true;
       break;
@@ -226,6 +231,23 @@ void ApplyToToken(TokenState& t, const Event& e) {
   }
   t.version = e.version;
   t.updated_at_ms = e.time_ms;
+}
+
+void ApplyUsedToToken(TokenState& t, const Event& e, int64_t cost) {
+  if (t.credits) RollCredits(*t.credits, e.time_ms);
+  t.stream_version = e.version;
+  if (t.credits && cost > 0)
+    t.credits->remaining = std::max<int64_t>(0, t.credits->remaining - cost);
+  t.last_used_at_ms = e.time_ms;
+  if (t.rate_limit) {
+    t.recent_uses.push_back(e.time_ms);
+    TrimRecentUses(t, e.time_ms);
+  }
+}
+
+void ApplyUseDeniedToToken(TokenState& t, const Event& e) {
+  if (t.credits) RollCredits(*t.credits, e.time_ms);
+  t.stream_version = e.version;
 }
 
 Json TokenResource(const TokenState& t, int64_t now_ms) {
@@ -259,7 +281,7 @@ Json TokenResource(const TokenState& t, int64_t now_ms) {
               {"allowed_origins", t.allowed_origins},
               {"allowed_ips", t.allowed_ips},
               {"hint", t.hint},
-              {"meta", t.meta},
+              {"meta", Meta(t)},
               {"version", t.version.value()}};
 }
 
