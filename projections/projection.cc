@@ -193,8 +193,8 @@ Json TokenStateToJson(const TokenState& t) {
               {"meta", Meta(t)},
               {"prefix", t.prefix},
               {"hint", t.hint},
-              {"secret_digest", t.secret_digest},
-              {"previous_digest", t.previous_digest},
+              {"secret_digest", t.secret_digest.Hex()},
+              {"previous_digest", t.previous_digest.Hex()},
               {"previous_valid_until_ms", t.previous_valid_until_ms},
               {"version", t.version.value()},
               {"stream_version", t.stream_version.value()},
@@ -490,18 +490,16 @@ void Projection::InsertId(Entry* e) {
 }
 
 void Projection::IndexDigests(Entry* e) {
-  const std::hash<std::string_view> h;
-  if (!e->state.secret_digest.empty()) by_digest_.emplace(h(e->state.secret_digest), e);
+  if (!e->state.secret_digest.empty()) by_digest_.emplace(e->state.secret_digest.Hash(), e);
   if (!e->state.previous_digest.empty() && e->state.previous_digest != e->state.secret_digest) {
-    by_digest_.emplace(h(e->state.previous_digest), e);
+    by_digest_.emplace(e->state.previous_digest.Hash(), e);
   }
 }
 
 void Projection::UnindexDigests(Entry* e) {
-  const std::hash<std::string_view> h;
-  for (const std::string* d : {&e->state.secret_digest, &e->state.previous_digest}) {
+  for (const StoredDigest* d : {&e->state.secret_digest, &e->state.previous_digest}) {
     if (d->empty()) continue;
-    auto [lo, hi] = by_digest_.equal_range(h(*d));
+    auto [lo, hi] = by_digest_.equal_range(d->Hash());
     for (auto it = lo; it != hi; ++it) {
       if (it->second == e) {
         by_digest_.erase(it);
@@ -660,15 +658,16 @@ const TokenState* Projection::Find(std::string_view id) const {
 
 const TokenState* Projection::FindByDigest(std::string_view digest, bool* is_previous) const {
   if (digest.empty()) return nullptr;
+  const StoredDigest wanted(digest);
   const TokenState* previous_match = nullptr;
-  auto [lo, hi] = by_digest_.equal_range(std::hash<std::string_view>{}(digest));
+  auto [lo, hi] = by_digest_.equal_range(wanted.Hash());
   for (auto it = lo; it != hi; ++it) {
     const TokenState& t = it->second->state;
-    if (t.secret_digest == digest) {
+    if (t.secret_digest == wanted) {
       if (is_previous) *is_previous = false;
       return &t;
     }
-    if (t.previous_digest == digest) previous_match = &t;
+    if (t.previous_digest == wanted) previous_match = &t;
   }
   if (previous_match && is_previous) *is_previous = true;
   return previous_match;

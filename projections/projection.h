@@ -114,9 +114,10 @@ class Projection {
     UsageSeries usage;               // the sum over the owner's tokens
   };
   struct Entry {
-    TokenState state;
+    // Next to the hot head of `state` (see TokenState): what token.used updates.
     UsageSeries usage;
     OwnerEntry* owner = nullptr;
+    TokenState state;
   };
   // One slot of the id index: the cached hash spares dereferencing entries
   // that merely share a probe sequence.
@@ -145,8 +146,8 @@ class Projection {
   // full: a replayed event usually costs one cache miss to find its token,
   // where a node-based map costs two or three.
   std::vector<IdSlot> by_id_;
-  // Keyed by a hash of the digest (compared in full on lookup) so the index
-  // holds no copy of the 64-character strings.
+  // Keyed by StoredDigest::Hash (compared in full on lookup) so the index
+  // holds no copy of the digests.
   std::unordered_multimap<size_t, Entry*> by_digest_;
   std::unordered_map<std::string, OwnerEntry> owners_;
   std::vector<Entry*> by_created_;  // every token, sorted by (created_at, id)

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <functional>
+#include <ostream>
 
+#include "events/crypto.h"
 #include "events/time_format.h"
 
 namespace tl {
@@ -123,7 +127,102 @@ Json TimeOrNull(const std::optional<int64_t>& ms) {
   return ms ? Json(FormatRfc3339Ms(*ms)) : Json(nullptr);
 }
 
+int HexNibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 }  // namespace
+
+void StoredDigest::Assign(std::string_view text) {
+  Clear();
+  if (text.empty()) return;
+  if (text.size() == 64) {
+    bool hex = true;
+    for (size_t i = 0; i < 32 && hex; ++i) {
+      const int hi = HexNibble(text[2 * i]), lo = HexNibble(text[2 * i + 1]);
+      hex = hi >= 0 && lo >= 0;
+      raw_[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    if (hex) {
+      kind_ = Kind::kRaw;
+      return;
+    }
+  }
+  text_ = new std::string(text);
+  kind_ = Kind::kText;
+}
+
+void StoredDigest::Clear() {
+  if (kind_ == Kind::kText) delete text_;
+  kind_ = Kind::kEmpty;
+}
+
+void StoredDigest::CopyFrom(const StoredDigest& other) {
+  kind_ = other.kind_;
+  if (kind_ == Kind::kRaw) std::memcpy(raw_, other.raw_, sizeof raw_);
+  if (kind_ == Kind::kText) text_ = new std::string(*other.text_);
+}
+
+void StoredDigest::MoveFrom(StoredDigest& other) {
+  kind_ = other.kind_;
+  if (kind_ == Kind::kRaw) std::memcpy(raw_, other.raw_, sizeof raw_);
+  if (kind_ == Kind::kText) text_ = other.text_;
+  other.kind_ = Kind::kEmpty;
+}
+
+StoredDigest& StoredDigest::operator=(const StoredDigest& other) {
+  if (this != &other) {
+    Clear();
+    CopyFrom(other);
+  }
+  return *this;
+}
+
+StoredDigest& StoredDigest::operator=(StoredDigest&& other) noexcept {
+  if (this != &other) {
+    Clear();
+    MoveFrom(other);
+  }
+  return *this;
+}
+
+std::string StoredDigest::Hex() const {
+  switch (kind_) {
+    case Kind::kEmpty:
+      return {};
+    case Kind::kRaw:
+      return ToHex(std::string_view(reinterpret_cast<const char*>(raw_), sizeof raw_));
+    case Kind::kText:
+      return *text_;
+  }
+  return {};
+}
+
+size_t StoredDigest::Hash() const {
+  switch (kind_) {
+    case Kind::kEmpty:
+      return 0;
+    case Kind::kRaw: {
+      size_t h;  // the bytes of a SHA-256 are as good a hash as any
+      std::memcpy(&h, raw_, sizeof h);
+      return h;
+    }
+    case Kind::kText:
+      return std::hash<std::string_view>{}(*text_);
+  }
+  return 0;
+}
+
+bool StoredDigest::operator==(const StoredDigest& other) const {
+  if (kind_ != other.kind_) return false;
+  if (kind_ == Kind::kRaw) return std::memcmp(raw_, other.raw_, sizeof raw_) == 0;
+  if (kind_ == Kind::kText) return *text_ == *other.text_;
+  return true;
+}
+
+std::ostream& operator<<(std::ostream& os, const StoredDigest& d) { return os << d.Hex(); }
 
 std::string_view TokenStatusName(TokenStatus s) {
   switch (s) {
