@@ -143,7 +143,7 @@ void StoredDigest::Assign(std::string_view text) {
     for (size_t i = 0; i < 32 && hex; ++i) {
       const int hi = HexNibble(text[2 * i]), lo = HexNibble(text[2 * i + 1]);
       hex = hi >= 0 && lo >= 0;
-      raw_[i] = static_cast<unsigned char>(hi << 4 | lo);
+      if (hex) raw_[i] = static_cast<unsigned char>(hi << 4 | lo);
     }
     if (hex) {
       kind_ = Kind::kRaw;
