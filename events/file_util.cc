@@ -17,9 +17,15 @@ Error IoError(const std::string& what, const std::string& path) {
 }  // namespace
 
 Result<std::string> ReadWholeFile(const std::string& path) {
+  std::string out;
+  Status read = ReadWholeFileInto(path, out);
+  if (!read.ok()) return read.error();
+  return out;
+}
+
+Status ReadWholeFileInto(const std::string& path, std::string& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IoError("cannot open", path);
-  std::string out;
   off_t size = ::lseek(fd, 0, SEEK_END);
   if (size < 0) {
     ::close(fd);
@@ -29,7 +35,7 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   bool ok = ReadAt(fd, 0, out.data(), out.size());
   ::close(fd);
   if (!ok) return IoError("cannot read", path);
-  return out;
+  return Ok{};
 }
 
 Status TruncateFile(const std::string& path, uint64_t size) {

@@ -9,6 +9,9 @@
 namespace tl {
 
 Result<std::string> ReadWholeFile(const std::string& path);
+// The same into `out`, reusing its buffer: a scan over many segments then
+// faults in fresh pages once, not once per segment.
+Status ReadWholeFileInto(const std::string& path, std::string& out);
 // Shrinks `path` to `size` bytes and makes that durable.
 Status TruncateFile(const std::string& path, uint64_t size);
 // fsyncs a directory so that creations, renames and removals in it are durable.

@@ -30,6 +30,16 @@ bool PutStr16(std::string& out, std::string_view s) {
   return true;
 }
 
+void AssignHex(std::string& out, std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out.resize(bytes.size() * 2);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto b = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kDigits[b >> 4];
+    out[2 * i + 1] = kDigits[b & 15];
+  }
+}
+
 int HexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -153,7 +163,7 @@ bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string&
 }
 
 bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
-                   std::string* idempotency_key) {
+                   std::string* idempotency_key, std::string_view* raw_data) {
   Cursor c{payload};
   if (c.U8() != kPayloadFormat) return false;
   uint8_t type = c.U8();
@@ -169,12 +179,16 @@ bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
   std::string_view key = c.Str(c.U16());
   std::string_view data = c.Str(c.U32());
   if (!c.ok || c.pos != payload.size()) return false;
-  e.prev_hash = ToHex(prev);
-  e.hash = ToHex(hash);
+  // In place: a scan reuses one Event, so this allocates nothing per record.
+  AssignHex(e.prev_hash, prev);
+  AssignHex(e.hash, hash);
   if (idempotency_key) idempotency_key->assign(key);
+  if (raw_data) *raw_data = data;
   if (parse_data) {
     e.data = Json::parse(data, nullptr, /*allow_exceptions=*/false);
     if (!e.data.is_object()) return false;
+  } else if (raw_data) {
+    e.data = nullptr;  // an empty object would cost an allocation per record
   } else {
     e.data = Json::object();
   }

@@ -33,10 +33,12 @@ uint64_t DecodeSegmentHeader(std::string_view bytes);
 bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string& out);
 
 // Decodes a payload whose CRC has been checked. With `parse_data` false the
-// data stays an empty object (for scans that need only the envelope).
-// Returns false when the bytes are not a valid payload.
+// data stays an empty object (for scans that need only the envelope), or
+// null when `raw_data` is given. `raw_data`, when given, receives the data
+// bytes as stored (a view into `payload`) for callers that decode them
+// themselves. Returns false when the bytes are not a valid payload.
 bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
-                   std::string* idempotency_key);
+                   std::string* idempotency_key, std::string_view* raw_data = nullptr);
 
 uint32_t LoadU32(const char* p);
 uint64_t LoadU64(const char* p);

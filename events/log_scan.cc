@@ -34,6 +34,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
 
   std::unordered_map<std::string, Version> versions;
   bool stopped = false;
+  std::string bytes;  // one buffer for every segment
   for (size_t i = 0; i < summary.segments.size() && !stopped; ++i) {
     const auto& [first, path] = summary.segments[i];
     const bool is_last = i + 1 == summary.segments.size();
@@ -44,28 +45,33 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
                            std::to_string(summary.last.value()) + " (a segment is missing). " +
                            std::string(kRepair));
     }
-    Result<std::string> bytes = ReadWholeFile(path);
-    if (!bytes.ok()) return bytes.error();
-    uint64_t header_first = logfmt::DecodeSegmentHeader(*bytes);
+    if (Status read = ReadWholeFileInto(path, bytes); !read.ok()) return read.error();
+    uint64_t header_first = logfmt::DecodeSegmentHeader(bytes);
     if (header_first != 0 && header_first != first.value()) {
-      return MakeError(ErrorCode::kCorruption,
-                       "segment " + path + ": its header names position " +
-                           std::to_string(header_first) + ". " + std::string(kRepair));
+      return MakeError(ErrorCode::kCorruption, "segment " + path + ": its header names position " +
+                                                   std::to_string(header_first) + ". " +
+                                                   std::string(kRepair));
     }
     Event e;
     std::string key;
+    std::string_view raw_data;
     SegmentDamage damage =
-        ScanSegment(*bytes, is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
+        ScanSegment(bytes, is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
           if (stopped) return {};
           const bool skip = summary.last.next() < options.skip_before;
           // The hash covers the data: verifying needs it decoded.
-          const bool parse = (options.parse_data || options.verify_hashes) && !skip;
-          if (!logfmt::DecodePayload(payload, parse, e, &key)) {
+          bool parse = (options.parse_data || options.verify_hashes) && !skip;
+          const bool raw = parse && !options.verify_hashes && payload.size() > 1 &&
+                           static_cast<uint8_t>(payload[1]) < 32 &&
+                           (options.raw_data_types >> static_cast<uint8_t>(payload[1]) & 1) != 0;
+          if (raw) parse = false;  // the callback decodes raw_data
+          raw_data = {};
+          if (!logfmt::DecodePayload(payload, parse, e, &key, raw ? &raw_data : nullptr)) {
             return "record does not decode";
           }
           if (e.position != summary.last.next()) {
-            return "record holds position " + std::to_string(e.position.value()) +
-                   " where " + std::to_string(summary.last.value() + 1) + " belongs";
+            return "record holds position " + std::to_string(e.position.value()) + " where " +
+                   std::to_string(summary.last.value() + 1) + " belongs";
           }
           if (e.prev_hash != summary.last_hash) return "hash chain broken: prev_hash differs";
           if (options.verify_hashes && !skip && ComputeHash(e) != e.hash) {
@@ -80,7 +86,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
           summary.last_hash = e.hash;
           ++summary.events;
           if (skip) return {};
-          if (!on_record(ScannedRecord{e, key, i, offset})) stopped = true;
+          if (!on_record(ScannedRecord{e, key, i, offset, raw_data})) stopped = true;
           return {};
         });
     if (damage.kind == SegmentDamage::kCorrupt) {
@@ -93,7 +99,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
     }
     if (is_last) {
       summary.torn_tail = damage;
-      summary.newest_segment_size = bytes->size();
+      summary.newest_segment_size = bytes.size();
     }
   }
   return summary;

@@ -23,6 +23,11 @@ struct ScanOptions {
   // not decoded in full, hash-verified nor passed to the callback (replaying
   // the tail after a snapshot).
   Position skip_before;
+  // Bit (1 << type) set: records of that type reach the callback with
+  // Event::data null, undecoded, and the callback decodes
+  // ScannedRecord::raw_data itself (a replay reads one field of token.used
+  // without building a JSON object). Ignored when verifying hashes.
+  uint32_t raw_data_types = 0;
 };
 
 // One good record as the scan meets it.
@@ -31,6 +36,9 @@ struct ScannedRecord {
   std::string_view idempotency_key;
   size_t segment;   // index into ScanSummary::segments
   uint64_t offset;  // byte offset of the record in its segment file
+  // For a type in ScanOptions::raw_data_types: the data bytes as stored
+  // (valid during the callback); empty otherwise.
+  std::string_view raw_data;
 };
 
 struct ScanSummary {

@@ -190,11 +190,11 @@ Json TokenStateToJson(const TokenState& t) {
               {"allowed_ips", t.allowed_ips},
               {"rate_limit", std::move(rate_limit)},
               {"credits", std::move(credits)},
-              {"meta", t.meta},
+              {"meta", Meta(t)},
               {"prefix", t.prefix},
               {"hint", t.hint},
-              {"secret_digest", t.secret_digest},
-              {"previous_digest", t.previous_digest},
+              {"secret_digest", t.secret_digest.Hex()},
+              {"previous_digest", t.previous_digest.Hex()},
               {"previous_valid_until_ms", t.previous_valid_until_ms},
               {"version", t.version.value()},
               {"stream_version", t.stream_version.value()},
@@ -233,8 +233,9 @@ TokenState TokenStateFromJson(const Json& j) {
     }
     t.credits = credits;
   }
-  t.meta = Get(j, "meta");
-  if (!t.meta.is_object()) throw CorruptDocument("'meta' is not an object");
+  const Json& meta = Get(j, "meta");
+  if (!meta.is_object()) throw CorruptDocument("'meta' is not an object");
+  SetMeta(t, meta);
   t.prefix = GetString(j, "prefix");
   t.hint = GetString(j, "hint");
   t.secret_digest = GetString(j, "secret_digest");
@@ -294,6 +295,124 @@ Json TotalsToJson(const Totals& t) {
   Json denied = Json::object();
   for (const auto& [code, n] : t.denied) denied[code] = n;
   return Json{{"uses", t.uses}, {"credits_spent", t.credits_spent}, {"denied", std::move(denied)}};
+}
+
+constexpr std::string_view kUnknownCode = "UNKNOWN";
+
+// ---- the replay's reader of token.used / token.use_denied data.
+//
+// Those events are ~98% of a log, and building a JSON object for each costs
+// more than the rest of the fold. Their data as the log holds it is a flat,
+// compact object (nlohmann's dump: no whitespace, keys sorted) of integers,
+// ASCII strings, nulls and arrays of those. This reader accepts exactly such
+// objects and returns false for anything else (escapes, non-ASCII, floats,
+// nested objects, repeated keys, ...) so that the caller falls back to
+// nlohmann: whatever it accepts is valid JSON read the way nlohmann reads it.
+
+struct UseFields {
+  std::optional<int64_t> cost;           // set when "cost" is an integer
+  std::optional<std::string_view> code;  // set when "code" is a string
+};
+
+class CompactReader {
+ public:
+  explicit CompactReader(std::string_view s) : s_(s) {}
+
+  bool Object(UseFields& out) {
+    if (!Eat('{')) return false;
+    bool seen_cost = false, seen_code = false;
+    if (Eat('}')) return AtEnd();
+    while (true) {
+      std::string_view key;
+      if (!String(key) || !Eat(':')) return false;
+      const bool is_cost = key == "cost", is_code = key == "code";
+      if ((is_cost && seen_cost) || (is_code && seen_code)) return false;  // nlohmann: last wins
+      seen_cost |= is_cost;
+      seen_code |= is_code;
+      if (Peek() == '"') {
+        std::string_view v;
+        if (!String(v)) return false;
+        if (is_code) out.code = v;
+      } else if (Peek() == '[') {
+        if (!Array()) return false;
+      } else {
+        std::optional<int64_t> v;
+        if (!Scalar(v)) return false;
+        if (is_cost) out.cost = v;
+      }
+      if (Eat('}')) return AtEnd();
+      if (!Eat(',')) return false;
+    }
+  }
+
+ private:
+  char Peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
+  bool Eat(char c) {
+    if (Peek() != c) return false;
+    ++i_;
+    return true;
+  }
+  bool AtEnd() const { return i_ == s_.size(); }
+
+  // A string of printable ASCII without escapes.
+  bool String(std::string_view& out) {
+    if (!Eat('"')) return false;
+    const size_t start = i_;
+    for (; i_ < s_.size(); ++i_) {
+      const auto c = static_cast<unsigned char>(s_[i_]);
+      if (c == '"') {
+        out = s_.substr(start, i_ - start);
+        ++i_;
+        return true;
+      }
+      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+    }
+    return false;
+  }
+
+  // null, true, false, or an integer of at most 18 digits (no overflow);
+  // `v` is set for an integer only.
+  bool Scalar(std::optional<int64_t>& v) {
+    for (std::string_view word : {"null", "true", "false"}) {
+      if (s_.substr(i_, word.size()) == word) {
+        i_ += word.size();
+        return true;
+      }
+    }
+    const bool negative = Eat('-');
+    const size_t start = i_;
+    int64_t x = 0;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') x = x * 10 + (s_[i_++] - '0');
+    const size_t digits = i_ - start;
+    if (digits == 0 || digits > 18 || (digits > 1 && s_[start] == '0')) return false;
+    const char next = Peek();
+    if (next == '.' || next == 'e' || next == 'E') return false;  // a float
+    v = negative ? -x : x;
+    return true;
+  }
+
+  bool Array() {
+    if (!Eat('[')) return false;
+    if (Eat(']')) return true;
+    while (true) {
+      if (Peek() == '"') {
+        std::string_view v;
+        if (!String(v)) return false;
+      } else {
+        std::optional<int64_t> v;
+        if (!Scalar(v)) return false;
+      }
+      if (Eat(']')) return true;
+      if (!Eat(',')) return false;
+    }
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+bool ReadUseFields(std::string_view data, UseFields& out) {
+  return CompactReader(data).Object(out);
 }
 
 }  // namespace
@@ -371,18 +490,16 @@ void Projection::InsertId(Entry* e) {
 }
 
 void Projection::IndexDigests(Entry* e) {
-  const std::hash<std::string_view> h;
-  if (!e->state.secret_digest.empty()) by_digest_.emplace(h(e->state.secret_digest), e);
+  if (!e->state.secret_digest.empty()) by_digest_.emplace(e->state.secret_digest.Hash(), e);
   if (!e->state.previous_digest.empty() && e->state.previous_digest != e->state.secret_digest) {
-    by_digest_.emplace(h(e->state.previous_digest), e);
+    by_digest_.emplace(e->state.previous_digest.Hash(), e);
   }
 }
 
 void Projection::UnindexDigests(Entry* e) {
-  const std::hash<std::string_view> h;
-  for (const std::string* d : {&e->state.secret_digest, &e->state.previous_digest}) {
+  for (const StoredDigest* d : {&e->state.secret_digest, &e->state.previous_digest}) {
     if (d->empty()) continue;
-    auto [lo, hi] = by_digest_.equal_range(h(*d));
+    auto [lo, hi] = by_digest_.equal_range(d->Hash());
     for (auto it = lo; it != hi; ++it) {
       if (it->second == e) {
         by_digest_.erase(it);
@@ -472,24 +589,16 @@ void Projection::Apply(const Event& e) {
 
   switch (e.type) {
     case EventType::kUsed: {
-      ApplyToToken(entry->state, e);
       auto it = e.data.find("cost");
-      const int64_t cost = it != e.data.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-      const int32_t hour = HourOf(e.time_ms);
-      AddHour(entry->usage, hour, 1, cost);
-      AddHour(entry->owner->usage, hour, 1, cost);
+      FoldUsed(entry, e, it != e.data.end() && it->is_number_integer() ? it->get<int64_t>() : 0);
       break;
     }
     case EventType::kUseDenied: {
-      ApplyToToken(entry->state, e);
       auto it = e.data.find("code");
-      const std::string_view code = it != e.data.end() && it->is_string()
-                                        ? std::string_view(it->get_ref<const std::string&>())
-                                        : std::string_view("UNKNOWN");
-      const uint16_t id = CodeId(code);
-      const int32_t hour = HourOf(e.time_ms);
-      AddDenial(entry->usage, hour, id, 1);
-      AddDenial(entry->owner->usage, hour, id, 1);
+      FoldUseDenied(entry, e,
+                    it != e.data.end() && it->is_string()
+                        ? std::string_view(it->get_ref<const std::string&>())
+                        : std::string_view(kUnknownCode));
       break;
     }
     case EventType::kRegenerated:
@@ -503,6 +612,43 @@ void Projection::Apply(const Event& e) {
   }
 }
 
+void Projection::FoldUsed(Entry* entry, const Event& e, int64_t cost) {
+  ApplyUsedToToken(entry->state, e, cost);
+  const int32_t hour = HourOf(e.time_ms);
+  AddHour(entry->usage, hour, 1, cost);
+  AddHour(entry->owner->usage, hour, 1, cost);
+}
+
+void Projection::FoldUseDenied(Entry* entry, const Event& e, std::string_view code) {
+  ApplyUseDeniedToToken(entry->state, e);
+  const uint16_t id = CodeId(code);
+  const int32_t hour = HourOf(e.time_ms);
+  AddDenial(entry->usage, hour, id, 1);
+  AddDenial(entry->owner->usage, hour, id, 1);
+}
+
+bool Projection::ApplyEncoded(Event& e, std::string_view data) {
+  if (e.type == EventType::kUsed || e.type == EventType::kUseDenied) {
+    UseFields f;
+    if (ReadUseFields(data, f)) {
+      if (e.position <= last_position_) return true;
+      last_position_ = e.position;
+      Entry* entry = FindEntry(e.token_id);
+      if (entry == nullptr) return true;
+      if (e.type == EventType::kUsed) {
+        FoldUsed(entry, e, f.cost.value_or(0));
+      } else {
+        FoldUseDenied(entry, e, f.code ? *f.code : std::string_view(kUnknownCode));
+      }
+      return true;
+    }
+  }
+  e.data = Json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (!e.data.is_object()) return false;
+  Apply(e);
+  return true;
+}
+
 // ---- reads
 
 const TokenState* Projection::Find(std::string_view id) const {
@@ -512,15 +658,16 @@ const TokenState* Projection::Find(std::string_view id) const {
 
 const TokenState* Projection::FindByDigest(std::string_view digest, bool* is_previous) const {
   if (digest.empty()) return nullptr;
+  const StoredDigest wanted(digest);
   const TokenState* previous_match = nullptr;
-  auto [lo, hi] = by_digest_.equal_range(std::hash<std::string_view>{}(digest));
+  auto [lo, hi] = by_digest_.equal_range(wanted.Hash());
   for (auto it = lo; it != hi; ++it) {
     const TokenState& t = it->second->state;
-    if (t.secret_digest == digest) {
+    if (t.secret_digest == wanted) {
       if (is_previous) *is_previous = false;
       return &t;
     }
-    if (t.previous_digest == digest) previous_match = &t;
+    if (t.previous_digest == wanted) previous_match = &t;
   }
   if (previous_match && is_previous) *is_previous = true;
   return previous_match;

@@ -55,6 +55,13 @@ class Projection {
   // REQUIRES: positions arrive in increasing order.
   void Apply(const Event& e);
 
+  // Apply for an event whose data is still the encoded JSON `data` (e.data
+  // is not read): token.used and token.use_denied in the compact form the
+  // log holds are folded straight from the bytes; anything else is parsed
+  // into e.data and applied. Same result as Apply with the parsed data.
+  // Returns false, applying nothing, when `data` is not a JSON object.
+  bool ApplyEncoded(Event& e, std::string_view data);
+
   Position last_position() const { return last_position_; }
   size_t token_count() const { return entries_.size(); }
 
@@ -107,9 +114,10 @@ class Projection {
     UsageSeries usage;               // the sum over the owner's tokens
   };
   struct Entry {
-    TokenState state;
+    // Next to the hot head of `state` (see TokenState): what token.used updates.
     UsageSeries usage;
     OwnerEntry* owner = nullptr;
+    TokenState state;
   };
   // One slot of the id index: the cached hash spares dereferencing entries
   // that merely share a probe sequence.
@@ -119,6 +127,8 @@ class Projection {
   };
 
   Entry* FindEntry(std::string_view id) const;
+  void FoldUsed(Entry* entry, const Event& e, int64_t cost);
+  void FoldUseDenied(Entry* entry, const Event& e, std::string_view code);
   void InsertId(Entry* e);
   void Index(Entry* e);  // adds e to every index (e->owner must be set)
   void IndexDigests(Entry* e);
@@ -136,8 +146,8 @@ class Projection {
   // full: a replayed event usually costs one cache miss to find its token,
   // where a node-based map costs two or three.
   std::vector<IdSlot> by_id_;
-  // Keyed by a hash of the digest (compared in full on lookup) so the index
-  // holds no copy of the 64-character strings.
+  // Keyed by StoredDigest::Hash (compared in full on lookup) so the index
+  // holds no copy of the digests.
   std::unordered_multimap<size_t, Entry*> by_digest_;
   std::unordered_map<std::string, OwnerEntry> owners_;
   std::vector<Entry*> by_created_;  // every token, sorted by (created_at, id)

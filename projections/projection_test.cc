@@ -39,6 +39,70 @@ TEST(ProjectionTest, ApplyIsIdempotent) {
   EXPECT_EQ(p.Find("missing"), nullptr);
 }
 
+// The replay folds token.used / token.use_denied from their encoded data
+// with its own reader; whatever the bytes, the result must be Apply's.
+TEST(ProjectionTest, ApplyEncodedMatchesApply) {
+  const std::vector<std::pair<EventType, std::string>> cases = {
+      {EventType::kUsed, R"({"cost":2,"ip":"10.1.0.7","origin":null,"permissions":["read"]})"},
+      {EventType::kUsed, R"({"cost":3,"permissions":null})"},
+      {EventType::kUsed, R"({ "cost" : 4 , "ip" : "x" })"},
+      {EventType::kUsed, R"({"ip":"10.0.0.1","cost":-2})"},
+      {EventType::kUsed, R"({"cost":1.5})"},
+      {EventType::kUsed, R"({"cost":2e0})"},
+      {EventType::kUsed, R"({"cost":"7"})"},
+      {EventType::kUsed, R"({"cost":true})"},
+      {EventType::kUsed, R"({"cost":123456789012345678901})"},
+      {EventType::kUsed, R"({"cost":1,"cost":5})"},
+      {EventType::kUsed, R"({"cost":6,"meta":{"cost":1}})"},
+      {EventType::kUsed, R"({"cost":3,"permissions":[["read"],1,null]})"},
+      {EventType::kUsed, R"({"origin":"https:\/\/a.example","cost":2})"},
+      {EventType::kUsed, "{\"ip\":\"caf\xc3\xa9\",\"cost\":2}"},
+      {EventType::kUsed, R"({})"},
+      {EventType::kUseDenied, R"({"code":"RATE_LIMITED","cost":1,"ip":"10.0.0.3","origin":null})"},
+      {EventType::kUseDenied, R"({"code":"EXPIRED"})"},
+      {EventType::kUseDenied, R"({"code":"ORIGIN_NOT_ALLOWED","code":"EXPIRED"})"},
+      {EventType::kUseDenied, R"({"code":"WEIRD\u0041"})"},
+      {EventType::kUseDenied, R"({"code":null})"},
+      {EventType::kUseDenied, R"({"code":12})"},
+      {EventType::kUseDenied, R"({"cost":1})"},
+  };
+  EventMaker m;
+  Projection by_json, by_bytes;
+  const Event created = m.Created("a", T("2026-03-01T00:00:00Z"),
+                                  {{"credits", {{"remaining", 1000}, {"refill", nullptr}}},
+                                   {"rate_limit", {{"limit", 100}, {"window_ms", 60'000}}}});
+  by_json.Apply(created);
+  by_bytes.Apply(created);
+  int64_t t = T("2026-03-01T01:00:00Z");
+  for (const auto& [type, data] : cases) {
+    SCOPED_TRACE(data);
+    t += 1'800'000;
+    Event e = m.Make(type, "a", t, Json::parse(data));
+    by_json.Apply(e);
+    Event raw = e;
+    raw.data = nullptr;
+    ASSERT_TRUE(by_bytes.ApplyEncoded(raw, data));
+    EXPECT_EQ(by_bytes.Find("a")->credits->remaining, by_json.Find("a")->credits->remaining);
+    EXPECT_EQ(by_bytes.Digest(), by_json.Digest());
+  }
+  EXPECT_EQ(by_json.Find("a")->credits->remaining,
+            1000 - 2 - 3 - 4 + 0 - 0 - 0 - 0 - 0 - 5 - 6 - 3 - 2 - 2);
+  // Events of other types and streams go through Apply.
+  Event revoked = m.Make(EventType::kRevoked, "a", t + 1, {{"reason", "done"}});
+  by_json.Apply(revoked);
+  ASSERT_TRUE(by_bytes.ApplyEncoded(revoked, R"({"reason":"done"})"));
+  EXPECT_TRUE(by_bytes.Find("a")->revoked);
+  EXPECT_EQ(by_bytes.Digest(), by_json.Digest());
+
+  // Bytes that are not a JSON object are refused and change nothing.
+  for (const char* bad : {"", "{", R"({"cost":1)", R"({"cost":1}x)", "[1]", "nope", "null"}) {
+    SCOPED_TRACE(bad);
+    Event e = m.Make(EventType::kUsed, "a", t + 2, nullptr);
+    EXPECT_FALSE(by_bytes.ApplyEncoded(e, bad));
+    EXPECT_EQ(by_bytes.Digest(), by_json.Digest());
+  }
+}
+
 TEST(ProjectionTest, EventsOfUnknownStreamOnlyMovePosition) {
   EventMaker m;
   Projection p;

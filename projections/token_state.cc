@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <functional>
+#include <ostream>
 
+#include "events/crypto.h"
 #include "events/time_format.h"
 
 namespace tl {
@@ -96,7 +100,7 @@ void ApplyUpdated(TokenState& t, const Event& e) {
   }
   if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringList(*it);
   if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringList(*it);
-  if (auto it = d.find("meta"); it != d.end() && it->is_object()) t.meta = *it;
+  if (auto it = d.find("meta"); it != d.end() && it->is_object()) SetMeta(t, *it);
 }
 
 void ApplyCreated(TokenState& t, const Event& e) {
@@ -113,7 +117,7 @@ void ApplyCreated(TokenState& t, const Event& e) {
   if (auto it = d.find("rate_limit"); it != d.end()) t.rate_limit = ParseRateLimit(*it);
   if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringList(*it);
   if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringList(*it);
-  if (auto it = d.find("meta"); it != d.end() && it->is_object()) t.meta = *it;
+  if (auto it = d.find("meta"); it != d.end() && it->is_object()) SetMeta(t, *it);
   t.prefix = StringOr(d, "prefix", "");
   t.hint = StringOr(d, "hint", "");
   t.secret_digest = StringOr(d, "secret_digest", "");
@@ -123,7 +127,102 @@ Json TimeOrNull(const std::optional<int64_t>& ms) {
   return ms ? Json(FormatRfc3339Ms(*ms)) : Json(nullptr);
 }
 
+int HexNibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 }  // namespace
+
+void StoredDigest::Assign(std::string_view text) {
+  Clear();
+  if (text.empty()) return;
+  if (text.size() == 64) {
+    bool hex = true;
+    for (size_t i = 0; i < 32 && hex; ++i) {
+      const int hi = HexNibble(text[2 * i]), lo = HexNibble(text[2 * i + 1]);
+      hex = hi >= 0 && lo >= 0;
+      if (hex) raw_[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    if (hex) {
+      kind_ = Kind::kRaw;
+      return;
+    }
+  }
+  text_ = new std::string(text);
+  kind_ = Kind::kText;
+}
+
+void StoredDigest::Clear() {
+  if (kind_ == Kind::kText) delete text_;
+  kind_ = Kind::kEmpty;
+}
+
+void StoredDigest::CopyFrom(const StoredDigest& other) {
+  kind_ = other.kind_;
+  if (kind_ == Kind::kRaw) std::memcpy(raw_, other.raw_, sizeof raw_);
+  if (kind_ == Kind::kText) text_ = new std::string(*other.text_);
+}
+
+void StoredDigest::MoveFrom(StoredDigest& other) {
+  kind_ = other.kind_;
+  if (kind_ == Kind::kRaw) std::memcpy(raw_, other.raw_, sizeof raw_);
+  if (kind_ == Kind::kText) text_ = other.text_;
+  other.kind_ = Kind::kEmpty;
+}
+
+StoredDigest& StoredDigest::operator=(const StoredDigest& other) {
+  if (this != &other) {
+    Clear();
+    CopyFrom(other);
+  }
+  return *this;
+}
+
+StoredDigest& StoredDigest::operator=(StoredDigest&& other) noexcept {
+  if (this != &other) {
+    Clear();
+    MoveFrom(other);
+  }
+  return *this;
+}
+
+std::string StoredDigest::Hex() const {
+  switch (kind_) {
+    case Kind::kEmpty:
+      return {};
+    case Kind::kRaw:
+      return ToHex(std::string_view(reinterpret_cast<const char*>(raw_), sizeof raw_));
+    case Kind::kText:
+      return *text_;
+  }
+  return {};
+}
+
+size_t StoredDigest::Hash() const {
+  switch (kind_) {
+    case Kind::kEmpty:
+      return 0;
+    case Kind::kRaw: {
+      size_t h;  // the bytes of a SHA-256 are as good a hash as any
+      std::memcpy(&h, raw_, sizeof h);
+      return h;
+    }
+    case Kind::kText:
+      return std::hash<std::string_view>{}(*text_);
+  }
+  return 0;
+}
+
+bool StoredDigest::operator==(const StoredDigest& other) const {
+  if (kind_ != other.kind_) return false;
+  if (kind_ == Kind::kRaw) return std::memcmp(raw_, other.raw_, sizeof raw_) == 0;
+  if (kind_ == Kind::kText) return *text_ == *other.text_;
+  return true;
+}
+
+std::ostream& operator<<(std::ostream& os, const StoredDigest& d) { return os << d.Hex(); }
 
 std::string_view TokenStatusName(TokenStatus s) {
   switch (s) {
@@ -135,6 +234,19 @@ std::string_view TokenStatusName(TokenStatus s) {
       return "revoked";
   }
   return "unknown";
+}
+
+const Json& Meta(const TokenState& t) {
+  static const Json kEmpty = Json::object();
+  return t.meta.is_null() ? kEmpty : t.meta;
+}
+
+void SetMeta(TokenState& t, const Json& meta) {
+  if (meta.empty()) {
+    t.meta = nullptr;
+  } else {
+    t.meta = meta;
+  }
 }
 
 TokenStatus StatusAt(const TokenState& t, int64_t now_ms) {
@@ -173,6 +285,9 @@ void TrimRecentUses(TokenState& t, int64_t now_ms) {
 }
 
 void ApplyToToken(TokenState& t, const Event& e) {
+  // The hot path: of token.used only `cost` is read.
+  if (e.type == EventType::kUsed) return ApplyUsedToToken(t, e, IntOr(e.data, "cost", 0));
+  if (e.type == EventType::kUseDenied) return ApplyUseDeniedToToken(t, e);
   if (t.credits) RollCredits(*t.credits, e.time_ms);
   t.stream_version = e.version;
   switch (e.type) {
@@ -197,20 +312,9 @@ void ApplyToToken(TokenState& t, const Event& e) {
       t.secret_digest = StringOr(e.data, "secret_digest", "");
       t.hint = StringOr(e.data, "hint", t.hint);
       break;
-    case EventType::kUsed: {
-      // The hot path: only `cost` is read.
-      const int64_t cost = IntOr(e.data, "cost", 0);
-      if (t.credits && cost > 0)
-        t.credits->remaining = std::max<int64_t>(0, t.credits->remaining - cost);
-      t.last_used_at_ms = e.time_ms;
-      if (t.rate_limit) {
-        t.recent_uses.push_back(e.time_ms);
-        TrimRecentUses(t, e.time_ms);
-      }
-      return;  // does not move version / updated_at
-    }
-    case EventType::kUseDenied:
-      return;  // counters only
+    case EventType::kUsed:       // handled above: does not move version / updated_at
+    case EventType::kUseDenied:  // handled above: counters only
+      return;
     case EventType::kRevoked:
       t.revoked = true;
       break;
@@ -226,6 +330,23 @@ void ApplyToToken(TokenState& t, const Event& e) {
   }
   t.version = e.version;
   t.updated_at_ms = e.time_ms;
+}
+
+void ApplyUsedToToken(TokenState& t, const Event& e, int64_t cost) {
+  if (t.credits) RollCredits(*t.credits, e.time_ms);
+  t.stream_version = e.version;
+  if (t.credits && cost > 0)
+    t.credits->remaining = std::max<int64_t>(0, t.credits->remaining - cost);
+  t.last_used_at_ms = e.time_ms;
+  if (t.rate_limit) {
+    t.recent_uses.push_back(e.time_ms);
+    TrimRecentUses(t, e.time_ms);
+  }
+}
+
+void ApplyUseDeniedToToken(TokenState& t, const Event& e) {
+  if (t.credits) RollCredits(*t.credits, e.time_ms);
+  t.stream_version = e.version;
 }
 
 Json TokenResource(const TokenState& t, int64_t now_ms) {
@@ -259,7 +380,7 @@ Json TokenResource(const TokenState& t, int64_t now_ms) {
               {"allowed_origins", t.allowed_origins},
               {"allowed_ips", t.allowed_ips},
               {"hint", t.hint},
-              {"meta", t.meta},
+              {"meta", Meta(t)},
               {"version", t.version.value()}};
 }
 

@@ -10,6 +10,42 @@ namespace {
 using testing::EventMaker;
 using testing::T;
 
+TEST(StoredDigestTest, KeepsHexAsBytesAndAnythingElseAsText) {
+  const std::string hex = "00ff" + std::string(58, 'a') + "09";
+  StoredDigest d = hex;
+  EXPECT_EQ(d.Hex(), hex);
+  EXPECT_EQ(d, hex);
+  EXPECT_FALSE(d.empty());
+  // Not lowercase hex of 64 characters: kept verbatim, equal only to itself.
+  std::string upper = hex;
+  upper[2] = 'F';
+  const StoredDigest u = upper;
+  EXPECT_EQ(u.Hex(), upper);
+  EXPECT_FALSE(u == d);
+  EXPECT_FALSE(d == upper);
+  const StoredDigest short_text = "digest-1";
+  EXPECT_EQ(short_text.Hex(), "digest-1");
+  EXPECT_EQ(short_text, "digest-1");
+  EXPECT_FALSE(short_text == "digest-2");
+  EXPECT_TRUE(StoredDigest().empty());
+  EXPECT_TRUE(StoredDigest("").empty());
+  EXPECT_EQ(StoredDigest().Hex(), "");
+  // Equal digests hash equally whatever they were built from.
+  EXPECT_EQ(StoredDigest(std::string_view(hex)).Hash(), d.Hash());
+  EXPECT_EQ(StoredDigest(upper).Hash(), u.Hash());
+  // Copies and moves of both kinds.
+  StoredDigest copy = u;
+  EXPECT_EQ(copy, u);
+  StoredDigest moved = std::move(copy);
+  EXPECT_EQ(moved.Hex(), upper);
+  copy = d;
+  EXPECT_EQ(copy, d);
+  copy = moved;
+  EXPECT_EQ(copy.Hex(), upper);
+  copy = StoredDigest();
+  EXPECT_TRUE(copy.empty());
+}
+
 TEST(TokenStateTest, StatusNames) {
   EXPECT_EQ(TokenStatusName(TokenStatus::kActive), "active");
   EXPECT_EQ(TokenStatusName(TokenStatus::kExpired), "expired");

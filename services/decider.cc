@@ -158,7 +158,7 @@ Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const Update
   if (cmd.allowed_ips && *cmd.allowed_ips != state.allowed_ips) {
     changed["allowed_ips"] = *cmd.allowed_ips;
   }
-  if (cmd.meta && *cmd.meta != state.meta) changed["meta"] = *cmd.meta;
+  if (cmd.meta && *cmd.meta != Meta(state)) changed["meta"] = *cmd.meta;
 
   std::vector<NewEvent> out;
   if (!changed.empty()) out.push_back({EventType::kUpdated, std::move(changed)});
@@ -296,7 +296,7 @@ VerifyDecision DecideVerify(const TokenState* t, bool matched_previous_secret,
                     {"expires_at", TimeOrNull(t->expires_at_ms)},
                     {"remaining", balance ? Json(*balance) : Json(nullptr)},
                     {"rate_limit", std::move(rate_limit)},
-                    {"meta", t->meta}};
+                    {"meta", Meta(*t)}};
   return d;
 }
 

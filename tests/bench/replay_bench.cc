@@ -15,6 +15,7 @@
 // events/s and the peak RSS of the process. Run it as its own process (see
 // replay_bench.sh) so the generator's memory does not count.
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -49,7 +50,7 @@ long PeakRssKiB() {
 constexpr int64_t kStartMs = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 constexpr int64_t kSpanMs = 30LL * 86'400'000;   // the simulated month
 
-const char* const kPermissions[] = {"read:users", "write:users",  "read:orders",
+const char* const kPermissions[] = {"read:users",   "write:users",  "read:orders",
                                     "write:orders", "read:billing", "admin:reports"};
 const char* const kOrigins[] = {"https://app.example.com", "https://*.example.org",
                                 "http://localhost:3000"};
@@ -98,7 +99,8 @@ Json CreatedData(std::mt19937_64& rng, uint64_t i, const std::string& digest) {
   Json meta = Json::object();
   if (rng() % 10 == 0) meta = Json{{"team", "payments"}, {"ticket", "OPS-" + std::to_string(i)}};
   Json expires = nullptr;
-  if (rng() % 4 == 0) expires = FormatRfc3339Ms(kStartMs + kSpanMs + static_cast<int64_t>(rng() % kSpanMs));
+  if (rng() % 4 == 0)
+    expires = FormatRfc3339Ms(kStartMs + kSpanMs + static_cast<int64_t>(rng() % kSpanMs));
   return Json{{"owner", owner},
               {"name", "service key " + std::to_string(i)},
               {"description", rng() % 2 ? "" : "Used by the nightly export job"},
@@ -178,11 +180,10 @@ int Generate(const std::string& dir, uint64_t events, uint64_t tokens) {
                                  {"rate_limit", Json{{"limit", 1000}, {"window_ms", 60'000}}}});
     } else if (roll < 995) {
       r.actor = "tok_admin000000000000000000";
-      r.events.emplace_back(
-          EventType::kRegenerated,
-          Json{{"secret_digest", RandomDigest(rng)},
-               {"hint", "tl_\u2026abcd"},
-               {"previous_valid_until", FormatRfc3339Ms(r.time_ms + 3'600'000)}});
+      r.events.emplace_back(EventType::kRegenerated,
+                            Json{{"secret_digest", RandomDigest(rng)},
+                                 {"hint", "tl_\u2026abcd"},
+                                 {"previous_valid_until", FormatRfc3339Ms(r.time_ms + 3'600'000)}});
     } else if (roll < 999) {
       r.actor = "tok_admin000000000000000000";
       r.events.emplace_back(EventType::kCreditsAdjusted,
@@ -219,6 +220,10 @@ int Replay(const std::string& dir, bool digest) {
               static_cast<unsigned long long>(last->value()), p.token_count(), secs,
               last->value() / secs);
   std::printf("peak RSS after replay: %.1f MiB\n", PeakRssKiB() / 1024.0);
+  // What the state itself holds, apart from allocator slack and freed buffers.
+  const struct mallinfo2 mi = mallinfo2();
+  std::printf("heap in use: %.1f MiB (+ %.1f MiB mmapped)\n", mi.uordblks / 1048576.0,
+              mi.hblkhd / 1048576.0);
   if (digest) {
     const auto d_start = SteadyClock::now();
     const std::string d = p.Digest();
