@@ -523,9 +523,11 @@ TEST(KafkaConsume, PrintsEachEventOnceVerifiesAndCommits) {
   Event dup = source.All()[4];
   ProduceRaw(cluster.bootstrap(), "ledger", dup.token_id, ToCloudEvent(dup).dump());
 
+  // --max-idle-ms is generous: on a loaded 2-core machine the partitions'
+  // first fetches can come more than a second apart (700 ms made it flaky).
   std::vector<std::string> args{"--brokers",        cluster.bootstrap(), "--topic",
                                 "ledger",           "--group",           "audit",
-                                "--from-beginning", "--max-idle-ms",     "700"};
+                                "--from-beginning", "--max-idle-ms",     "3000"};
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
   int rc = RunConsume(args);
@@ -552,7 +554,7 @@ TEST(KafkaConsume, PrintsEachEventOnceVerifiesAndCommits) {
   std::vector<std::string> revoked{
       "--brokers",   cluster.bootstrap(), "--topic", "ledger",        "--group",
       "revocations", "--from-beginning",  "--type",  "token.revoked", "--max-idle-ms",
-      "700"};
+      "3000"};
   ::testing::internal::CaptureStdout();
   rc = RunConsume(revoked);
   out = ::testing::internal::GetCapturedStdout();
@@ -569,7 +571,7 @@ TEST(KafkaConsume, ReportsATamperedEventLoudly) {
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
   int rc = RunConsume({"--brokers", cluster.bootstrap(), "--topic", "ledger", "--group", "audit",
-                       "--from-beginning", "--max-idle-ms", "700"});
+                       "--from-beginning", "--max-idle-ms", "3000"});
   std::string out = ::testing::internal::GetCapturedStdout();
   std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(rc, 3);

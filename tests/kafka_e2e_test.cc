@@ -738,7 +738,7 @@ TEST(KafkaE2E, ReplayRestoreAndConsumeFromTheTopicMatchTheSource) {
 
   // The audit tail prints each event once and verifies the chain.
   ToolResult consume = RunTool(tmp, {"consume", "--brokers", brokers, "--topic", kTopic, "--group",
-                                     "e2e-audit", "--from-beginning", "--max-idle-ms", "700"});
+                                     "e2e-audit", "--from-beginning", "--max-idle-ms", "3000"});
   EXPECT_EQ(consume.exit_code, 0) << consume.err;
   std::set<uint64_t> printed;
   std::istringstream lines(consume.out);
