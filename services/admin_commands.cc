@@ -18,18 +18,18 @@ namespace {
 
 std::string LogDir(const std::string& data) { return data + "/log"; }
 
-int Usage(const std::string& text) {
+// Prints `a`'s parse error, if any, and the usage text; returns exit code 2.
+int Usage(const CliArgs& a, const std::string& text) {
+  if (!a.ok()) std::cerr << "tokenledger: " << a.error() << "\n";
   std::cerr << "usage: tokenledger " << text << "\n";
   return 2;
 }
 
-std::vector<std::pair<std::string, std::string>> KafkaProperties(const CliArgs& a) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const std::string& kv : a.GetAll("kafka-property")) {
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return out;
+// The topic's whole verified history for replay/restore --from-kafka.
+Result<std::vector<Event>> EventsFromKafka(const CliArgs& a) {
+  auto properties = ParseKeyValues(a.GetAll("kafka-property"), "kafka-property");
+  if (!properties.ok()) return properties.error();
+  return ReadEventsFromKafka(*a.Get("brokers"), a.Get("topic", "tokenledger.events"), *properties);
 }
 
 void PrintState(const Projection& p) {
@@ -41,7 +41,7 @@ void PrintState(const Projection& p) {
 
 int RunLogVerify(const std::vector<std::string>& args) {
   CliArgs a(args, {"data"});
-  if (!a.ok() || !a.Has("data")) return Usage("log verify --data DIR");
+  if (!a.ok() || !a.Has("data")) return Usage(a, "log verify --data DIR");
   // A hash covers the event data, so verifying hashes needs the data parsed.
   auto summary = ScanLog(LogDir(*a.Get("data")), {.parse_data = true, .verify_hashes = true},
                          [](const ScannedRecord&) { return true; });
@@ -65,9 +65,9 @@ int RunLogVerify(const std::vector<std::string>& args) {
 
 int RunLogExport(const std::vector<std::string>& args) {
   CliArgs a(args, {"data", "from"});
-  if (!a.ok() || !a.Has("data")) return Usage("log export --data DIR [--from POSITION]");
+  if (!a.ok() || !a.Has("data")) return Usage(a, "log export --data DIR [--from POSITION]");
   auto from = ParseUint(a.Get("from", "1"));
-  if (!from) return Usage("log export --data DIR [--from POSITION]");
+  if (!from) return Usage(a, "log export --data DIR [--from POSITION]");
   ScanOptions options;
   options.skip_before = Position(*from);
   auto summary = ScanLog(LogDir(*a.Get("data")), options, [](const ScannedRecord& r) {
@@ -84,12 +84,12 @@ int RunLogExport(const std::vector<std::string>& args) {
 }
 
 int RunReplay(const std::vector<std::string>& args) {
-  CliArgs a(args, {"data", "until", "out", "brokers", "topic", "kafka-property"});
+  CliArgs a(args, {"data", "until", "out", "brokers", "topic", "kafka-property"}, {"from-kafka"});
   const char* usage =
       "replay --data DIR [--until POSITION|TIME] [--out FILE]\n"
       "       tokenledger replay --from-kafka --brokers HOST:PORT --topic NAME [--until ...] "
       "[--out FILE]";
-  if (!a.ok()) return Usage(usage);
+  if (!a.ok()) return Usage(a, usage);
   ReplayLimit limit;
   if (auto until = a.Get("until")) {
     if (auto pos = ParseUint(*until)) {
@@ -103,9 +103,8 @@ int RunReplay(const std::vector<std::string>& args) {
   }
   Projection p;
   if (a.Has("from-kafka")) {
-    if (!a.Has("brokers")) return Usage(usage);
-    auto events = ReadEventsFromKafka(*a.Get("brokers"), a.Get("topic", "tokenledger.events"),
-                                      KafkaProperties(a));
+    if (!a.Has("brokers")) return Usage(a, usage);
+    auto events = EventsFromKafka(a);
     if (!events.ok()) {
       std::cerr << "replay: " << events.error().message << "\n";
       return 1;
@@ -116,7 +115,7 @@ int RunReplay(const std::vector<std::string>& args) {
       p.Apply(e);
     }
   } else {
-    if (!a.Has("data")) return Usage(usage);
+    if (!a.Has("data")) return Usage(a, usage);
     auto replayed = ReplayLog(LogDir(*a.Get("data")), p, limit);
     if (!replayed.ok()) {
       std::cerr << "replay: " << replayed.error().message << "\n";
@@ -136,17 +135,17 @@ int RunReplay(const std::vector<std::string>& args) {
 }
 
 int RunRestore(const std::vector<std::string>& args) {
-  CliArgs a(args, {"data", "brokers", "topic", "kafka-property"});
+  CliArgs a(args, {"data", "brokers", "topic", "kafka-property"}, {"from-kafka"});
   const char* usage = "restore --from-kafka --brokers HOST:PORT --topic NAME --data NEWDIR";
-  if (!a.ok() || !a.Has("from-kafka") || !a.Has("brokers") || !a.Has("data")) return Usage(usage);
+  if (!a.ok() || !a.Has("from-kafka") || !a.Has("brokers") || !a.Has("data"))
+    return Usage(a, usage);
   const std::string dir = LogDir(*a.Get("data"));
   std::error_code ec;
   if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
     std::cerr << "restore: " << dir << " is not empty; restore writes a fresh log only\n";
     return 1;
   }
-  auto events = ReadEventsFromKafka(*a.Get("brokers"), a.Get("topic", "tokenledger.events"),
-                                    KafkaProperties(a));
+  auto events = EventsFromKafka(a);
   if (!events.ok()) {
     std::cerr << "restore: " << events.error().message << "\n";
     return 1;

@@ -12,8 +12,24 @@ std::optional<uint64_t> ParseUint(const std::string& text) {
   return v;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValues(
+    const std::vector<std::string>& items, const std::string& flag) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& kv : items) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--" + flag + " expects key=value (got key '" + kv.substr(0, eq) + "')",
+                       flag);
+    }
+    out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return out;
+}
+
 CliArgs::CliArgs(const std::vector<std::string>& args,
-                 const std::vector<std::string>& flags_with_values) {
+                 const std::vector<std::string>& flags_with_values,
+                 const std::vector<std::string>& switches) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.rfind("--", 0) != 0 || a.size() == 2) {
@@ -28,6 +44,15 @@ CliArgs::CliArgs(const std::vector<std::string>& args,
     }
     const bool wants_value = std::find(flags_with_values.begin(), flags_with_values.end(), name) !=
                              flags_with_values.end();
+    const bool is_switch = std::find(switches.begin(), switches.end(), name) != switches.end();
+    if (!wants_value && !is_switch) {
+      error_ = "unknown flag --" + name;
+      return;
+    }
+    if (is_switch && value) {
+      error_ = "--" + name + " takes no value";
+      return;
+    }
     if (wants_value && !value) {
       if (i + 1 >= args.size()) {
         error_ = "--" + name + " needs a value";

@@ -20,6 +20,7 @@
 
 #include "events/kafka_mock.h"
 #include "events/kafka_reader.h"
+#include "services/cli_args.h"
 
 namespace tl {
 namespace {
@@ -51,92 +52,6 @@ class SignalScope {
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
 };
-
-// Minimal "--flag value" / "--switch" parsing shared by the subcommands.
-class Args {
- public:
-  explicit Args(const std::vector<std::string>& args) : args_(args) {}
-
-  // Returns false (and sets error) on an unknown flag or a missing value.
-  bool Parse(const std::vector<std::string>& with_value, const std::vector<std::string>& switches,
-             std::string* error) {
-    for (size_t i = 0; i < args_.size(); ++i) {
-      const std::string& a = args_[i];
-      std::string name = a;
-      std::optional<std::string> inline_value;
-      if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
-        name = a.substr(0, eq);
-        inline_value = a.substr(eq + 1);
-      }
-      if (std::find(switches.begin(), switches.end(), name) != switches.end()) {
-        values_.emplace_back(name, "");
-        continue;
-      }
-      if (std::find(with_value.begin(), with_value.end(), name) == with_value.end()) {
-        *error = "unknown argument " + a;
-        return false;
-      }
-      if (inline_value) {
-        values_.emplace_back(name, *inline_value);
-      } else if (i + 1 < args_.size()) {
-        values_.emplace_back(name, args_[++i]);
-      } else {
-        *error = name + " needs a value";
-        return false;
-      }
-    }
-    return true;
-  }
-  bool Has(const std::string& name) const {
-    for (const auto& [n, v] : values_) {
-      if (n == name) return true;
-    }
-    return false;
-  }
-  std::string Get(const std::string& name, const std::string& fallback = "") const {
-    std::string out = fallback;
-    for (const auto& [n, v] : values_) {
-      if (n == name) out = v;
-    }
-    return out;
-  }
-  std::vector<std::string> All(const std::string& name) const {
-    std::vector<std::string> out;
-    for (const auto& [n, v] : values_) {
-      if (n == name) out.push_back(v);
-    }
-    return out;
-  }
-
- private:
-  const std::vector<std::string>& args_;
-  std::vector<std::pair<std::string, std::string>> values_;
-};
-
-std::optional<int64_t> ParseInt(const std::string& s) {
-  try {
-    size_t used = 0;
-    int64_t v = std::stoll(s, &used);
-    if (used != s.size() || v < 0) return std::nullopt;
-    return v;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-std::optional<std::vector<std::pair<std::string, std::string>>> ParseProperties(
-    const std::vector<std::string>& raw, std::string* error) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const std::string& kv : raw) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      *error = "--property expects key=value, got " + kv;
-      return std::nullopt;
-    }
-    out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return out;
-}
 
 struct ConsumeState {
   std::atomic<bool> assigned{false};
@@ -260,16 +175,16 @@ class LoopbackForwarder {
 }  // namespace
 
 int RunConsume(const std::vector<std::string>& args) {
-  Args a(args);
-  std::string error;
-  if (!a.Parse({"--brokers", "--topic", "--group", "--type", "--property", "--max-idle-ms"},
-               {"--from-beginning"}, &error)) {
-    std::fprintf(stderr, "tokenledger consume: %s\n", error.c_str());
+  CliArgs a(args, {"brokers", "topic", "group", "type", "property", "max-idle-ms"},
+            {"from-beginning"});
+  if (!a.ok() || !a.positional().empty()) {
+    std::fprintf(stderr, "tokenledger consume: %s\n",
+                 a.ok() ? "unexpected argument" : a.error().c_str());
     return 2;
   }
-  const std::string brokers = a.Get("--brokers");
-  const std::string topic = a.Get("--topic", "tokenledger.events");
-  const std::string group = a.Get("--group");
+  const std::string brokers = a.Get("brokers", "");
+  const std::string topic = a.Get("topic", "tokenledger.events");
+  const std::string group = a.Get("group", "");
   if (brokers.empty() || group.empty()) {
     std::fprintf(stderr,
                  "usage: tokenledger consume --brokers HOST:PORT[,...] [--topic T] --group G "
@@ -277,24 +192,25 @@ int RunConsume(const std::vector<std::string>& args) {
     return 2;
   }
   std::optional<EventType> type_filter;
-  if (a.Has("--type")) {
-    type_filter = ParseEventType(a.Get("--type"));
+  if (a.Has("type")) {
+    type_filter = ParseEventType(a.Get("type", ""));
     if (!type_filter) {
-      std::fprintf(stderr, "tokenledger consume: unknown event type %s\n", a.Get("--type").c_str());
+      std::fprintf(stderr, "tokenledger consume: unknown event type %s\n",
+                   a.Get("type", "").c_str());
       return 2;
     }
   }
   std::optional<int64_t> max_idle_ms;
-  if (a.Has("--max-idle-ms")) {
-    max_idle_ms = ParseInt(a.Get("--max-idle-ms"));
+  if (a.Has("max-idle-ms")) {
+    max_idle_ms = ParseUint(a.Get("max-idle-ms", ""));
     if (!max_idle_ms) {
       std::fprintf(stderr, "tokenledger consume: --max-idle-ms expects a number\n");
       return 2;
     }
   }
-  auto props = ParseProperties(a.All("--property"), &error);
-  if (!props) {
-    std::fprintf(stderr, "tokenledger consume: %s\n", error.c_str());
+  auto props = ParseKeyValues(a.GetAll("property"), "property");
+  if (!props.ok()) {
+    std::fprintf(stderr, "tokenledger consume: %s\n", props.error().message.c_str());
     return 2;
   }
 
@@ -305,7 +221,7 @@ int RunConsume(const std::vector<std::string>& args) {
       {"bootstrap.servers", brokers},
       {"group.id", group},
       {"session.timeout.ms", "6000"},
-      {"auto.offset.reset", a.Has("--from-beginning") ? "earliest" : "latest"},
+      {"auto.offset.reset", a.Has("from-beginning") ? "earliest" : "latest"},
       // Offsets are stored only after an event was verified and printed, so
       // a chain break is not committed past and shows up again next time.
       {"enable.auto.commit", "true"},
@@ -425,20 +341,20 @@ int RunConsume(const std::vector<std::string>& args) {
 }
 
 int RunDevKafka(const std::vector<std::string>& args) {
-  Args a(args);
-  std::string error;
-  if (!a.Parse({"--brokers", "--port"}, {}, &error)) {
-    std::fprintf(stderr, "tokenledger dev-kafka: %s\n", error.c_str());
+  CliArgs a(args, {"brokers", "port"});
+  if (!a.ok() || !a.positional().empty()) {
+    std::fprintf(stderr, "tokenledger dev-kafka: %s\n",
+                 a.ok() ? "unexpected argument" : a.error().c_str());
     return 2;
   }
-  auto brokers = ParseInt(a.Get("--brokers", "3"));
+  auto brokers = ParseUint(a.Get("brokers", "3"));
   if (!brokers || *brokers < 1 || *brokers > 32) {
     std::fprintf(stderr, "tokenledger dev-kafka: --brokers expects 1..32\n");
     return 2;
   }
   std::optional<int64_t> port;
-  if (a.Has("--port")) {
-    port = ParseInt(a.Get("--port"));
+  if (a.Has("port")) {
+    port = ParseUint(a.Get("port", ""));
     if (!port || *port < 1 || *port > 65535) {
       std::fprintf(stderr, "tokenledger dev-kafka: --port expects 1..65535\n");
       return 2;
@@ -451,7 +367,7 @@ int RunDevKafka(const std::vector<std::string>& args) {
   if (port) {
     // The first broker's port, from "127.0.0.1:PORT,...".
     std::string first = bootstrap.substr(0, bootstrap.find(','));
-    auto target = ParseInt(first.substr(first.rfind(':') + 1));
+    auto target = ParseUint(first.substr(first.rfind(':') + 1));
     Status st = target ? forwarder.Start(static_cast<int>(*port), static_cast<int>(*target))
                        : Status(MakeError(ErrorCode::kIo, "unexpected bootstrap " + bootstrap));
     if (!st.ok()) {

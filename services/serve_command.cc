@@ -79,15 +79,9 @@ Result<std::optional<RelayOptions>> RelayOptionsFrom(const CliArgs& a, const std
     return MakeError(ErrorCode::kInvalidArgument,
                      "--kafka-brokers and --kafka-topic must not be empty");
   }
-  for (const std::string& kv : a.GetAll("kafka-property")) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      // Only the key part: the value may be a password.
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "--kafka-property expects key=value (got key " + kv.substr(0, eq) + ")");
-    }
-    o.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  auto properties = ParseKeyValues(a.GetAll("kafka-property"), "kafka-property");
+  if (!properties.ok()) return properties.error();
+  o.properties = std::move(properties).value();
   o.checkpoint_path = data + "/relay.checkpoint";
   return std::optional<RelayOptions>(std::move(o));
 }

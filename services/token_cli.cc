@@ -210,7 +210,7 @@ void PrintHuman(const std::string& verb, const Json& body) {
 }  // namespace
 
 int RunTokenCli(const std::vector<std::string>& args) {
-  CliArgs a(args, kValueFlags);
+  CliArgs a(args, kValueFlags, {"json", "no-expiry", "no-refill", "help"});
   if (!a.ok() || a.positional().empty() || a.Has("help")) {
     std::cerr << (a.ok() ? "" : a.error() + "\n") << kUsage;
     return a.Has("help") ? 0 : 2;
