@@ -381,10 +381,12 @@ class CompactReader {
     }
     const bool negative = Eat('-');
     const size_t start = i_;
-    int64_t x = 0;
-    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') x = x * 10 + (s_[i_++] - '0');
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
     const size_t digits = i_ - start;
     if (digits == 0 || digits > 18 || (digits > 1 && s_[start] == '0')) return false;
+    // Accumulated only once the length is known to fit (18 digits < 2^63).
+    int64_t x = 0;
+    for (size_t k = start; k < i_; ++k) x = x * 10 + (s_[k] - '0');
     const char next = Peek();
     if (next == '.' || next == 'e' || next == 'E') return false;  // a float
     v = negative ? -x : x;
