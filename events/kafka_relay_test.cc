@@ -27,10 +27,14 @@
 
 #include "events/kafka_mock.h"
 #include "events/kafka_reader.h"
+#include "events/kafka_test_util.h"
 #include "services/kafka_cli.h"
 
 namespace tl {
 namespace {
+
+using testing::ReadTopicRaw;
+using testing::TopicMessage;
 
 using namespace std::chrono_literals;
 
@@ -108,62 +112,6 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
     std::this_thread::sleep_for(10ms);
   }
   return pred();
-}
-
-struct RawMessage {
-  int partition;
-  int64_t offset;
-  std::string key;
-  Event event;
-};
-
-// Every message of `topic` up to the high watermarks, by assign(); also
-// checks that each partition still starts at offset 0 (mock retention).
-std::vector<RawMessage> ReadRaw(const std::string& brokers, const std::string& topic) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr);
-  rd_kafka_conf_set(conf, "group.id", "raw", errstr, sizeof errstr);
-  rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-  EXPECT_NE(rk, nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  EXPECT_EQ(rd_kafka_metadata(rk, 0, rkt, &md, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  int partitions = md->topics[0].partition_cnt;
-  rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(rkt);
-  std::vector<int64_t> high(partitions);
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  int64_t remaining = 0;
-  for (int p = 0; p < partitions; ++p) {
-    int64_t lo = -1;
-    EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &high[p], 5000),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
-    EXPECT_EQ(lo, 0) << "partition " << p << " lost its oldest messages";
-    remaining += high[p];
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(rk, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  std::vector<RawMessage> out;
-  auto until = std::chrono::steady_clock::now() + 20s;
-  while (remaining > 0 && std::chrono::steady_clock::now() < until) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset < high[m->partition]) {
-      --remaining;
-      Json j = Json::parse(static_cast<const char*>(m->payload),
-                           static_cast<const char*>(m->payload) + m->len);
-      out.push_back({m->partition, m->offset,
-                     std::string(static_cast<const char*>(m->key), m->key_len), FromCloudEvent(j)});
-    }
-    rd_kafka_message_destroy(m);
-  }
-  EXPECT_EQ(remaining, 0);
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return out;
 }
 
 // Produces one raw message (for tampering and duplicates).
@@ -320,15 +268,15 @@ TEST(KafkaRelay, RandomWorkloadArrivesExactlyOnceInOrderPerToken) {
   EXPECT_FALSE(stats.degraded);
   relay.Stop();
 
-  std::vector<RawMessage> raw = ReadRaw(cluster.bootstrap(), "ledger");
+  std::vector<TopicMessage> raw = ReadTopicRaw(cluster.bootstrap(), "ledger");
   ASSERT_EQ(raw.size(), 3000u);  // no duplicates without faults
   std::set<uint64_t> positions;
   std::map<std::string, int> partition_of;
   std::map<std::string, uint64_t> last_version;
-  std::sort(raw.begin(), raw.end(), [](const RawMessage& a, const RawMessage& b) {
+  std::sort(raw.begin(), raw.end(), [](const TopicMessage& a, const TopicMessage& b) {
     return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
   });
-  for (const RawMessage& m : raw) {
+  for (const TopicMessage& m : raw) {
     EXPECT_TRUE(positions.insert(m.event.position.value()).second);
     EXPECT_EQ(m.key, m.event.token_id);
     auto [it, fresh] = partition_of.emplace(m.key, m.partition);
@@ -381,7 +329,7 @@ TEST(KafkaRelay, RestartFromAnOlderCheckpointLeavesNoGap) {
   relay.Stop();
   EXPECT_EQ(KafkaRelay::ReadCheckpoint(cp, "ledger")->value(), 700u);
 
-  std::vector<RawMessage> raw = ReadRaw(cluster.bootstrap(), "ledger");
+  std::vector<TopicMessage> raw = ReadTopicRaw(cluster.bootstrap(), "ledger");
   EXPECT_GT(raw.size(), 700u) << "expected re-sent duplicates after the stale checkpoint";
   Result<std::vector<Event>> read = ReadAllEvents(ReadOpts(cluster, "ledger"));
   ASSERT_TRUE(read.ok()) << read.error().message;

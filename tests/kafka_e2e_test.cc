@@ -32,6 +32,7 @@
 #include "events/event.h"
 #include "events/kafka_mock.h"
 #include "events/kafka_relay.h"
+#include "events/kafka_test_util.h"
 #include "events/log_test_util.h"
 
 #ifndef TOKENLEDGER_BIN
@@ -44,7 +45,9 @@ namespace tl {
 namespace {
 
 using namespace std::chrono_literals;
+using tl::testing::ReadTopicRaw;
 using tl::testing::TempDir;
+using tl::testing::TopicMessage;
 
 constexpr const char* kAdminSecret = "tl_e2e_bootstrap_admin_secret_0123456789abcdef";
 constexpr const char* kTopic = "tokenledger.events";
@@ -362,72 +365,6 @@ std::optional<double> Metric(const std::string& text, const std::string& name) {
   return std::nullopt;
 }
 
-struct Message {
-  int partition;
-  int64_t offset;
-  std::string key;
-  std::string value;
-  Event event;
-};
-
-// Every message of the topic up to the high watermarks, read by assign()
-// (no group join). Fails the test when a partition no longer starts at
-// offset 0: the mock dropped history and the test would prove nothing.
-std::vector<Message> ReadTopicRaw(const std::string& brokers, const std::string& topic) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr);
-  rd_kafka_conf_set(conf, "group.id", "e2e-raw", errstr, sizeof errstr);
-  rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-  std::vector<Message> out;
-  if (rk == nullptr) {
-    ADD_FAILURE() << errstr;
-    return out;
-  }
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
-  rd_kafka_topic_destroy(rkt);
-  int partitions = 0;
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    partitions = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-  }
-  EXPECT_GT(partitions, 0) << rd_kafka_err2str(err);
-  std::vector<int64_t> high(partitions);
-  int64_t remaining = 0;
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p) {
-    int64_t low = -1;
-    EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high[p], 5000),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
-    EXPECT_EQ(low, 0) << "partition " << p << " lost its oldest messages (mock retention)";
-    remaining += high[p];
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(rk, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  auto until = std::chrono::steady_clock::now() + 20s;
-  while (remaining > 0 && std::chrono::steady_clock::now() < until) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset < high[m->partition]) {
-      --remaining;
-      Message msg{m->partition, m->offset,
-                  std::string(static_cast<const char*>(m->key), m->key_len),
-                  std::string(static_cast<const char*>(m->payload), m->len), Event{}};
-      msg.event = FromCloudEvent(Json::parse(msg.value));
-      out.push_back(std::move(msg));
-    }
-    rd_kafka_message_destroy(m);
-  }
-  EXPECT_EQ(remaining, 0) << "messages not read before the deadline";
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return out;
-}
-
 // The local log of a stopped service, through `tokenledger log export`.
 std::vector<Event> ExportLog(const TempDir& tmp, const std::string& data) {
   ToolResult r = RunTool(tmp, {"log", "export", "--data", data});
@@ -450,22 +387,23 @@ struct TopicCheck {
 // exactly the log's events (no gap, nothing extra, identical contents),
 // each under its token id as key, one token's events in one partition in
 // log order, and no secret anywhere.
-TopicCheck CheckTopicMatchesLog(const std::vector<Message>& topic, const std::vector<Event>& log,
+TopicCheck CheckTopicMatchesLog(const std::vector<TopicMessage>& topic,
+                                const std::vector<Event>& log,
                                 const std::vector<std::string>& secrets) {
   TopicCheck c;
   c.messages = topic.size();
-  std::map<uint64_t, const Message*> first;
+  std::map<uint64_t, const TopicMessage*> first;
   // Per partition, in offset order: a token's positions only grow, except
   // for re-sends of positions already seen there.
-  std::vector<const Message*> sorted;
-  for (const Message& m : topic) sorted.push_back(&m);
-  std::sort(sorted.begin(), sorted.end(), [](const Message* a, const Message* b) {
+  std::vector<const TopicMessage*> sorted;
+  for (const TopicMessage& m : topic) sorted.push_back(&m);
+  std::sort(sorted.begin(), sorted.end(), [](const TopicMessage* a, const TopicMessage* b) {
     return std::tie(a->partition, a->offset) < std::tie(b->partition, b->offset);
   });
   std::map<std::pair<int, std::string>, uint64_t> newest;  // (partition, key) -> position
   std::map<std::string, int> partition_of;
   std::set<std::pair<int, uint64_t>> seen_in_partition;
-  for (const Message* m : sorted) {
+  for (const TopicMessage* m : sorted) {
     const uint64_t pos = m->event.position.value();
     EXPECT_EQ(m->key, m->event.token_id) << "position " << pos;
     auto [it, fresh_token] = partition_of.emplace(m->key, m->partition);
