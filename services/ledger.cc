@@ -385,10 +385,14 @@ Result<Json> Ledger::Feed(const Caller& caller, Position after, size_t limit,
   Json events = Json::array();
   Position cursor = after;
   const Position end = log_->DurablePosition();
-  // Scan forward until the page is full or the log ends; filtered-out events
-  // still move the cursor so the next call continues after them.
-  while (events.size() < limit && cursor < end) {
-    std::vector<Event> batch = log_->Read(cursor.next(), std::max<size_t>(limit, 256));
+  // Scan forward until the page is full, the log ends, or max_feed_scan events
+  // were looked at (a filter that matches rarely must not make one request
+  // read the whole log); filtered-out events still move the cursor, so the
+  // next call continues after them from `last_position`.
+  const uint64_t scan_end = std::min(end.value(), after.value() + options_.max_feed_scan);
+  while (events.size() < limit && cursor.value() < scan_end) {
+    std::vector<Event> batch = log_->Read(
+        cursor.next(), std::min<uint64_t>(std::max<size_t>(limit, 256), scan_end - cursor.value()));
     if (batch.empty()) break;
     std::shared_lock<std::shared_mutex> l(mu_);
     for (Event& e : batch) {

@@ -34,6 +34,9 @@ struct LedgerOptions {
   // one (checked by a background thread every snapshot_check_ms), and on close.
   uint64_t snapshot_every_events = 100'000;
   int64_t snapshot_check_ms = 5'000;
+  // Events one Feed call looks at, at most, whatever its filters: a filter
+  // that rarely matches must not make one request read the whole log.
+  uint64_t max_feed_scan = 10'000;
   std::function<void(std::string_view)> warn;  // default: stderr
   LogOptions log;
 };

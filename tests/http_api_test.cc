@@ -603,6 +603,35 @@ TEST(HttpApiTest, VerifyPermissionListsAndQueries) {
 
 // ---- audit and usage ---------------------------------------------------------------------------
 
+TEST(HttpApiTest, FeedLooksAtABoundedNumberOfEventsPerCall) {
+  ServerOptions options;
+  options.max_feed_scan = 5;
+  TestServer s(options);
+  Json t = s.CreateToken({{"name", "t"}});
+  for (int i = 0; i < 10; ++i) s.Verify({{"token", Secret(t)}});
+  ASSERT_EQ(s.Post("/v1/tokens/" + Id(t) + "/revoke", Json::object()).status, 200);
+  const uint64_t end = s.Position();  // bootstrap, created, 10 used, revoked
+  ASSERT_EQ(end, 13u);
+  // A filter that matches only the last event: each call looks at 5 events
+  // at most and says where to continue.
+  uint64_t after = 0;
+  std::vector<Json> found;
+  int calls = 0;
+  while (after < end) {
+    Reply r = s.Get("/v1/events?type=token.revoked&after=" + std::to_string(after));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const uint64_t next = r.body["last_position"].get<uint64_t>();
+    EXPECT_GT(next, after);
+    EXPECT_LE(next - after, 5u);
+    for (const Json& e : r.body["events"]) found.push_back(e);
+    after = next;
+    ++calls;
+  }
+  EXPECT_EQ(calls, 3);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["position"], 13);
+}
+
 TEST(HttpApiTest, TokenEventsFeedAndUsage) {
   TestServer s;
   Json a = s.CreateToken({{"name", "a"}, {"credits", 100}, {"permissions", {"x:read"}}});

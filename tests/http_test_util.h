@@ -60,13 +60,14 @@ struct ServerOptions {
   int64_t start_ms = DefaultStartMs();
   HttpOptions http;
   int threads = 16;
+  uint64_t max_feed_scan = 10'000;  // LedgerOptions::max_feed_scan
 };
 
 // Owns everything a test server needs; stops and cleans up on destruction.
 class TestServer {
  public:
   explicit TestServer(ServerOptions options = {}) : clock_(options.start_ms) {
-    Open();
+    Open(options);
     HttpOptions http = options.http;
     http.threads = options.threads;
     api_ = std::make_unique<HttpApi>(*ledger_, std::move(http));
@@ -145,8 +146,9 @@ class TestServer {
   }
 
  private:
-  void Open() {
+  void Open(const ServerOptions& options) {
     LedgerOptions o;
+    o.max_feed_scan = options.max_feed_scan;
     o.data_dir = dir_.path();
     o.clock = &clock_;
     o.bootstrap_secret = kAdminSecret;
