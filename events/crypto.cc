@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 namespace tl {
 
@@ -19,17 +20,38 @@ std::string ToHex(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+[[noreturn]] void Sha256Failed() {
+  std::fputs("fatal: SHA-256 failed\n", stderr);
+  std::abort();
+}
+
+// Every append hashes its event: the algorithm is fetched once per process
+// and each thread keeps one context, instead of a fetch, an allocation and a
+// free per hash.
+EVP_MD_CTX* ThreadSha256Context() {
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Free {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, Free> ctx(EVP_MD_CTX_new());
+  if (sha256 == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), sha256, nullptr) != 1) {
+    Sha256Failed();
+  }
+  return ctx.get();
+}
+
+}  // namespace
+
 std::string Sha256Hex(std::string_view a, std::string_view b) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx, a.data(), a.size()) != 1 ||
+  EVP_MD_CTX* ctx = ThreadSha256Context();
+  if (EVP_DigestUpdate(ctx, a.data(), a.size()) != 1 ||
       EVP_DigestUpdate(ctx, b.data(), b.size()) != 1 || EVP_DigestFinal_ex(ctx, md, &len) != 1) {
-    std::fputs("fatal: SHA-256 failed\n", stderr);
-    std::abort();
+    Sha256Failed();
   }
-  EVP_MD_CTX_free(ctx);
   return ToHex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 

@@ -1,6 +1,7 @@
 #include "events/event.h"
 
 #include <array>
+#include <charconv>
 #include <stdexcept>
 
 #include "events/crypto.h"
@@ -91,9 +92,69 @@ const std::vector<EventType>& AllEventTypes() {
   return all;
 }
 
-std::string CanonicalBytes(const Event& e) { return EnvelopeWithoutHash(e).dump(); }
+namespace {
 
-std::string ComputeHash(const Event& e) { return Sha256Hex(e.prev_hash, CanonicalBytes(e)); }
+// Appends `s` exactly as nlohmann's dump() writes a string. Envelope strings
+// are nearly always plain ASCII, which needs no escaping; anything else goes
+// through the library so the bytes cannot drift from the reference form.
+void AppendJsonString(std::string& out, std::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+      out += Json(std::string(s)).dump();
+      return;
+    }
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+void AppendUint(std::string& out, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+// Writes what EnvelopeWithoutHash(e).dump() writes (keys in std::map order,
+// compact), without building a JSON object: this runs for every append.
+// event_test checks the two forms agree.
+std::string CanonicalBytes(const Event& e, std::string_view data_json) {
+  std::string out;
+  out.reserve(160 + e.id.size() + e.token_id.size() + e.actor.size() + data_json.size() +
+              e.prev_hash.size());
+  out += "{\"actor\":";
+  AppendJsonString(out, e.actor);
+  out += ",\"data\":";
+  out += data_json;
+  out += ",\"id\":";
+  AppendJsonString(out, e.id);
+  out += ",\"position\":";
+  AppendUint(out, e.position.value());
+  out += ",\"prev_hash\":";
+  AppendJsonString(out, e.prev_hash);
+  out += ",\"time\":";
+  AppendJsonString(out, FormatRfc3339Ms(e.time_ms));
+  out += ",\"token_id\":";
+  AppendJsonString(out, e.token_id);
+  out += ",\"type\":";
+  AppendJsonString(out, EventTypeName(e.type));
+  out += ",\"version\":";
+  AppendUint(out, e.version.value());
+  out += '}';
+  return out;
+}
+
+std::string CanonicalBytes(const Event& e) { return CanonicalBytes(e, e.data.dump()); }
+
+std::string ComputeHash(const Event& e, std::string_view data_json) {
+  return Sha256Hex(e.prev_hash, CanonicalBytes(e, data_json));
+}
+
+std::string ComputeHash(const Event& e) { return ComputeHash(e, e.data.dump()); }
+
+std::string ReferenceCanonicalBytes(const Event& e) { return EnvelopeWithoutHash(e).dump(); }
 
 Json EventToJson(const Event& e) {
   Json j = EnvelopeWithoutHash(e);

@@ -56,6 +56,13 @@ inline const std::string kGenesisHash(64, '0');
 std::string CanonicalBytes(const Event& e);
 // SHA-256 hex of prev_hash || CanonicalBytes(e).
 std::string ComputeHash(const Event& e);
+// The same, for a caller that already has `e.data.dump()` (the log's append
+// path serializes the data once for both the hash and the record).
+std::string CanonicalBytes(const Event& e, std::string_view data_json);
+std::string ComputeHash(const Event& e, std::string_view data_json);
+// CanonicalBytes built the slow, obviously right way (a JSON object, dumped):
+// the reference the fast writer is tested against.
+std::string ReferenceCanonicalBytes(const Event& e);
 
 // The envelope as a JSON object (all fields, `hash` included).
 Json EventToJson(const Event& e);

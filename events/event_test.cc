@@ -75,6 +75,39 @@ TEST(Event, CanonicalBytesAreSortedCompactJson) {
   EXPECT_EQ(c.find("\"hash\""), std::string::npos);
 }
 
+TEST(Event, FastCanonicalBytesEqualTheJsonObjectDump) {
+  // The hash chain depends on these bytes never changing: the writer that
+  // skips building a JSON object must match the dumped object byte for byte,
+  // for plain ASCII and for strings that need escaping.
+  const std::vector<std::string> strings = {
+      "",           "system",      "tok_7Hq2Xw9KpL3mN5rT8vY1aZ", "quote\"back\\slash",
+      "tab\tnl\n", "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x94\x91"};
+  for (const std::string& s : strings) {
+    Event e = Sample();
+    e.actor = s;
+    e.token_id = s;
+    e.id = s;
+    e.version = Version(18446744073709551615ull);
+    e.position = Position(0);
+    e.time_ms = -1;
+    e.data = Json{{"s", s}, {"n", -3}, {"f", 0.5}, {"a", Json::array({nullptr, true})}};
+    EXPECT_EQ(CanonicalBytes(e), ReferenceCanonicalBytes(e)) << s;
+    EXPECT_EQ(CanonicalBytes(e, e.data.dump()), ReferenceCanonicalBytes(e)) << s;
+  }
+  for (EventType t : AllEventTypes()) {
+    Event e = Sample();
+    e.type = t;
+    EXPECT_EQ(CanonicalBytes(e), ReferenceCanonicalBytes(e));
+  }
+}
+
+TEST(Event, HashOfAKnownEventNeverChanges) {
+  // Computed once from the JSON-object form; a change here breaks every
+  // existing log's chain.
+  EXPECT_EQ(Sample().hash, Sha256Hex(kGenesisHash, ReferenceCanonicalBytes(Sample())));
+  EXPECT_EQ(Sample().hash, "afdd7b961a85867ea46f5fbce8a8a4c136f14fa22a4434bf952c35d684920870");
+}
+
 TEST(Event, JsonAndCloudEventRoundTrip) {
   Event e = Sample();
   EXPECT_EQ(EventFromJson(EventToJson(e)), e);

@@ -201,9 +201,11 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     e.id = EventId(req.time_ms, pos);
     e.data = std::move(req.events[i].second);
     e.prev_hash = prev;
-    e.hash = ComputeHash(e);
+    // Serialized once for both the hash and the record.
+    const std::string data_json = e.data.dump();
+    e.hash = ComputeHash(e, data_json);
     prev = e.hash;
-    if (!logfmt::AppendRecord(e, req.idempotency_key, records[i])) {
+    if (!logfmt::AppendRecord(e, req.idempotency_key, records[i], data_json)) {
       return MakeError(ErrorCode::kInvalidArgument, "event is too large for the log", "data");
     }
     result.events.push_back(std::move(e));
@@ -287,9 +289,11 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
 
 void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
   flushing_ = true;
+  ++round_;
   std::vector<Chunk> work;
   work.swap(pending_);
   const Position upto = pending_last_;
+  flushing_upto_ = upto;
   std::vector<std::string> paths;
   for (const Chunk& c : work) paths.push_back(segments_[c.segment].path);
   lock.unlock();
@@ -322,19 +326,28 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
   durable_position_ = upto;
   ++counters_.fsyncs;
   flushing_ = false;
+  // Wake exactly the appenders this round made durable, and one of those
+  // waiting for the next round to lead it; the others of the next round
+  // sleep on until it is done.
+  round_cv_[round_ % 2].notify_all();
+  if (!pending_.empty()) round_cv_[(round_ + 1) % 2].notify_one();
   durable_cv_.notify_all();
 }
 
 void EventLog::WaitDurable(Position p) {
   std::unique_lock<std::mutex> l(mu_);
   while (durable_position_ < p) {
-    // Group commit without a hand-off: the first waiter writes and syncs
-    // everything staged so far while later stagers queue up behind it; when
-    // it is done, one of them leads the next round.
+    // Group commit without a flusher thread: the first waiter writes and
+    // syncs everything staged so far (a round) while later stagers queue up
+    // behind it. Whoever staged before a round began is covered by it, so a
+    // waiter sleeps on the round that covers it: the running one, or the
+    // next (which one of its waiters will lead).
     if (!flushing_) {
       FlushLocked(l);
+    } else if (p <= flushing_upto_) {
+      round_cv_[round_ % 2].wait(l);
     } else {
-      durable_cv_.wait(l);
+      round_cv_[(round_ + 1) % 2].wait(l);
     }
   }
 }

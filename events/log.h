@@ -135,7 +135,11 @@ class EventLog final : public EventSource {
   const LogOptions options_;
 
   mutable std::mutex mu_;  // guards everything below up to the flusher fields
+  // Followers (WaitForNew): notified after every round.
   mutable std::condition_variable durable_cv_;
+  // Appenders waiting in WaitDurable, by the parity of the round that will
+  // make their events durable (see WaitDurable).
+  std::condition_variable round_cv_[2];
   std::vector<Segment> segments_;
   uint64_t tail_offset_ = 0;  // bytes in the newest segment, staged included
   Position last_position_;    // staged
@@ -149,6 +153,8 @@ class EventLog final : public EventSource {
   std::vector<Chunk> pending_;
   Position pending_last_;
   bool flushing_ = false;  // a waiter is writing + syncing right now
+  uint64_t round_ = 0;     // flush rounds started; the running one if flushing_
+  Position flushing_upto_;  // the last position the running round covers
   bool stopping_ = false;
   LogCounters counters_;
 

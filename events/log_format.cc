@@ -47,11 +47,13 @@ int HexVal(char c) {
 }
 bool PutHash(std::string& out, std::string_view hex) {
   if (hex.size() != 64) return false;
-  for (size_t i = 0; i < 64; i += 2) {
-    int hi = HexVal(hex[i]), lo = HexVal(hex[i + 1]);
+  char raw[32];
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = HexVal(hex[2 * i]), lo = HexVal(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
-    out.push_back(static_cast<char>(hi << 4 | lo));
+    raw[i] = static_cast<char>(hi << 4 | lo);
   }
+  out.append(raw, sizeof raw);
   return true;
 }
 
@@ -135,8 +137,12 @@ uint64_t DecodeSegmentHeader(std::string_view bytes) {
 }
 
 bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string& out) {
+  return AppendRecord(e, idempotency_key, out, e.data.dump());
+}
+
+bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string& out,
+                  std::string_view data) {
   std::string payload;
-  std::string data = e.data.dump();
   payload.reserve(64 + e.id.size() + e.token_id.size() + e.actor.size() + 64 +
                   idempotency_key.size() + data.size());
   payload.push_back(static_cast<char>(kPayloadFormat));
@@ -154,9 +160,11 @@ bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string&
   if (payload.size() > kMaxPayload) return false;
 
   std::string header;
+  header.reserve(kRecordHeaderSize);
   PutU32(header, static_cast<uint32_t>(payload.size()));
   PutU32(header, Crc32c(payload));
   PutU32(header, Crc32c(header));
+  out.reserve(out.size() + header.size() + payload.size());
   out.append(header);
   out.append(payload);
   return true;

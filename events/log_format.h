@@ -31,6 +31,9 @@ uint64_t DecodeSegmentHeader(std::string_view bytes);
 // and `e.hash` must be 64 hex chars. Returns false (and appends nothing) when
 // the payload would exceed kMaxPayload or a field is too long for its length prefix.
 bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string& out);
+// The same with `e.data` already serialized as `data` (its dump()).
+bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string& out,
+                  std::string_view data);
 
 // Decodes a payload whose CRC has been checked. With `parse_data` false the
 // data stays an empty object (for scans that need only the envelope), or
