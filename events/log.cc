@@ -40,7 +40,9 @@ constexpr size_t kMaxIdLength = 255;
 }  // namespace
 
 EventLog::EventLog(std::string dir, LogOptions options)
-    : dir_(std::move(dir)), options_(std::move(options)) {}
+    : dir_(std::move(dir)),
+      options_(std::move(options)),
+      round_cv_(std::max<size_t>(options_.max_syncs_in_flight, 1) + 1) {}
 
 Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
   std::error_code ec;
@@ -66,6 +68,7 @@ EventLog::~EventLog() {
   // Whatever was staged and not yet waited for becomes durable before closing.
   WaitDurable(last);
   if (write_fd_ >= 0) ::close(write_fd_);
+  for (int fd : retired_fds_) ::close(fd);
   for (Segment& s : segments_) {
     if (s.read_fd >= 0) ::close(s.read_fd);
   }
@@ -287,24 +290,43 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
   return Ok{};
 }
 
+bool EventLog::CanStartRoundLocked() const {
+  return !pending_.empty() && !writing_ && rounds_running_ < options_.max_syncs_in_flight;
+}
+
+std::condition_variable& EventLog::RoundCv(uint64_t round) {
+  return round_cv_[round % round_cv_.size()];
+}
+
+void EventLog::WakeNextLeaderLocked() {
+  if (CanStartRoundLocked()) RoundCv(round_ + 1).notify_one();
+}
+
 void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
-  flushing_ = true;
-  ++round_;
+  writing_ = true;
+  const uint64_t round = ++round_;
   std::vector<Chunk> work;
   work.swap(pending_);
   const Position upto = pending_last_;
-  flushing_upto_ = upto;
+  in_flight_.push_back(Round{round, upto});
+  ++rounds_running_;
   std::vector<std::string> paths;
   for (const Chunk& c : work) paths.push_back(segments_[c.segment].path);
   lock.unlock();
 
+  // Write: one round at a time, in round order (writing_), so a later
+  // round's fdatasync also covers every earlier round's bytes.
   std::vector<std::pair<size_t, int>> opened;  // (segment, read fd) of new files
   for (size_t i = 0; i < work.size(); ++i) {
     const Chunk& c = work[i];
     if (c.creates_file) {
       if (write_fd_ >= 0) {
+        // The older segment is complete: make it durable before anything
+        // lands in the new one, so a crash can never leave a gap.
         if (::fdatasync(write_fd_) != 0) Fatal("fdatasync " + paths[i]);
-        ::close(write_fd_);
+        // An earlier round may still be syncing through this descriptor.
+        std::lock_guard<std::mutex> l(mu_);
+        retired_fds_.push_back(write_fd_);
       }
       write_fd_ =
           ::open(paths[i].c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -315,39 +337,62 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
     }
     if (!WriteAll(write_fd_, c.bytes)) Fatal("write " + paths[i]);
   }
+  const int sync_fd = write_fd_;
+
+  // Sync: the next round may write (and start its own fdatasync) meanwhile.
+  lock.lock();
+  writing_ = false;
+  WakeNextLeaderLocked();
+  lock.unlock();
   auto start = std::chrono::steady_clock::now();
-  if (::fdatasync(write_fd_) != 0) Fatal("fdatasync");
+  if (::fdatasync(sync_fd) != 0) Fatal("fdatasync");
   if (!opened.empty() && !SyncDirectory(dir_).ok()) Fatal("fsync directory " + dir_);
   fsync_latency_.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 
   lock.lock();
   for (auto [segment, fd] : opened) segments_[segment].read_fd = fd;
-  durable_position_ = upto;
+  durable_position_ = std::max(durable_position_, upto);
   ++counters_.fsyncs;
-  flushing_ = false;
-  // Wake exactly the appenders this round made durable, and one of those
-  // waiting for the next round to lead it; the others of the next round
-  // sleep on until it is done.
-  round_cv_[round_ % 2].notify_all();
-  if (!pending_.empty()) round_cv_[(round_ + 1) % 2].notify_one();
+  --rounds_running_;
+  // Wake exactly the appenders now durable: this round's, and those of any
+  // earlier round still syncing (this fdatasync covered their bytes too).
+  // The waiters of later rounds sleep on.
+  while (!in_flight_.empty() && in_flight_.front().upto <= durable_position_) {
+    RoundCv(in_flight_.front().round).notify_all();
+    in_flight_.pop_front();
+  }
+  if (rounds_running_ == 0) {
+    for (int fd : retired_fds_) ::close(fd);
+    retired_fds_.clear();
+  }
+  WakeNextLeaderLocked();
   durable_cv_.notify_all();
 }
 
 void EventLog::WaitDurable(Position p) {
   std::unique_lock<std::mutex> l(mu_);
   while (durable_position_ < p) {
-    // Group commit without a flusher thread: the first waiter writes and
-    // syncs everything staged so far (a round) while later stagers queue up
-    // behind it. Whoever staged before a round began is covered by it, so a
-    // waiter sleeps on the round that covers it: the running one, or the
-    // next (which one of its waiters will lead).
-    if (!flushing_) {
+    // Group commit without a flusher thread: a waiter leads a round (writes
+    // and syncs everything staged so far) while later stagers queue up
+    // behind it; up to max_syncs_in_flight rounds overlap, because the disk
+    // completes concurrent fdatasyncs faster than back-to-back ones.
+    // Everything staged before a round starts is in it, so a waiter sleeps
+    // on the oldest running round that covers it, or else on the next round,
+    // which one of its waiters will lead.
+    const Round* covering = nullptr;
+    for (const Round& r : in_flight_) {
+      if (r.upto >= p) {
+        covering = &r;
+        break;
+      }
+    }
+    if (covering) {
+      RoundCv(covering->round).wait(l);
+    } else if (CanStartRoundLocked()) {
       FlushLocked(l);
-    } else if (p <= flushing_upto_) {
-      round_cv_[round_ % 2].wait(l);
     } else {
-      round_cv_[(round_ + 1) % 2].wait(l);
+      RoundCv(round_ + 1).wait(l);
     }
   }
 }

@@ -1,7 +1,9 @@
 // Durable append throughput and latency with many concurrent writers, and the
 // cost of one fsync on the same disk (what bounds group commit).
 //
-//   log_append_bench [DIR=/work/tmp-bench] [threads=64] [seconds=10]
+//   log_append_bench [DIR=/work/tmp-bench] [threads=64] [seconds=10] [syncs=2]
+//
+// `syncs` is LogOptions::max_syncs_in_flight (1 = no overlapping rounds).
 //
 // Each writer appends one token.used event at a time to its own stream
 // (EventLog::Append returns once the event is durable) as fast as it can.
@@ -69,14 +71,16 @@ void FsyncAlone(const std::string& dir, size_t bytes, int n) {
       bytes, lat.size() / secs, Percentile(lat, 0.50), Percentile(lat, 0.99), lat.back());
 }
 
-int Run(const std::string& base, int threads, double seconds) {
+int Run(const std::string& base, int threads, double seconds, size_t syncs) {
   std::random_device rd;
   const std::string dir = base + "/log-append-bench-" + std::to_string(rd());
   std::filesystem::create_directories(dir);
   double events_per_fsync = 1;
   uint64_t total_events = 0;
   {
-    auto opened = EventLog::Open(dir + "/log");
+    LogOptions options;
+    options.max_syncs_in_flight = syncs;
+    auto opened = EventLog::Open(dir + "/log", options);
     if (!opened.ok()) {
       std::fprintf(stderr, "open: %s\n", opened.error().message.c_str());
       return 1;
@@ -127,7 +131,7 @@ int Run(const std::string& base, int threads, double seconds) {
     const uint64_t fsyncs = after.fsyncs - before.fsyncs;
     total_events = after.events;
     events_per_fsync = fsyncs ? static_cast<double>(events) / fsyncs : 0;
-    std::printf("%d writers, %.1f s: %llu events, %.0f events/s\n", threads, secs,
+    std::printf("%d writers, %zu syncs in flight, %.1f s: %llu events, %.0f events/s\n", threads, syncs, secs,
                 static_cast<unsigned long long>(events), events / secs);
     std::printf("append latency: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n",
                 Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999), all.back());
@@ -158,5 +162,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: log_append_bench [DIR] [threads] [seconds]\n");
     return 2;
   }
-  return tl::Run(dir, threads, seconds);
+  const size_t syncs = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 2;
+  return tl::Run(dir, threads, seconds, syncs);
 }
