@@ -42,7 +42,10 @@ constexpr size_t kMaxIdLength = 255;
 EventLog::EventLog(std::string dir, LogOptions options)
     : dir_(std::move(dir)),
       options_(std::move(options)),
-      round_cv_(std::max<size_t>(options_.max_syncs_in_flight, 1) + 1) {}
+      bell_count_(std::max<size_t>(options_.max_syncs_in_flight, 1) + 1),
+      bells_(new std::atomic<uint32_t>[bell_count_]) {
+  for (size_t i = 0; i < bell_count_; ++i) bells_[i].store(0);
+}
 
 Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
   std::error_code ec;
@@ -133,6 +136,7 @@ Status EventLog::Recover() {
     if (write_fd_ < 0) return MakeError(ErrorCode::kIo, "cannot open " + segments_.back().path);
   }
   durable_position_ = last_position_;
+  durable_published_.store(durable_position_.value());
   counters_.segments = segments_.size();
   return Ok{};
 }
@@ -294,12 +298,31 @@ bool EventLog::CanStartRoundLocked() const {
   return !pending_.empty() && !writing_ && rounds_running_ < options_.max_syncs_in_flight;
 }
 
-std::condition_variable& EventLog::RoundCv(uint64_t round) {
-  return round_cv_[round % round_cv_.size()];
+std::atomic<uint32_t>& EventLog::RoundBell(uint64_t round) { return bells_[round % bell_count_]; }
+
+void EventLog::Ring(std::atomic<uint32_t>& bell, bool everyone) {
+  bell.fetch_add(1, std::memory_order_release);
+  if (everyone) {
+    bell.notify_all();
+  } else {
+    bell.notify_one();
+  }
+}
+
+bool EventLog::SleepOn(std::atomic<uint32_t>& bell, std::unique_lock<std::mutex>& lock,
+                       Position p) {
+  const uint32_t seen = bell.load(std::memory_order_acquire);
+  lock.unlock();
+  bell.wait(seen, std::memory_order_acquire);
+  // Most wake-ups mean "your round is durable": answer that without mu_,
+  // which the next round's stagers and leader are busy with.
+  if (durable_published_.load(std::memory_order_acquire) >= p.value()) return true;
+  lock.lock();
+  return false;
 }
 
 void EventLog::WakeNextLeaderLocked() {
-  if (CanStartRoundLocked()) RoundCv(round_ + 1).notify_one();
+  if (CanStartRoundLocked()) Ring(RoundBell(round_ + 1), /*everyone=*/false);
 }
 
 void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
@@ -353,13 +376,14 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   for (auto [segment, fd] : opened) segments_[segment].read_fd = fd;
   durable_position_ = std::max(durable_position_, upto);
+  durable_published_.store(durable_position_.value(), std::memory_order_release);
   ++counters_.fsyncs;
   --rounds_running_;
   // Wake exactly the appenders now durable: this round's, and those of any
   // earlier round still syncing (this fdatasync covered their bytes too).
   // The waiters of later rounds sleep on.
   while (!in_flight_.empty() && in_flight_.front().upto <= durable_position_) {
-    RoundCv(in_flight_.front().round).notify_all();
+    Ring(RoundBell(in_flight_.front().round), /*everyone=*/true);
     in_flight_.pop_front();
   }
   if (rounds_running_ == 0) {
@@ -371,6 +395,7 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
 }
 
 void EventLog::WaitDurable(Position p) {
+  if (durable_published_.load(std::memory_order_acquire) >= p.value()) return;
   std::unique_lock<std::mutex> l(mu_);
   while (durable_position_ < p) {
     // Group commit without a flusher thread: a waiter leads a round (writes
@@ -380,19 +405,19 @@ void EventLog::WaitDurable(Position p) {
     // Everything staged before a round starts is in it, so a waiter sleeps
     // on the oldest running round that covers it, or else on the next round,
     // which one of its waiters will lead.
-    const Round* covering = nullptr;
+    // Appenders sleep on a round's bell, not on mu_: waking them costs no
+    // lock hand-off (see SleepOn).
+    std::optional<uint64_t> covering;
     for (const Round& r : in_flight_) {
       if (r.upto >= p) {
-        covering = &r;
+        covering = r.round;
         break;
       }
     }
-    if (covering) {
-      RoundCv(covering->round).wait(l);
-    } else if (CanStartRoundLocked()) {
+    if (!covering && CanStartRoundLocked()) {
       FlushLocked(l);
-    } else {
-      RoundCv(round_ + 1).wait(l);
+    } else if (SleepOn(RoundBell(covering ? *covering : round_ + 1), l, p)) {
+      return;
     }
   }
 }

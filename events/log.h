@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <cstdint>
@@ -142,7 +143,11 @@ class EventLog final : public EventSource {
   void FlushLocked(std::unique_lock<std::mutex>& lock);
   bool CanStartRoundLocked() const;
   void WakeNextLeaderLocked();
-  std::condition_variable& RoundCv(uint64_t round);
+  std::atomic<uint32_t>& RoundBell(uint64_t round);
+  static void Ring(std::atomic<uint32_t>& bell, bool everyone);
+  // Releases `lock` and sleeps until `bell` rings. Returns true when `p` is
+  // durable by then (without retaking the lock); otherwise retakes it.
+  bool SleepOn(std::atomic<uint32_t>& bell, std::unique_lock<std::mutex>& lock, Position p);
   std::vector<Event> ReadPositions(const std::vector<Position>& positions) const;
 
   const std::string dir_;
@@ -151,10 +156,13 @@ class EventLog final : public EventSource {
   mutable std::mutex mu_;  // guards everything below up to the flusher fields
   // Followers (WaitForNew): notified after every round.
   mutable std::condition_variable durable_cv_;
-  // Appenders waiting in WaitDurable, by the round that will make their
-  // events durable (see WaitDurable): one per round that may be running,
-  // plus the next.
-  std::vector<std::condition_variable> round_cv_;
+  // Appenders waiting in WaitDurable sleep on the bell of the round that
+  // will make their events durable: one bell per round that may be running,
+  // plus the next. A ring bumps the counter and wakes its sleepers.
+  const size_t bell_count_;
+  std::unique_ptr<std::atomic<uint32_t>[]> bells_;
+  // durable_position_, readable without mu_.
+  std::atomic<uint64_t> durable_published_{0};
   std::vector<Segment> segments_;
   uint64_t tail_offset_ = 0;  // bytes in the newest segment, staged included
   Position last_position_;    // staged
