@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "events/crc32c.h"
@@ -171,6 +172,45 @@ TEST(LogRecovery, SegmentWithIncompleteHeaderIsRemoved) {
   auto more = (*log)->Append(UseRequest("tok_a", 1));
   ASSERT_TRUE(more.ok());
   EXPECT_EQ(more->first, Position(kEvents + 1));
+}
+
+// ScanLog reads a segment through a buffer of 2 MiB: records of up to 1 MiB
+// straddle its refills, and a zero-filled tail longer than one refill is
+// still recognised as torn.
+TEST(LogRecovery, ScanReadsRecordsAcrossReadBuffersAndLongZeroTails) {
+  TempDir dir;
+  constexpr int kBig = 40;
+  {
+    auto log = EventLog::Open(dir.path());
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < kBig; ++i) {
+      AppendRequest r = UseRequest("tok_a", i);
+      // 100 KiB .. 1000 KiB of data: sizes that do not divide the buffer.
+      r.events[0].second["ip"] = std::string(100'000 + 23'456 * i, 'x');
+      ASSERT_TRUE((*log)->Append(std::move(r)).ok());
+    }
+  }
+  const std::string seg = dir.path() + "/" + logfmt::SegmentFileName(Position(1));
+  const uint64_t size = fs::file_size(seg);
+  ASSERT_GT(size, 8u << 20);
+  {
+    std::FILE* f = std::fopen(seg.c_str(), "ab");
+    ASSERT_NE(f, nullptr);
+    const std::string zeros(5u << 20, '\0');
+    std::fwrite(zeros.data(), 1, zeros.size(), f);
+    std::fclose(f);
+  }
+  int seen = 0;
+  auto scan = ScanLog(dir.path(), {.verify_hashes = true}, [&](const ScannedRecord& r) {
+    EXPECT_EQ(r.event.data["ip"].get_ref<const std::string&>().size(), 100'000u + 23'456 * seen);
+    ++seen;
+    return true;
+  });
+  ASSERT_TRUE(scan.ok()) << scan.error().message;
+  EXPECT_EQ(seen, kBig);
+  EXPECT_EQ(scan->torn_tail.kind, SegmentDamage::kTorn);
+  EXPECT_EQ(scan->torn_tail.offset, size);
+  EXPECT_EQ(scan->newest_segment_size, size + (5u << 20));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <unordered_map>
 
-#include "events/file_util.h"
 #include "events/log_format.h"
 
 namespace tl {
@@ -34,7 +33,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
 
   std::unordered_map<std::string, Version> versions;
   bool stopped = false;
-  std::string bytes;  // one buffer for every segment
+  SegmentFile segment;  // one read buffer for every segment
   for (size_t i = 0; i < summary.segments.size() && !stopped; ++i) {
     const auto& [first, path] = summary.segments[i];
     const bool is_last = i + 1 == summary.segments.size();
@@ -45,8 +44,10 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
                            std::to_string(summary.last.value()) + " (a segment is missing). " +
                            std::string(kRepair));
     }
-    if (Status read = ReadWholeFileInto(path, bytes); !read.ok()) return read.error();
-    uint64_t header_first = logfmt::DecodeSegmentHeader(bytes);
+    if (Status opened = segment.Open(path); !opened.ok()) return opened.error();
+    Result<uint64_t> header_first_or = segment.HeaderFirst();
+    if (!header_first_or.ok()) return header_first_or.error();
+    const uint64_t header_first = *header_first_or;
     if (header_first != 0 && header_first != first.value()) {
       return MakeError(ErrorCode::kCorruption, "segment " + path + ": its header names position " +
                                                    std::to_string(header_first) + ". " +
@@ -55,8 +56,8 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
     Event e;
     std::string key;
     std::string_view raw_data;
-    SegmentDamage damage =
-        ScanSegment(bytes, is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
+    Result<SegmentDamage> scanned =
+        segment.Scan(is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
           if (stopped) return {};
           const bool skip = summary.last.next() < options.skip_before;
           // The hash covers the data: verifying needs it decoded.
@@ -89,6 +90,8 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
           if (!on_record(ScannedRecord{e, key, i, offset, raw_data})) stopped = true;
           return {};
         });
+    if (!scanned.ok()) return scanned.error();
+    const SegmentDamage& damage = *scanned;
     if (damage.kind == SegmentDamage::kCorrupt) {
       return MakeError(ErrorCode::kCorruption,
                        "log damaged at position " + std::to_string(summary.last.value() + 1) +
@@ -99,7 +102,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
     }
     if (is_last) {
       summary.torn_tail = damage;
-      summary.newest_segment_size = bytes.size();
+      summary.newest_segment_size = segment.size();
     }
   }
   return summary;
