@@ -10,6 +10,7 @@
 
 #include "events/crypto.h"
 #include "events/time_format.h"
+#include "projections/use_data.h"
 
 namespace tl {
 namespace {
@@ -297,126 +298,6 @@ Json TotalsToJson(const Totals& t) {
   return Json{{"uses", t.uses}, {"credits_spent", t.credits_spent}, {"denied", std::move(denied)}};
 }
 
-constexpr std::string_view kUnknownCode = "UNKNOWN";
-
-// ---- the replay's reader of token.used / token.use_denied data.
-//
-// Those events are ~98% of a log, and building a JSON object for each costs
-// more than the rest of the fold. Their data as the log holds it is a flat,
-// compact object (nlohmann's dump: no whitespace, keys sorted) of integers,
-// ASCII strings, nulls and arrays of those. This reader accepts exactly such
-// objects and returns false for anything else (escapes, non-ASCII, floats,
-// nested objects, repeated keys, ...) so that the caller falls back to
-// nlohmann: whatever it accepts is valid JSON read the way nlohmann reads it.
-
-struct UseFields {
-  std::optional<int64_t> cost;           // set when "cost" is an integer
-  std::optional<std::string_view> code;  // set when "code" is a string
-};
-
-class CompactReader {
- public:
-  explicit CompactReader(std::string_view s) : s_(s) {}
-
-  bool Object(UseFields& out) {
-    if (!Eat('{')) return false;
-    bool seen_cost = false, seen_code = false;
-    if (Eat('}')) return AtEnd();
-    while (true) {
-      std::string_view key;
-      if (!String(key) || !Eat(':')) return false;
-      const bool is_cost = key == "cost", is_code = key == "code";
-      if ((is_cost && seen_cost) || (is_code && seen_code)) return false;  // nlohmann: last wins
-      seen_cost |= is_cost;
-      seen_code |= is_code;
-      if (Peek() == '"') {
-        std::string_view v;
-        if (!String(v)) return false;
-        if (is_code) out.code = v;
-      } else if (Peek() == '[') {
-        if (!Array()) return false;
-      } else {
-        std::optional<int64_t> v;
-        if (!Scalar(v)) return false;
-        if (is_cost) out.cost = v;
-      }
-      if (Eat('}')) return AtEnd();
-      if (!Eat(',')) return false;
-    }
-  }
-
- private:
-  char Peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
-  bool Eat(char c) {
-    if (Peek() != c) return false;
-    ++i_;
-    return true;
-  }
-  bool AtEnd() const { return i_ == s_.size(); }
-
-  // A string of printable ASCII without escapes.
-  bool String(std::string_view& out) {
-    if (!Eat('"')) return false;
-    const size_t start = i_;
-    for (; i_ < s_.size(); ++i_) {
-      const auto c = static_cast<unsigned char>(s_[i_]);
-      if (c == '"') {
-        out = s_.substr(start, i_ - start);
-        ++i_;
-        return true;
-      }
-      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
-    }
-    return false;
-  }
-
-  // null, true, false, or an integer of at most 18 digits (no overflow);
-  // `v` is set for an integer only.
-  bool Scalar(std::optional<int64_t>& v) {
-    for (std::string_view word : {"null", "true", "false"}) {
-      if (s_.substr(i_, word.size()) == word) {
-        i_ += word.size();
-        return true;
-      }
-    }
-    const bool negative = Eat('-');
-    const size_t start = i_;
-    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
-    const size_t digits = i_ - start;
-    if (digits == 0 || digits > 18 || (digits > 1 && s_[start] == '0')) return false;
-    // Accumulated only once the length is known to fit (18 digits < 2^63).
-    int64_t x = 0;
-    for (size_t k = start; k < i_; ++k) x = x * 10 + (s_[k] - '0');
-    const char next = Peek();
-    if (next == '.' || next == 'e' || next == 'E') return false;  // a float
-    v = negative ? -x : x;
-    return true;
-  }
-
-  bool Array() {
-    if (!Eat('[')) return false;
-    if (Eat(']')) return true;
-    while (true) {
-      if (Peek() == '"') {
-        std::string_view v;
-        if (!String(v)) return false;
-      } else {
-        std::optional<int64_t> v;
-        if (!Scalar(v)) return false;
-      }
-      if (Eat(']')) return true;
-      if (!Eat(',')) return false;
-    }
-  }
-
-  std::string_view s_;
-  size_t i_ = 0;
-};
-
-bool ReadUseFields(std::string_view data, UseFields& out) {
-  return CompactReader(data).Object(out);
-}
-
 }  // namespace
 
 // ---- copying: the indexes hold pointers, so a copy rebuilds its own.
@@ -460,8 +341,11 @@ void Projection::RebuildIndexes() {
 // ---- folding
 
 Projection::Entry* Projection::FindEntry(std::string_view id) const {
+  return FindEntry(id, std::hash<std::string_view>{}(id));
+}
+
+Projection::Entry* Projection::FindEntry(std::string_view id, size_t hash) const {
   if (by_id_.empty()) return nullptr;
-  const size_t hash = std::hash<std::string_view>{}(id);
   const size_t mask = by_id_.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     const IdSlot& slot = by_id_[i];
@@ -581,28 +465,20 @@ void Projection::Apply(const Event& e) {
   if (e.type == EventType::kCreated) {
     // A second creation of a stream cannot pass the decider's version check.
     if (entry != nullptr) return;
-    Entry& fresh = entries_.emplace_back();
-    ApplyToToken(fresh.state, e);
-    fresh.owner = &owners_[fresh.state.owner];
-    Index(&fresh);
+    TokenState state;
+    ApplyToToken(state, e);
+    AddToken(std::move(state));
     return;
   }
   if (entry == nullptr) return;  // a stream without its creation: nothing to fold into
 
   switch (e.type) {
-    case EventType::kUsed: {
-      auto it = e.data.find("cost");
-      FoldUsed(entry, e, it != e.data.end() && it->is_number_integer() ? it->get<int64_t>() : 0);
+    case EventType::kUsed:
+      FoldUsed(entry, e, UseDataOf(e.data).cost);
       break;
-    }
-    case EventType::kUseDenied: {
-      auto it = e.data.find("code");
-      FoldUseDenied(entry, e,
-                    it != e.data.end() && it->is_string()
-                        ? std::string_view(it->get_ref<const std::string&>())
-                        : std::string_view(kUnknownCode));
+    case EventType::kUseDenied:
+      FoldUseDenied(entry, e, UseDataOf(e.data).code);
       break;
-    }
     case EventType::kRegenerated:
       UnindexDigests(entry);
       ApplyToToken(entry->state, e);
@@ -612,6 +488,13 @@ void Projection::Apply(const Event& e) {
       ApplyToToken(entry->state, e);
       break;
   }
+}
+
+void Projection::AddToken(TokenState&& state) {
+  Entry& fresh = entries_.emplace_back();
+  fresh.state = std::move(state);
+  fresh.owner = &owners_[fresh.state.owner];
+  Index(&fresh);
 }
 
 void Projection::FoldUsed(Entry* entry, const Event& e, int64_t cost) {
@@ -631,16 +514,15 @@ void Projection::FoldUseDenied(Entry* entry, const Event& e, std::string_view co
 
 bool Projection::ApplyEncoded(Event& e, std::string_view data) {
   if (e.type == EventType::kUsed || e.type == EventType::kUseDenied) {
-    UseFields f;
-    if (ReadUseFields(data, f)) {
+    if (std::optional<UseData> use = ReadCompactUseData(data)) {
       if (e.position <= last_position_) return true;
       last_position_ = e.position;
       Entry* entry = FindEntry(e.token_id);
       if (entry == nullptr) return true;
       if (e.type == EventType::kUsed) {
-        FoldUsed(entry, e, f.cost.value_or(0));
+        FoldUsed(entry, e, use->cost);
       } else {
-        FoldUseDenied(entry, e, f.code ? *f.code : std::string_view(kUnknownCode));
+        FoldUseDenied(entry, e, use->code);
       }
       return true;
     }
@@ -649,6 +531,83 @@ bool Projection::ApplyEncoded(Event& e, std::string_view data) {
   if (!e.data.is_object()) return false;
   Apply(e);
   return true;
+}
+
+// ---- the replay's batched fold
+//
+// Finding an event's token costs dependent cache misses: its id slot, then
+// its entry, then the id's heap block and the usage series. Paid one event at
+// a time they were ~40% of a replay. A batch knows its ids ahead, so each
+// step is prefetched for an event further ahead than the next step: the
+// misses of many events overlap instead of following one another.
+// Prefetching only reads; every event is then looked up as usual, so an
+// entry created within the batch or a stale hint changes nothing.
+
+namespace {
+constexpr size_t kPrefetchAhead = 8;  // events between two prefetch steps
+
+void PrefetchLines(const void* p, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(static_cast<const char*>(p) + off);
+}
+}  // namespace
+
+const Projection::Entry* Projection::PeekEntry(size_t hash) const {
+  const size_t mask = by_id_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const IdSlot& slot = by_id_[i];
+    if (slot.entry == nullptr || slot.hash == hash) return slot.entry;
+  }
+}
+
+void Projection::Prefetch(const FoldBatch& batch, size_t i, size_t count) const {
+  if (by_id_.empty()) return;
+  if (i + 3 * kPrefetchAhead < count) {
+    __builtin_prefetch(&by_id_[batch[i + 3 * kPrefetchAhead].id_hash & (by_id_.size() - 1)]);
+  }
+  if (i + 2 * kPrefetchAhead < count) {
+    // What token.used reads and writes: the head of the entry (see TokenState).
+    if (const Entry* e = PeekEntry(batch[i + 2 * kPrefetchAhead].id_hash)) {
+      PrefetchLines(e, static_cast<size_t>(reinterpret_cast<const char*>(&e->state.owner) -
+                                           reinterpret_cast<const char*>(e)));
+    }
+  }
+  if (i + kPrefetchAhead < count) {
+    if (const Entry* e = PeekEntry(batch[i + kPrefetchAhead].id_hash)) {
+      __builtin_prefetch(e->state.id.data());
+      if (!e->usage.hours.empty()) __builtin_prefetch(&e->usage.hours.back());
+      if (!e->state.recent_uses.empty()) __builtin_prefetch(e->state.recent_uses.data());
+    }
+  }
+}
+
+void Projection::ApplyBatch(FoldBatch& batch, size_t count) {
+  Event envelope;  // the fields FoldUsed / FoldUseDenied read
+  for (size_t i = 0; i < count; ++i) {
+    Prefetch(batch, i, count);
+    const FoldBatch::Item& item = batch[i];
+    if (item.kind == FoldBatch::Item::kEvent) {
+      Apply(batch.EventOf(item));
+      continue;
+    }
+    if (item.position <= last_position_) continue;
+    last_position_ = item.position;
+    Entry* entry = FindEntry(batch.TokenId(item), item.id_hash);
+    if (item.kind == FoldBatch::Item::kCreated) {
+      if (entry == nullptr) AddToken(batch.TakeState(item));  // as Apply does
+      continue;
+    }
+    if (entry == nullptr) continue;
+    envelope.position = item.position;
+    envelope.version = item.version;
+    envelope.time_ms = item.time_ms;
+    if (item.kind == FoldBatch::Item::kUsed) {
+      envelope.type = EventType::kUsed;
+      FoldUsed(entry, envelope, item.cost);
+    } else {
+      envelope.type = EventType::kUseDenied;
+      FoldUseDenied(entry, envelope, batch.Code(item));
+    }
+  }
 }
 
 // ---- reads
