@@ -22,15 +22,6 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 
 int32_t HourOf(int64_t ms) { return static_cast<int32_t>(FloorDiv(ms, kHourMs)); }
 
-// Usage series grow one bucket at a time and most stay short (a token used in
-// a dozen hours). libstdc++ doubles capacity, which leaves a million series
-// about a third empty on average; growing by a quarter keeps appends amortized
-// O(1) and wastes far less.
-template <typename T>
-void ReserveForOneMore(std::vector<T>& v) {
-  if (v.size() == v.capacity()) v.reserve(v.size() + v.size() / 4 + 2);
-}
-
 // ---- cursor: base64url("<created_ms>:<id>") so clients treat it as opaque.
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -328,9 +319,11 @@ void Projection::RebuildIndexes() {
     IndexDigests(&e);
     owner.by_created.push_back(&e);
     by_created_.push_back(&e);
-    for (const HourCounters& h : e.usage.hours)
-      AddHour(owner.usage, h.hour, h.uses, h.credits_spent);
-    for (const DenialCount& d : e.usage.denials) AddDenial(owner.usage, d.hour, d.code, d.n);
+    e.usage.ForEachHour([&](const UsageSeries::Hour& h) {
+      owner.usage.AddHour(h.hour, h.uses, h.credits_spent);
+    });
+    e.usage.ForEachDenial(
+        [&](const UsageSeries::Denial& d) { owner.usage.AddDenial(d.hour, d.code, d.n); });
   }
   auto less = [](const Entry* a, const Entry* b) { return CreatedBefore(a->state, b->state); };
   std::sort(by_created_.begin(), by_created_.end(), less);
@@ -420,43 +413,6 @@ uint16_t Projection::CodeId(std::string_view code) {
   return static_cast<uint16_t>(codes_.size() - 1);
 }
 
-void Projection::AddHour(UsageSeries& s, int32_t hour, uint32_t uses, int64_t credits) {
-  auto& v = s.hours;
-  if (!v.empty() && v.back().hour == hour) {
-    v.back().uses += uses;
-    v.back().credits_spent += credits;
-    return;
-  }
-  auto it = v.end();
-  if (!v.empty() && v.back().hour > hour) {
-    it = std::lower_bound(v.begin(), v.end(), hour,
-                          [](const HourCounters& h, int32_t x) { return h.hour < x; });
-    if (it != v.end() && it->hour == hour) {
-      it->uses += uses;
-      it->credits_spent += credits;
-      return;
-    }
-  }
-  const size_t at = static_cast<size_t>(it - v.begin());
-  ReserveForOneMore(v);
-  v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), HourCounters{hour, uses, credits});
-}
-
-void Projection::AddDenial(UsageSeries& s, int32_t hour, uint16_t code, uint32_t n) {
-  auto& v = s.denials;
-  auto less = [](const DenialCount& d, std::pair<int32_t, uint16_t> k) {
-    return std::pair(d.hour, d.code) < k;
-  };
-  auto it = std::lower_bound(v.begin(), v.end(), std::pair(hour, code), less);
-  if (it != v.end() && it->hour == hour && it->code == code) {
-    it->n += n;
-  } else {
-    const size_t at = static_cast<size_t>(it - v.begin());
-    ReserveForOneMore(v);
-    v.insert(v.begin() + static_cast<std::ptrdiff_t>(at), DenialCount{hour, code, n});
-  }
-}
-
 void Projection::Apply(const Event& e) {
   if (e.position <= last_position_) return;
   last_position_ = e.position;
@@ -500,16 +456,16 @@ void Projection::AddToken(TokenState&& state) {
 void Projection::FoldUsed(Entry* entry, const Event& e, int64_t cost) {
   ApplyUsedToToken(entry->state, e, cost);
   const int32_t hour = HourOf(e.time_ms);
-  AddHour(entry->usage, hour, 1, cost);
-  AddHour(entry->owner->usage, hour, 1, cost);
+  entry->usage.AddHour(hour, 1, cost);
+  entry->owner->usage.AddHour(hour, 1, cost);
 }
 
 void Projection::FoldUseDenied(Entry* entry, const Event& e, std::string_view code) {
   ApplyUseDeniedToToken(entry->state, e);
   const uint16_t id = CodeId(code);
   const int32_t hour = HourOf(e.time_ms);
-  AddDenial(entry->usage, hour, id, 1);
-  AddDenial(entry->owner->usage, hour, id, 1);
+  entry->usage.AddDenial(hour, id, 1);
+  entry->owner->usage.AddDenial(hour, id, 1);
 }
 
 bool Projection::ApplyEncoded(Event& e, std::string_view data) {
@@ -574,7 +530,7 @@ void Projection::Prefetch(const FoldBatch& batch, size_t i, size_t count) const 
   if (i + kPrefetchAhead < count) {
     if (const Entry* e = PeekEntry(batch[i + kPrefetchAhead].id_hash)) {
       __builtin_prefetch(e->state.id.data());
-      if (!e->usage.hours.empty()) __builtin_prefetch(&e->usage.hours.back());
+      if (const void* usage = e->usage.prefetch_address()) PrefetchLines(usage, 128);
       if (!e->state.recent_uses.empty()) __builtin_prefetch(e->state.recent_uses.data());
     }
   }
@@ -695,19 +651,19 @@ Json Projection::Usage(const UsageQuery& q) const {
   std::map<int64_t, Totals> buckets;
   Totals total;
   for (const UsageSeries* s : series) {
-    for (const HourCounters& h : s->hours) {
-      if (!in_range(h.hour)) continue;
+    s->ForEachHour([&](const UsageSeries::Hour& h) {
+      if (!in_range(h.hour)) return;
       Totals& b = buckets[bucket_of(h.hour)];
       b.uses += h.uses;
       b.credits_spent += h.credits_spent;
       total.uses += h.uses;
       total.credits_spent += h.credits_spent;
-    }
-    for (const DenialCount& d : s->denials) {
-      if (!in_range(d.hour)) continue;
+    });
+    s->ForEachDenial([&](const UsageSeries::Denial& d) {
+      if (!in_range(d.hour)) return;
       buckets[bucket_of(d.hour)].denied[codes_[d.code]] += d.n;
       total.denied[codes_[d.code]] += d.n;
-    }
+    });
   }
   Json out_buckets = Json::array();
   for (const auto& [start, t] : buckets) {
@@ -722,19 +678,20 @@ Json Projection::Usage(const UsageQuery& q) const {
 
 Json Projection::UsageSeriesToJson(const UsageSeries& s) const {
   Json hours = Json::array();
-  for (const HourCounters& h : s.hours) {
+  s.ForEachHour([&](const UsageSeries::Hour& h) {
     hours.push_back(Json::array({static_cast<int64_t>(h.hour) * kHourMs, h.uses, h.credits_spent}));
-  }
-  // Code ids depend on the order codes were first seen; sort by name instead.
-  std::vector<const DenialCount*> denials;
-  for (const DenialCount& d : s.denials) denials.push_back(&d);
-  std::sort(denials.begin(), denials.end(), [this](const DenialCount* a, const DenialCount* b) {
-    if (a->hour != b->hour) return a->hour < b->hour;
-    return codes_[a->code] < codes_[b->code];
   });
+  // Code ids depend on the order codes were first seen; sort by name instead.
+  std::vector<UsageSeries::Denial> denials;
+  s.ForEachDenial([&](const UsageSeries::Denial& d) { denials.push_back(d); });
+  std::sort(denials.begin(), denials.end(),
+            [this](const UsageSeries::Denial& a, const UsageSeries::Denial& b) {
+              if (a.hour != b.hour) return a.hour < b.hour;
+              return codes_[a.code] < codes_[b.code];
+            });
   Json denied = Json::array();
-  for (const DenialCount* d : denials) {
-    denied.push_back(Json::array({static_cast<int64_t>(d->hour) * kHourMs, codes_[d->code], d->n}));
+  for (const UsageSeries::Denial& d : denials) {
+    denied.push_back(Json::array({static_cast<int64_t>(d.hour) * kHourMs, codes_[d.code], d.n}));
   }
   return Json{{"hours", std::move(hours)}, {"denied", std::move(denied)}};
 }
@@ -797,7 +754,7 @@ Result<Projection> Projection::FromJson(const Json& j) {
             FloorDiv(h[0].get<int64_t>(), kHourMs) * kHourMs != h[0].get<int64_t>()) {
           throw CorruptDocument("bad usage hour of " + e.state.id);
         }
-        AddHour(e.usage, HourOf(h[0].get<int64_t>()), h[1].get<uint32_t>(), h[2].get<int64_t>());
+        e.usage.AddHour(HourOf(h[0].get<int64_t>()), h[1].get<uint32_t>(), h[2].get<int64_t>());
       }
       for (const Json& d : denied) {
         if (!d.is_array() || d.size() != 3 || !d[0].is_number_integer() || !d[1].is_string() ||
@@ -805,7 +762,7 @@ Result<Projection> Projection::FromJson(const Json& j) {
             FloorDiv(d[0].get<int64_t>(), kHourMs) * kHourMs != d[0].get<int64_t>()) {
           throw CorruptDocument("bad denial count of " + e.state.id);
         }
-        AddDenial(e.usage, HourOf(d[0].get<int64_t>()),
+        e.usage.AddDenial(HourOf(d[0].get<int64_t>()),
                   p.CodeId(d[1].get_ref<const std::string&>()), d[2].get<uint32_t>());
       }
     }

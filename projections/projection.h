@@ -13,6 +13,7 @@
 #include "events/result.h"
 #include "projections/fold_batch.h"
 #include "projections/token_state.h"
+#include "projections/usage_series.h"
 
 namespace tl {
 
@@ -98,30 +99,14 @@ class Projection {
   static Result<Projection> FromJson(const Json& j);
 
  private:
-  // Counters are kept in compact sorted vectors rather than maps: with a
-  // million tokens, per-bucket map nodes would dominate memory.
-  struct HourCounters {
-    int32_t hour;  // hours since the epoch (UTC)
-    uint32_t uses;
-    int64_t credits_spent;
-  };
-  struct DenialCount {
-    int32_t hour;
-    uint16_t code;  // index into codes_
-    uint32_t n;
-  };
-  struct UsageSeries {
-    std::vector<HourCounters> hours;   // sorted by hour
-    std::vector<DenialCount> denials;  // sorted by (hour, code)
-  };
   struct Entry;
   struct OwnerEntry {
     std::vector<Entry*> by_created;  // sorted by (created_at, id)
-    UsageSeries usage;               // the sum over the owner's tokens
+    UsageSeries usage;               // the sum over the owner's tokens (codes_ ids)
   };
   struct Entry {
     // Next to the hot head of `state` (see TokenState): what token.used updates.
-    UsageSeries usage;
+    UsageSeries usage;  // denial codes are codes_ ids
     OwnerEntry* owner = nullptr;
     TokenState state;
   };
@@ -146,8 +131,6 @@ class Projection {
   void UnindexDigests(Entry* e);
   void RebuildIndexes();
   uint16_t CodeId(std::string_view code);
-  static void AddHour(UsageSeries& s, int32_t hour, uint32_t uses, int64_t credits);
-  static void AddDenial(UsageSeries& s, int32_t hour, uint16_t code, uint32_t n);
   Json UsageSeriesToJson(const UsageSeries& s) const;
 
   // Tokens are never removed, and a deque keeps element addresses stable, so
