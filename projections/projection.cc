@@ -307,16 +307,17 @@ Projection& Projection::operator=(const Projection& other) {
 }
 
 void Projection::RebuildIndexes() {
-  by_id_.clear();
-  by_digest_.clear();
+  by_id_.Clear();
+  by_digest_.Clear();
   owners_.clear();
   by_created_.clear();
   by_created_.reserve(entries_.size());
-  for (Entry& e : entries_) {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
     OwnerEntry& owner = owners_[e.state.owner];
     e.owner = &owner;
-    InsertId(&e);
-    IndexDigests(&e);
+    by_id_.Insert(std::hash<std::string_view>{}(e.state.id), static_cast<Ref>(i + 1));
+    IndexDigests(static_cast<Ref>(i + 1));
     owner.by_created.push_back(&e);
     by_created_.push_back(&e);
     e.usage.ForEachHour([&](const UsageSeries::Hour& h) {
@@ -333,64 +334,34 @@ void Projection::RebuildIndexes() {
 
 // ---- folding
 
+Projection::Ref Projection::FindRef(std::string_view id, size_t hash) const {
+  return by_id_.Find(hash, [&](Ref ref) { return EntryAt(ref)->state.id == id; });
+}
+
 Projection::Entry* Projection::FindEntry(std::string_view id) const {
-  return FindEntry(id, std::hash<std::string_view>{}(id));
+  const Ref ref = FindRef(id, std::hash<std::string_view>{}(id));
+  return ref == 0 ? nullptr : EntryAt(ref);
 }
 
-Projection::Entry* Projection::FindEntry(std::string_view id, size_t hash) const {
-  if (by_id_.empty()) return nullptr;
-  const size_t mask = by_id_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const IdSlot& slot = by_id_[i];
-    if (slot.entry == nullptr) return nullptr;
-    if (slot.hash == hash && slot.entry->state.id == id) return slot.entry;
+void Projection::IndexDigests(Ref ref) {
+  const TokenState& t = EntryAt(ref)->state;
+  if (!t.secret_digest.empty()) by_digest_.Insert(t.secret_digest.Hash(), ref);
+  if (!t.previous_digest.empty() && t.previous_digest != t.secret_digest) {
+    by_digest_.Insert(t.previous_digest.Hash(), ref);
   }
 }
 
-void Projection::InsertId(Entry* e) {
-  // Grow before passing half full; entries_.size() already counts `e`.
-  if (entries_.size() * 2 > by_id_.size()) {
-    std::vector<IdSlot> old = std::move(by_id_);
-    by_id_.assign(std::max<size_t>(16, old.size() * 2), IdSlot{});
-    while (by_id_.size() < entries_.size() * 2) by_id_.resize(by_id_.size() * 2);
-    const size_t mask = by_id_.size() - 1;
-    for (const IdSlot& slot : old) {
-      if (slot.entry == nullptr) continue;
-      size_t i = slot.hash & mask;
-      while (by_id_[i].entry != nullptr) i = (i + 1) & mask;
-      by_id_[i] = slot;
-    }
-  }
-  const size_t hash = std::hash<std::string_view>{}(e->state.id);
-  const size_t mask = by_id_.size() - 1;
-  size_t i = hash & mask;
-  while (by_id_[i].entry != nullptr) i = (i + 1) & mask;
-  by_id_[i] = IdSlot{hash, e};
-}
-
-void Projection::IndexDigests(Entry* e) {
-  if (!e->state.secret_digest.empty()) by_digest_.emplace(e->state.secret_digest.Hash(), e);
-  if (!e->state.previous_digest.empty() && e->state.previous_digest != e->state.secret_digest) {
-    by_digest_.emplace(e->state.previous_digest.Hash(), e);
+void Projection::UnindexDigests(Ref ref) {
+  const TokenState& t = EntryAt(ref)->state;
+  for (const StoredDigest* d : {&t.secret_digest, &t.previous_digest}) {
+    if (!d->empty()) by_digest_.Erase(d->Hash(), ref);
   }
 }
 
-void Projection::UnindexDigests(Entry* e) {
-  for (const StoredDigest* d : {&e->state.secret_digest, &e->state.previous_digest}) {
-    if (d->empty()) continue;
-    auto [lo, hi] = by_digest_.equal_range(d->Hash());
-    for (auto it = lo; it != hi; ++it) {
-      if (it->second == e) {
-        by_digest_.erase(it);
-        break;
-      }
-    }
-  }
-}
-
-void Projection::Index(Entry* e) {
-  InsertId(e);
-  IndexDigests(e);
+void Projection::Index(Ref ref) {
+  Entry* e = EntryAt(ref);
+  by_id_.Insert(std::hash<std::string_view>{}(e->state.id), ref);
+  IndexDigests(ref);
   auto insert_sorted = [e](std::vector<Entry*>& v) {
     // Creations arrive nearly in time order, so this is almost always an append.
     auto pos = v.end();
@@ -417,7 +388,8 @@ void Projection::Apply(const Event& e) {
   if (e.position <= last_position_) return;
   last_position_ = e.position;
 
-  Entry* entry = FindEntry(e.token_id);
+  const Ref ref = FindRef(e.token_id, std::hash<std::string_view>{}(e.token_id));
+  Entry* entry = ref == 0 ? nullptr : EntryAt(ref);
   if (e.type == EventType::kCreated) {
     // A second creation of a stream cannot pass the decider's version check.
     if (entry != nullptr) return;
@@ -436,9 +408,9 @@ void Projection::Apply(const Event& e) {
       FoldUseDenied(entry, e, UseDataOf(e.data).code);
       break;
     case EventType::kRegenerated:
-      UnindexDigests(entry);
+      UnindexDigests(ref);
       ApplyToToken(entry->state, e);
-      IndexDigests(entry);
+      IndexDigests(ref);
       break;
     default:
       ApplyToToken(entry->state, e);
@@ -450,7 +422,7 @@ void Projection::AddToken(TokenState&& state) {
   Entry& fresh = entries_.emplace_back();
   fresh.state = std::move(state);
   fresh.owner = &owners_[fresh.state.owner];
-  Index(&fresh);
+  Index(static_cast<Ref>(entries_.size()));
 }
 
 void Projection::FoldUsed(Entry* entry, const Event& e, int64_t cost) {
@@ -507,28 +479,19 @@ void PrefetchLines(const void* p, size_t bytes) {
 }
 }  // namespace
 
-const Projection::Entry* Projection::PeekEntry(size_t hash) const {
-  const size_t mask = by_id_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const IdSlot& slot = by_id_[i];
-    if (slot.entry == nullptr || slot.hash == hash) return slot.entry;
-  }
-}
-
 void Projection::Prefetch(const FoldBatch& batch, size_t i, size_t count) const {
-  if (by_id_.empty()) return;
-  if (i + 3 * kPrefetchAhead < count) {
-    __builtin_prefetch(&by_id_[batch[i + 3 * kPrefetchAhead].id_hash & (by_id_.size() - 1)]);
-  }
+  if (i + 3 * kPrefetchAhead < count) by_id_.Prefetch(batch[i + 3 * kPrefetchAhead].id_hash);
   if (i + 2 * kPrefetchAhead < count) {
     // What token.used reads and writes: the head of the entry (see TokenState).
-    if (const Entry* e = PeekEntry(batch[i + 2 * kPrefetchAhead].id_hash)) {
+    if (const Ref ref = by_id_.Peek(batch[i + 2 * kPrefetchAhead].id_hash)) {
+      const Entry* e = EntryAt(ref);
       PrefetchLines(e, static_cast<size_t>(reinterpret_cast<const char*>(&e->state.owner) -
                                            reinterpret_cast<const char*>(e)));
     }
   }
   if (i + kPrefetchAhead < count) {
-    if (const Entry* e = PeekEntry(batch[i + kPrefetchAhead].id_hash)) {
+    if (const Ref ref = by_id_.Peek(batch[i + kPrefetchAhead].id_hash)) {
+      const Entry* e = EntryAt(ref);
       __builtin_prefetch(e->state.id.data());
       if (const void* usage = e->usage.prefetch_address()) PrefetchLines(usage, 128);
       if (!e->state.recent_uses.empty()) __builtin_prefetch(e->state.recent_uses.data());
@@ -547,7 +510,8 @@ void Projection::ApplyBatch(FoldBatch& batch, size_t count) {
     }
     if (item.position <= last_position_) continue;
     last_position_ = item.position;
-    Entry* entry = FindEntry(batch.TokenId(item), item.id_hash);
+    const Ref ref = FindRef(batch.TokenId(item), item.id_hash);
+    Entry* entry = ref == 0 ? nullptr : EntryAt(ref);
     if (item.kind == FoldBatch::Item::kCreated) {
       if (entry == nullptr) AddToken(batch.TakeState(item));  // as Apply does
       continue;
@@ -577,14 +541,15 @@ const TokenState* Projection::FindByDigest(std::string_view digest, bool* is_pre
   if (digest.empty()) return nullptr;
   const StoredDigest wanted(digest);
   const TokenState* previous_match = nullptr;
-  auto [lo, hi] = by_digest_.equal_range(wanted.Hash());
-  for (auto it = lo; it != hi; ++it) {
-    const TokenState& t = it->second->state;
-    if (t.secret_digest == wanted) {
-      if (is_previous) *is_previous = false;
-      return &t;
-    }
+  const Ref current = by_digest_.Find(wanted.Hash(), [&](Ref ref) {
+    const TokenState& t = EntryAt(ref)->state;
+    if (t.secret_digest == wanted) return true;
     if (t.previous_digest == wanted) previous_match = &t;
+    return false;
+  });
+  if (current != 0) {
+    if (is_previous) *is_previous = false;
+    return &EntryAt(current)->state;
   }
   if (previous_match && is_previous) *is_previous = true;
   return previous_match;
