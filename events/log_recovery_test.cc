@@ -141,6 +141,44 @@ TEST(LogRecovery, RewrittenRecordWithValidCrcFailsHashVerification) {
   EXPECT_NE(verified.error().message.find("hash mismatch"), std::string::npos);
 }
 
+// Scans that skip hex-encoding the hashes follow the same chain on the raw
+// bytes: the same last hash, and a re-framed record whose prev_hash is not
+// its predecessor's hash is refused the same way.
+TEST(LogRecovery, ChainIsCheckedWithoutHexHashesToo) {
+  TempDir dir;
+  auto [seg, last_offset] = WriteLog(dir.path());
+  auto all = [](const ScannedRecord&) { return true; };
+  auto hex = ScanLog(dir.path(), {}, all);
+  auto raw = ScanLog(dir.path(), {.hex_hashes = false}, all);
+  ASSERT_TRUE(hex.ok() && raw.ok());
+  EXPECT_EQ(raw->last_hash, hex->last_hash);
+  EXPECT_EQ(raw->last, Position(kEvents));
+
+  std::string bytes = ReadWholeFile(seg).value();
+  uint64_t offset = 0;
+  int seen = 0;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const ScannedRecord& r) {
+                if (++seen == 5) offset = r.offset;
+                return true;
+              }).ok());
+  const uint32_t len = logfmt::LoadU32(bytes.data() + offset);
+  Event e;
+  ASSERT_TRUE(logfmt::DecodePayload(
+      std::string_view(bytes).substr(offset + logfmt::kRecordHeaderSize, len), true, e, nullptr));
+  e.prev_hash[0] = e.prev_hash[0] == 'a' ? 'b' : 'a';
+  std::string record;
+  ASSERT_TRUE(logfmt::AppendRecord(e, "", record));
+  bytes.replace(offset, record.size(), record);
+  ASSERT_TRUE(WriteFileAtomically(seg, bytes).ok());
+  for (bool hex_hashes : {true, false}) {
+    auto broken = ScanLog(dir.path(), {.hex_hashes = hex_hashes}, all);
+    ASSERT_FALSE(broken.ok());
+    EXPECT_NE(broken.error().message.find("position 5"), std::string::npos)
+        << broken.error().message;
+    EXPECT_NE(broken.error().message.find("hash chain broken"), std::string::npos);
+  }
+}
+
 TEST(LogRecovery, MissingSegmentIsRefused) {
   TempDir dir;
   {

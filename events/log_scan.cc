@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "events/crypto.h"
 #include "events/log_format.h"
 
 namespace tl {
@@ -34,6 +35,11 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
   std::unordered_map<std::string, Version> versions;
   bool stopped = false;
   SegmentFile segment;  // one read buffer for every segment
+  // Without hex hashes the chain is followed on the raw bytes, and only the
+  // last hash is hex-encoded, at the end.
+  const bool hex_hashes = options.hex_hashes || options.verify_hashes;
+  logfmt::RawHashes raw_hashes;
+  std::string last_raw_hash(32, '\0');  // position 0: the genesis hash, all zeros
   for (size_t i = 0; i < summary.segments.size() && !stopped; ++i) {
     const auto& [first, path] = summary.segments[i];
     const bool is_last = i + 1 == summary.segments.size();
@@ -67,14 +73,17 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
                            (options.raw_data_types >> static_cast<uint8_t>(payload[1]) & 1) != 0;
           if (raw) parse = false;  // the callback decodes raw_data
           raw_data = {};
-          if (!logfmt::DecodePayload(payload, parse, e, &key, raw ? &raw_data : nullptr)) {
+          if (!logfmt::DecodePayload(payload, parse, e, &key, raw ? &raw_data : nullptr,
+                                     hex_hashes ? nullptr : &raw_hashes)) {
             return "record does not decode";
           }
           if (e.position != summary.last.next()) {
             return "record holds position " + std::to_string(e.position.value()) + " where " +
                    std::to_string(summary.last.value() + 1) + " belongs";
           }
-          if (e.prev_hash != summary.last_hash) return "hash chain broken: prev_hash differs";
+          if (hex_hashes ? e.prev_hash != summary.last_hash : raw_hashes.prev != last_raw_hash) {
+            return "hash chain broken: prev_hash differs";
+          }
           if (options.verify_hashes && !skip && ComputeHash(e) != e.hash) {
             return "hash mismatch: the event was altered";
           }
@@ -84,7 +93,11 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
             v = e.version;
           }
           summary.last = e.position;
-          summary.last_hash = e.hash;
+          if (hex_hashes) {
+            summary.last_hash = e.hash;
+          } else {
+            last_raw_hash.assign(raw_hashes.hash);
+          }
           ++summary.events;
           if (skip) return {};
           if (!on_record(ScannedRecord{e, key, i, offset, raw_data})) stopped = true;
@@ -105,6 +118,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
       summary.newest_segment_size = segment.size();
     }
   }
+  if (!hex_hashes && summary.events > 0) summary.last_hash = ToHex(last_raw_hash);
   return summary;
 }
 

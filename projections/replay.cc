@@ -128,6 +128,7 @@ Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const Repl
   // batch decodes them itself, without a JSON object per event.
   options.raw_data_types = 1u << static_cast<uint8_t>(EventType::kUsed) |
                            1u << static_cast<uint8_t>(EventType::kUseDenied);
+  options.hex_hashes = false;  // the fold never reads them
 
   std::vector<FoldBatch> batches(kBatches);
   BatchQueue queue(batches);
