@@ -57,8 +57,8 @@ Result<const char*> SegmentFile::Bytes(uint64_t offset, size_t n) {
     std::memmove(buffer_.data(), buffer_.data() + (offset - buffer_offset_), kept);
   }
   const uint64_t read_from = offset + kept;
-  const size_t want = static_cast<size_t>(std::min<uint64_t>(
-      std::max(kReadChunk, n) - kept, size_ - read_from));
+  const size_t want =
+      static_cast<size_t>(std::min<uint64_t>(std::max(kReadChunk, n) - kept, size_ - read_from));
   if (buffer_.size() < kept + want) buffer_.resize(std::max(kReadChunk, kept + want));
   buffer_offset_ = offset;
   buffered_ = kept;

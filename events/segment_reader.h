@@ -62,7 +62,7 @@ class SegmentFile {
   int fd_ = -1;
   std::string path_;
   uint64_t size_ = 0;
-  std::string buffer_;       // holds file bytes [buffer_offset_, + buffered_)
+  std::string buffer_;  // holds file bytes [buffer_offset_, + buffered_)
   uint64_t buffer_offset_ = 0;
   size_t buffered_ = 0;
 };

@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-
 namespace tl {
 
 // An append-only sequence with stable element addresses and index access,

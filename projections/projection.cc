@@ -320,9 +320,8 @@ void Projection::RebuildIndexes() {
     IndexDigests(static_cast<Ref>(i + 1));
     owner.by_created.push_back(&e);
     by_created_.push_back(&e);
-    e.usage.ForEachHour([&](const UsageSeries::Hour& h) {
-      owner.usage.AddHour(h.hour, h.uses, h.credits_spent);
-    });
+    e.usage.ForEachHour(
+        [&](const UsageSeries::Hour& h) { owner.usage.AddHour(h.hour, h.uses, h.credits_spent); });
     e.usage.ForEachDenial(
         [&](const UsageSeries::Denial& d) { owner.usage.AddDenial(d.hour, d.code, d.n); });
   }
@@ -475,7 +474,8 @@ namespace {
 constexpr size_t kPrefetchAhead = 8;  // events between two prefetch steps
 
 void PrefetchLines(const void* p, size_t bytes) {
-  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(static_cast<const char*>(p) + off);
+  for (size_t off = 0; off < bytes; off += 64)
+    __builtin_prefetch(static_cast<const char*>(p) + off);
 }
 }  // namespace
 
@@ -727,8 +727,8 @@ Result<Projection> Projection::FromJson(const Json& j) {
             FloorDiv(d[0].get<int64_t>(), kHourMs) * kHourMs != d[0].get<int64_t>()) {
           throw CorruptDocument("bad denial count of " + e.state.id);
         }
-        e.usage.AddDenial(HourOf(d[0].get<int64_t>()),
-                  p.CodeId(d[1].get_ref<const std::string&>()), d[2].get<uint32_t>());
+        e.usage.AddDenial(HourOf(d[0].get<int64_t>()), p.CodeId(d[1].get_ref<const std::string&>()),
+                          d[2].get<uint32_t>());
       }
     }
   } catch (const CorruptDocument& ex) {

@@ -13,7 +13,9 @@ namespace {
 // kind 0 the credits (zigzag).
 constexpr size_t kMaxRecordBytes = 10 + 5 + 5 + 10;
 
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
 int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 size_t PutVarint(unsigned char* out, uint64_t v) {

@@ -70,8 +70,7 @@ class UsageSeries {
 template <typename F>
 void UsageSeries::Walk(F&& f) const {
   using Visitor = std::remove_reference_t<F>;
-  WalkRecords([](void* c, const Record& r) -> bool { return (*static_cast<Visitor*>(c))(r); },
-              &f);
+  WalkRecords([](void* c, const Record& r) -> bool { return (*static_cast<Visitor*>(c))(r); }, &f);
 }
 
 template <typename F>
