@@ -171,7 +171,8 @@ bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string&
 }
 
 bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
-                   std::string* idempotency_key, std::string_view* raw_data) {
+                   std::string* idempotency_key, std::string_view* raw_data,
+                   RawHashes* raw_hashes) {
   Cursor c{payload};
   if (c.U8() != kPayloadFormat) return false;
   uint8_t type = c.U8();
@@ -188,8 +189,12 @@ bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
   std::string_view data = c.Str(c.U32());
   if (!c.ok || c.pos != payload.size()) return false;
   // In place: a scan reuses one Event, so this allocates nothing per record.
-  AssignHex(e.prev_hash, prev);
-  AssignHex(e.hash, hash);
+  if (raw_hashes) {
+    *raw_hashes = RawHashes{prev, hash};
+  } else {
+    AssignHex(e.prev_hash, prev);
+    AssignHex(e.hash, hash);
+  }
   if (idempotency_key) idempotency_key->assign(key);
   if (raw_data) *raw_data = data;
   if (parse_data) {

@@ -40,8 +40,15 @@ bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string&
 // null when `raw_data` is given. `raw_data`, when given, receives the data
 // bytes as stored (a view into `payload`) for callers that decode them
 // themselves. Returns false when the bytes are not a valid payload.
+// `raw_hashes`, when given, receives the 32 raw bytes of prev_hash and hash
+// (views into `payload`) and e.prev_hash / e.hash are left as they were:
+// hex-encoding both costs a scan more than checking the chain does.
+struct RawHashes {
+  std::string_view prev, hash;
+};
 bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
-                   std::string* idempotency_key, std::string_view* raw_data = nullptr);
+                   std::string* idempotency_key, std::string_view* raw_data = nullptr,
+                   RawHashes* raw_hashes = nullptr);
 
 uint32_t LoadU32(const char* p);
 uint64_t LoadU64(const char* p);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "events/crc32c.h"
@@ -140,6 +141,44 @@ TEST(LogRecovery, RewrittenRecordWithValidCrcFailsHashVerification) {
   EXPECT_NE(verified.error().message.find("hash mismatch"), std::string::npos);
 }
 
+// Scans that skip hex-encoding the hashes follow the same chain on the raw
+// bytes: the same last hash, and a re-framed record whose prev_hash is not
+// its predecessor's hash is refused the same way.
+TEST(LogRecovery, ChainIsCheckedWithoutHexHashesToo) {
+  TempDir dir;
+  auto [seg, last_offset] = WriteLog(dir.path());
+  auto all = [](const ScannedRecord&) { return true; };
+  auto hex = ScanLog(dir.path(), {}, all);
+  auto raw = ScanLog(dir.path(), {.hex_hashes = false}, all);
+  ASSERT_TRUE(hex.ok() && raw.ok());
+  EXPECT_EQ(raw->last_hash, hex->last_hash);
+  EXPECT_EQ(raw->last, Position(kEvents));
+
+  std::string bytes = ReadWholeFile(seg).value();
+  uint64_t offset = 0;
+  int seen = 0;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const ScannedRecord& r) {
+                if (++seen == 5) offset = r.offset;
+                return true;
+              }).ok());
+  const uint32_t len = logfmt::LoadU32(bytes.data() + offset);
+  Event e;
+  ASSERT_TRUE(logfmt::DecodePayload(
+      std::string_view(bytes).substr(offset + logfmt::kRecordHeaderSize, len), true, e, nullptr));
+  e.prev_hash[0] = e.prev_hash[0] == 'a' ? 'b' : 'a';
+  std::string record;
+  ASSERT_TRUE(logfmt::AppendRecord(e, "", record));
+  bytes.replace(offset, record.size(), record);
+  ASSERT_TRUE(WriteFileAtomically(seg, bytes).ok());
+  for (bool hex_hashes : {true, false}) {
+    auto broken = ScanLog(dir.path(), {.hex_hashes = hex_hashes}, all);
+    ASSERT_FALSE(broken.ok());
+    EXPECT_NE(broken.error().message.find("position 5"), std::string::npos)
+        << broken.error().message;
+    EXPECT_NE(broken.error().message.find("hash chain broken"), std::string::npos);
+  }
+}
+
 TEST(LogRecovery, MissingSegmentIsRefused) {
   TempDir dir;
   {
@@ -171,6 +210,45 @@ TEST(LogRecovery, SegmentWithIncompleteHeaderIsRemoved) {
   auto more = (*log)->Append(UseRequest("tok_a", 1));
   ASSERT_TRUE(more.ok());
   EXPECT_EQ(more->first, Position(kEvents + 1));
+}
+
+// ScanLog reads a segment through a buffer of 2 MiB: records of up to 1 MiB
+// straddle its refills, and a zero-filled tail longer than one refill is
+// still recognised as torn.
+TEST(LogRecovery, ScanReadsRecordsAcrossReadBuffersAndLongZeroTails) {
+  TempDir dir;
+  constexpr int kBig = 40;
+  {
+    auto log = EventLog::Open(dir.path());
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < kBig; ++i) {
+      AppendRequest r = UseRequest("tok_a", i);
+      // 100 KiB .. 1000 KiB of data: sizes that do not divide the buffer.
+      r.events[0].second["ip"] = std::string(100'000 + 23'456 * i, 'x');
+      ASSERT_TRUE((*log)->Append(std::move(r)).ok());
+    }
+  }
+  const std::string seg = dir.path() + "/" + logfmt::SegmentFileName(Position(1));
+  const uint64_t size = fs::file_size(seg);
+  ASSERT_GT(size, 8u << 20);
+  {
+    std::FILE* f = std::fopen(seg.c_str(), "ab");
+    ASSERT_NE(f, nullptr);
+    const std::string zeros(5u << 20, '\0');
+    std::fwrite(zeros.data(), 1, zeros.size(), f);
+    std::fclose(f);
+  }
+  int seen = 0;
+  auto scan = ScanLog(dir.path(), {.verify_hashes = true}, [&](const ScannedRecord& r) {
+    EXPECT_EQ(r.event.data["ip"].get_ref<const std::string&>().size(), 100'000u + 23'456 * seen);
+    ++seen;
+    return true;
+  });
+  ASSERT_TRUE(scan.ok()) << scan.error().message;
+  EXPECT_EQ(seen, kBig);
+  EXPECT_EQ(scan->torn_tail.kind, SegmentDamage::kTorn);
+  EXPECT_EQ(scan->torn_tail.offset, size);
+  EXPECT_EQ(scan->newest_segment_size, size + (5u << 20));
 }
 
 }  // namespace

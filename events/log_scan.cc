@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <unordered_map>
 
-#include "events/file_util.h"
+#include "events/crypto.h"
 #include "events/log_format.h"
 
 namespace tl {
@@ -34,7 +34,12 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
 
   std::unordered_map<std::string, Version> versions;
   bool stopped = false;
-  std::string bytes;  // one buffer for every segment
+  SegmentFile segment;  // one read buffer for every segment
+  // Without hex hashes the chain is followed on the raw bytes, and only the
+  // last hash is hex-encoded, at the end.
+  const bool hex_hashes = options.hex_hashes || options.verify_hashes;
+  logfmt::RawHashes raw_hashes;
+  std::string last_raw_hash(32, '\0');  // position 0: the genesis hash, all zeros
   for (size_t i = 0; i < summary.segments.size() && !stopped; ++i) {
     const auto& [first, path] = summary.segments[i];
     const bool is_last = i + 1 == summary.segments.size();
@@ -45,8 +50,10 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
                            std::to_string(summary.last.value()) + " (a segment is missing). " +
                            std::string(kRepair));
     }
-    if (Status read = ReadWholeFileInto(path, bytes); !read.ok()) return read.error();
-    uint64_t header_first = logfmt::DecodeSegmentHeader(bytes);
+    if (Status opened = segment.Open(path); !opened.ok()) return opened.error();
+    Result<uint64_t> header_first_or = segment.HeaderFirst();
+    if (!header_first_or.ok()) return header_first_or.error();
+    const uint64_t header_first = *header_first_or;
     if (header_first != 0 && header_first != first.value()) {
       return MakeError(ErrorCode::kCorruption, "segment " + path + ": its header names position " +
                                                    std::to_string(header_first) + ". " +
@@ -55,8 +62,8 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
     Event e;
     std::string key;
     std::string_view raw_data;
-    SegmentDamage damage =
-        ScanSegment(bytes, is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
+    Result<SegmentDamage> scanned =
+        segment.Scan(is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
           if (stopped) return {};
           const bool skip = summary.last.next() < options.skip_before;
           // The hash covers the data: verifying needs it decoded.
@@ -66,14 +73,17 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
                            (options.raw_data_types >> static_cast<uint8_t>(payload[1]) & 1) != 0;
           if (raw) parse = false;  // the callback decodes raw_data
           raw_data = {};
-          if (!logfmt::DecodePayload(payload, parse, e, &key, raw ? &raw_data : nullptr)) {
+          if (!logfmt::DecodePayload(payload, parse, e, &key, raw ? &raw_data : nullptr,
+                                     hex_hashes ? nullptr : &raw_hashes)) {
             return "record does not decode";
           }
           if (e.position != summary.last.next()) {
             return "record holds position " + std::to_string(e.position.value()) + " where " +
                    std::to_string(summary.last.value() + 1) + " belongs";
           }
-          if (e.prev_hash != summary.last_hash) return "hash chain broken: prev_hash differs";
+          if (hex_hashes ? e.prev_hash != summary.last_hash : raw_hashes.prev != last_raw_hash) {
+            return "hash chain broken: prev_hash differs";
+          }
           if (options.verify_hashes && !skip && ComputeHash(e) != e.hash) {
             return "hash mismatch: the event was altered";
           }
@@ -83,12 +93,18 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
             v = e.version;
           }
           summary.last = e.position;
-          summary.last_hash = e.hash;
+          if (hex_hashes) {
+            summary.last_hash = e.hash;
+          } else {
+            last_raw_hash.assign(raw_hashes.hash);
+          }
           ++summary.events;
           if (skip) return {};
           if (!on_record(ScannedRecord{e, key, i, offset, raw_data})) stopped = true;
           return {};
         });
+    if (!scanned.ok()) return scanned.error();
+    const SegmentDamage& damage = *scanned;
     if (damage.kind == SegmentDamage::kCorrupt) {
       return MakeError(ErrorCode::kCorruption,
                        "log damaged at position " + std::to_string(summary.last.value() + 1) +
@@ -99,9 +115,10 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
     }
     if (is_last) {
       summary.torn_tail = damage;
-      summary.newest_segment_size = bytes.size();
+      summary.newest_segment_size = segment.size();
     }
   }
+  if (!hex_hashes && summary.events > 0) summary.last_hash = ToHex(last_raw_hash);
   return summary;
 }
 

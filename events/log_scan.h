@@ -28,6 +28,9 @@ struct ScanOptions {
   // ScannedRecord::raw_data itself (a replay reads one field of token.used
   // without building a JSON object). Ignored when verifying hashes.
   uint32_t raw_data_types = 0;
+  // false: Event::prev_hash and Event::hash are left empty (the chain is
+  // still checked, on the raw bytes). Ignored when verifying hashes.
+  bool hex_hashes = true;
 };
 
 // One good record as the scan meets it.

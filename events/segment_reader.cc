@@ -1,21 +1,92 @@
 #include "events/segment_reader.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "events/crc32c.h"
+#include "events/file_util.h"
 #include "events/log_format.h"
 
 namespace tl {
 namespace {
 
-bool AllZero(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
+// Bytes read per refill. At least the largest record, so that one refill
+// always brings a whole record in.
+constexpr size_t kReadChunk = 2u << 20;
+static_assert(kReadChunk >= logfmt::kRecordHeaderSize + logfmt::kMaxPayload);
+
+Error IoError(const std::string& what, const std::string& path) {
+  return MakeError(ErrorCode::kIo, what + " " + path + ": " + std::strerror(errno));
 }
 
 }  // namespace
 
-SegmentDamage ScanSegment(
-    std::string_view file, bool is_last,
+SegmentFile::~SegmentFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status SegmentFile::Open(const std::string& path) {
+  if (fd_ >= 0) ::close(fd_);
+  path_ = path;
+  buffer_offset_ = 0;
+  buffered_ = 0;
+  size_ = 0;
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return IoError("cannot open", path);
+  const off_t size = ::lseek(fd_, 0, SEEK_END);
+  if (size < 0) return IoError("cannot size", path);
+  size_ = static_cast<uint64_t>(size);
+  // Read front to back once: let the kernel read ahead generously.
+  ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return Ok{};
+}
+
+Result<const char*> SegmentFile::Bytes(uint64_t offset, size_t n) {
+  if (offset >= buffer_offset_ && offset + n <= buffer_offset_ + buffered_) {
+    return buffer_.data() + (offset - buffer_offset_);
+  }
+  // Keep what is already buffered from `offset` on (a record straddling the
+  // previous refill), then read the next chunk after it.
+  size_t kept = 0;
+  if (offset >= buffer_offset_ && offset < buffer_offset_ + buffered_) {
+    kept = buffer_offset_ + buffered_ - offset;
+    std::memmove(buffer_.data(), buffer_.data() + (offset - buffer_offset_), kept);
+  }
+  const uint64_t read_from = offset + kept;
+  const size_t want =
+      static_cast<size_t>(std::min<uint64_t>(std::max(kReadChunk, n) - kept, size_ - read_from));
+  if (buffer_.size() < kept + want) buffer_.resize(std::max(kReadChunk, kept + want));
+  buffer_offset_ = offset;
+  buffered_ = kept;
+  if (!ReadAt(fd_, read_from, buffer_.data() + kept, want)) return IoError("cannot read", path_);
+  buffered_ += want;
+  return buffer_.data();
+}
+
+Result<bool> SegmentFile::ZeroToEnd(uint64_t offset) {
+  while (offset < size_) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, size_ - offset));
+    Result<const char*> bytes = Bytes(offset, n);
+    if (!bytes.ok()) return bytes.error();
+    if (!std::all_of(*bytes, *bytes + n, [](char c) { return c == 0; })) return false;
+    offset += n;
+  }
+  return true;
+}
+
+Result<uint64_t> SegmentFile::HeaderFirst() {
+  if (size_ < logfmt::kSegmentHeaderSize) return uint64_t{0};
+  Result<const char*> header = Bytes(0, logfmt::kSegmentHeaderSize);
+  if (!header.ok()) return header.error();
+  return logfmt::DecodeSegmentHeader(std::string_view(*header, logfmt::kSegmentHeaderSize));
+}
+
+Result<SegmentDamage> SegmentFile::Scan(
+    bool is_last,
     const std::function<std::string(uint64_t offset, std::string_view payload)>& on_record) {
   using namespace logfmt;
   // A torn write can only be the last thing in the newest segment; anywhere
@@ -24,40 +95,44 @@ SegmentDamage ScanSegment(
     return SegmentDamage{is_last ? SegmentDamage::kTorn : SegmentDamage::kCorrupt, off,
                          std::move(why)};
   };
-  if (file.size() < kSegmentHeaderSize) {
-    return torn_or_corrupt(0, "segment header is incomplete");
-  }
-  if (DecodeSegmentHeader(file) == 0) {
-    return {SegmentDamage::kCorrupt, 0, "segment header is damaged"};
-  }
+  Result<uint64_t> first = HeaderFirst();
+  if (!first.ok()) return first.error();
+  if (size_ < kSegmentHeaderSize) return torn_or_corrupt(0, "segment header is incomplete");
+  if (*first == 0) return SegmentDamage{SegmentDamage::kCorrupt, 0, "segment header is damaged"};
+
   uint64_t off = kSegmentHeaderSize;
-  while (off < file.size()) {
-    std::string_view rest = file.substr(off);
-    if (rest.size() < kRecordHeaderSize) {
-      return torn_or_corrupt(off, "record header is incomplete");
-    }
-    uint32_t len = LoadU32(rest.data());
-    uint32_t crc = LoadU32(rest.data() + 4);
-    if (Crc32c(rest.substr(0, 8)) != LoadU32(rest.data() + 8)) {
+  while (off < size_) {
+    const uint64_t rest = size_ - off;
+    if (rest < kRecordHeaderSize) return torn_or_corrupt(off, "record header is incomplete");
+    Result<const char*> header = Bytes(off, kRecordHeaderSize);
+    if (!header.ok()) return header.error();
+    const uint32_t len = LoadU32(*header);
+    const uint32_t crc = LoadU32(*header + 4);
+    if (Crc32c(std::string_view(*header, 8)) != LoadU32(*header + 8)) {
       // Zeros to the end are space the file system gave us but the write never filled.
-      if (AllZero(rest)) return torn_or_corrupt(off, "zero-filled tail");
-      return {SegmentDamage::kCorrupt, off, "record header checksum mismatch"};
+      Result<bool> zeros = ZeroToEnd(off);
+      if (!zeros.ok()) return zeros.error();
+      if (*zeros) return torn_or_corrupt(off, "zero-filled tail");
+      return SegmentDamage{SegmentDamage::kCorrupt, off, "record header checksum mismatch"};
     }
-    if (len > kMaxPayload) return {SegmentDamage::kCorrupt, off, "record length out of range"};
-    if (rest.size() - kRecordHeaderSize < len) {
-      return torn_or_corrupt(off, "record payload is incomplete");
+    if (len > kMaxPayload) {
+      return SegmentDamage{SegmentDamage::kCorrupt, off, "record length out of range"};
     }
-    std::string_view payload = rest.substr(kRecordHeaderSize, len);
+    if (rest - kRecordHeaderSize < len) return torn_or_corrupt(off, "record payload is incomplete");
+    Result<const char*> record = Bytes(off, kRecordHeaderSize + len);
+    if (!record.ok()) return record.error();
+    const std::string_view payload(*record + kRecordHeaderSize, len);
     if (Crc32c(payload) != crc) {
-      bool ends_file = rest.size() == kRecordHeaderSize + len;
-      if (ends_file) return torn_or_corrupt(off, "last record's payload checksum mismatch");
-      return {SegmentDamage::kCorrupt, off, "record payload checksum mismatch"};
+      if (rest == kRecordHeaderSize + len) {
+        return torn_or_corrupt(off, "last record's payload checksum mismatch");
+      }
+      return SegmentDamage{SegmentDamage::kCorrupt, off, "record payload checksum mismatch"};
     }
     std::string why = on_record(off, payload);
-    if (!why.empty()) return {SegmentDamage::kCorrupt, off, std::move(why)};
+    if (!why.empty()) return SegmentDamage{SegmentDamage::kCorrupt, off, std::move(why)};
     off += kRecordHeaderSize + len;
   }
-  return {};
+  return SegmentDamage{};
 }
 
 }  // namespace tl

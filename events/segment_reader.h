@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "events/result.h"
+
 namespace tl {
 
 // What a scan of one segment found after its last good record.
@@ -20,14 +22,49 @@ struct SegmentDamage {
   std::string reason;
 };
 
-// Walks the framed records of one segment file held in memory (header
-// included). Calls `on_record(offset, payload)` for each record whose frame
-// and CRCs are good; if it returns a non-empty string, the scan stops and
-// reports kCorrupt at that record with that string as the reason.
-// `is_last` says whether this is the newest segment (only there can a write
-// have been torn by a crash).
-SegmentDamage ScanSegment(
-    std::string_view file, bool is_last,
-    const std::function<std::string(uint64_t offset, std::string_view payload)>& on_record);
+// One segment file, read front to back through a buffer of a few MiB rather
+// than whole: a segment is up to 64 MiB, and a replay that held one in memory
+// paid for it in peak RSS. The size is taken when the file is opened; bytes a
+// writer appends later are not read (they are a later scan's business).
+class SegmentFile {
+ public:
+  SegmentFile() = default;
+  ~SegmentFile();
+  SegmentFile(const SegmentFile&) = delete;
+  SegmentFile& operator=(const SegmentFile&) = delete;
+
+  // Opens `path` (closing any file opened before; the buffer is kept for
+  // reuse). kIo when it cannot be opened or sized.
+  Status Open(const std::string& path);
+  uint64_t size() const { return size_; }
+
+  // The first position its header names; 0 when the header is damaged or
+  // incomplete (Scan then says which).
+  Result<uint64_t> HeaderFirst();
+
+  // Walks the framed records. Calls `on_record(offset, payload)` for each
+  // record whose frame and CRCs are good (`payload` is valid during the call
+  // only); if it returns a non-empty string, the scan stops and reports
+  // kCorrupt at that record with that string as the reason. `is_last` says
+  // whether this is the newest segment (only there can a write have been
+  // torn by a crash). kIo when reading fails.
+  Result<SegmentDamage> Scan(
+      bool is_last,
+      const std::function<std::string(uint64_t offset, std::string_view payload)>& on_record);
+
+ private:
+  // Bytes [offset, offset + n) of the file, read into the buffer if needed.
+  // REQUIRES: offset + n <= size().
+  Result<const char*> Bytes(uint64_t offset, size_t n);
+  // Whether every byte from `offset` to the end of the file is zero.
+  Result<bool> ZeroToEnd(uint64_t offset);
+
+  int fd_ = -1;
+  std::string path_;
+  uint64_t size_ = 0;
+  std::string buffer_;  // holds file bytes [buffer_offset_, + buffered_)
+  uint64_t buffer_offset_ = 0;
+  size_t buffered_ = 0;
+};
 
 }  // namespace tl

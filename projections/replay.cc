@@ -1,12 +1,122 @@
 #include "projections/replay.h"
 
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "events/log_scan.h"
+#include "projections/fold_batch.h"
 
 namespace tl {
+namespace {
 
+// Events per batch, and batches going round between the two threads: enough
+// that neither waits for the other while both have work.
+constexpr size_t kBatchSize = 2048;
+constexpr size_t kBatches = 4;
+
+// The hand-off between the reading thread, which fills batches, and the
+// folding thread, which applies them in order and hands them back.
+class BatchQueue {
+ public:
+  explicit BatchQueue(std::vector<FoldBatch>& batches) {
+    for (FoldBatch& b : batches) free_.push_back(&b);
+  }
+
+  // Reader: an empty batch to fill; nullptr once the folder has stopped.
+  FoldBatch* TakeFree() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopped_ || !free_.empty(); });
+    if (stopped_) return nullptr;
+    FoldBatch* b = free_.front();
+    free_.pop_front();
+    b->Clear();
+    return b;
+  }
+  void PushFull(FoldBatch* b) {
+    std::lock_guard lock(mu_);
+    full_.push_back(b);
+    cv_.notify_all();
+  }
+  // Reader: nothing more will come; `result` is how the scan ended.
+  void Finish(std::optional<Result<ScanSummary>> result, std::exception_ptr failure) {
+    std::lock_guard lock(mu_);
+    result_ = std::move(result);
+    failure_ = failure;
+    finished_ = true;
+    cv_.notify_all();
+  }
+
+  // Folder: the next batch in log order; nullptr when the reader has finished
+  // and every batch has been taken.
+  FoldBatch* TakeFull() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return finished_ || !full_.empty(); });
+    if (full_.empty()) return nullptr;
+    FoldBatch* b = full_.front();
+    full_.pop_front();
+    return b;
+  }
+  void Recycle(FoldBatch* b) {
+    std::lock_guard lock(mu_);
+    free_.push_back(b);
+    cv_.notify_all();
+  }
+  // Folder: no more batches wanted (a limit was reached, or it failed).
+  void Stop() {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    cv_.notify_all();
+  }
+
+  // After the reader has finished (joined).
+  const std::optional<Result<ScanSummary>>& result() const { return result_; }
+  std::exception_ptr failure() const { return failure_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<FoldBatch*> free_, full_;
+  bool stopped_ = false, finished_ = false;
+  std::optional<Result<ScanSummary>> result_;
+  std::exception_ptr failure_;
+};
+
+// The reading thread: scans the log (CRCs, chain linkage, decoding) into
+// batches until the log ends, the folder stops it, or a record's data does
+// not decode (nothing after that may be folded).
+void ReadBatches(const std::string& log_dir, const ScanOptions& options, BatchQueue& queue) {
+  try {
+    FoldBatch* batch = queue.TakeFree();
+    Result<ScanSummary> scanned = ScanLog(log_dir, options, [&](const ScannedRecord& r) {
+      if (batch == nullptr) return false;
+      batch->Add(r.event, r.raw_data);
+      const bool bad = (*batch)[batch->size() - 1].kind == FoldBatch::Item::kBadData;
+      if (batch->size() == kBatchSize || bad) {
+        queue.PushFull(batch);
+        batch = bad ? nullptr : queue.TakeFree();
+      }
+      return batch != nullptr;
+    });
+    if (batch != nullptr && batch->size() > 0) queue.PushFull(batch);
+    queue.Finish(std::move(scanned), nullptr);
+  } catch (...) {
+    queue.Finish(std::nullopt, std::current_exception());
+  }
+}
+
+}  // namespace
+
+// Two threads: this one folds while another reads and decodes the next
+// batches (about a third of the work). Limits are applied by the folder, event
+// by event, so they are exact however far the reader has got; what the reader
+// finds after the folder stopped (damage past --until, say) is never reported,
+// just as a single pass would never have read it.
 Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const ReplayLimit& limit) {
   ScanOptions options;
   options.skip_before = p.last_position().next();
@@ -15,30 +125,52 @@ Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const Repl
   // per event here.
   options.check_stream_versions = false;
   // The fold reads one field of these (nearly every event of a log): the
-  // projection decodes them itself, without a JSON object per event.
+  // batch decodes them itself, without a JSON object per event.
   options.raw_data_types = 1u << static_cast<uint8_t>(EventType::kUsed) |
                            1u << static_cast<uint8_t>(EventType::kUseDenied);
-  std::optional<Position> bad_data;
-  Result<ScanSummary> scanned = ScanLog(log_dir, options, [&](const ScannedRecord& r) {
-    if (limit.until && r.event.position > *limit.until) return false;
-    if (limit.until_time_ms && r.event.time_ms > *limit.until_time_ms) return false;
-    if (r.event.data.is_null()) {  // a raw_data_types record
-      if (!p.ApplyEncoded(r.event, r.raw_data)) {
-        bad_data = r.event.position;
-        return false;
-      }
-    } else {
-      p.Apply(r.event);
+  options.hex_hashes = false;  // the fold never reads them
+
+  std::vector<FoldBatch> batches(kBatches);
+  BatchQueue queue(batches);
+  std::thread reader(ReadBatches, std::cref(log_dir), std::cref(options), std::ref(queue));
+  struct StopAndJoin {
+    BatchQueue& queue;
+    std::thread& reader;
+    ~StopAndJoin() {
+      queue.Stop();
+      reader.join();
     }
-    return true;
-  });
-  if (!scanned.ok()) return scanned.error();
+  };
+  std::optional<Position> bad_data;
+  bool stopped = false;
+  {
+    StopAndJoin guard{queue, reader};
+    while (!stopped) {
+      FoldBatch* batch = queue.TakeFull();
+      if (batch == nullptr) break;
+      size_t n = 0;
+      for (; n < batch->size(); ++n) {
+        const FoldBatch::Item& item = (*batch)[n];
+        stopped = (limit.until && item.position > *limit.until) ||
+                  (limit.until_time_ms && item.time_ms > *limit.until_time_ms);
+        if (!stopped && item.kind == FoldBatch::Item::kBadData) {
+          bad_data = item.position;
+          stopped = true;
+        }
+        if (stopped) break;
+      }
+      p.ApplyBatch(*batch, n);
+      queue.Recycle(batch);
+    }
+  }
+  if (queue.failure()) std::rethrow_exception(queue.failure());
   if (bad_data) {
     // What ScanLog reports when it decodes the data itself.
     return MakeError(ErrorCode::kCorruption,
                      "log damaged at position " + std::to_string(bad_data->value()) +
                          ": record does not decode (its data is not a JSON object)");
   }
+  if (!stopped && queue.result() && !queue.result()->ok()) return queue.result()->error();
   return p.last_position();
 }
 

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace tl {
+
+// The per-hour usage counters of one token (or the sum over an owner's
+// tokens): uses and credits spent per hour, denials per hour and code.
+//
+// Kept as one heap block of varint-encoded records behind one pointer. Over a
+// million tokens the plain form (two vectors of 16- and 12-byte structs, with
+// growth slack and a heap block each) was ~200 bytes a token, a sixth of a
+// replay's memory; this is ~70. Records are sorted by (hour, kind), kind 0
+// being the hour's counters and kind c+1 the denials of code c. Events arrive
+// nearly in time order, so an addition almost always touches the last hour:
+// the block remembers where that hour starts and only ever rewrites a few
+// bytes there; an hour out of order rewrites the block from that hour on.
+class UsageSeries {
+ public:
+  struct Hour {
+    int32_t hour;  // hours since the epoch (UTC)
+    uint32_t uses;
+    int64_t credits_spent;
+  };
+  struct Denial {
+    int32_t hour;
+    uint16_t code;  // the projection's interned code id
+    uint32_t n;
+  };
+
+  UsageSeries() = default;
+  UsageSeries(const UsageSeries& other);
+  UsageSeries& operator=(const UsageSeries& other);
+  UsageSeries(UsageSeries&& other) noexcept : block_(other.block_) { other.block_ = nullptr; }
+  UsageSeries& operator=(UsageSeries&& other) noexcept;
+  ~UsageSeries();
+
+  // Counts add up (uses and n wrap as uint32, as they always have).
+  void AddHour(int32_t hour, uint32_t uses, int64_t credits);
+  void AddDenial(int32_t hour, uint16_t code, uint32_t n);
+
+  // Calls f(Hour) in hour order / f(Denial) in (hour, code) order.
+  template <typename F>
+  void ForEachHour(F&& f) const;
+  template <typename F>
+  void ForEachDenial(F&& f) const;
+
+  // A block address to prefetch before AddHour (nullptr when empty).
+  const void* prefetch_address() const;
+
+ private:
+  struct Record {
+    int32_t hour;
+    uint32_t kind;  // 0: counters; c + 1: denials of code c
+    uint32_t count;
+    int64_t credits;
+  };
+  struct Header;
+  // Calls f(Record) for every record in order; stops when f returns false.
+  template <typename F>
+  void Walk(F&& f) const;
+  bool WalkRecords(bool (*visit)(void*, const Record&), void* context) const;
+  void Add(const Record& r);
+
+  unsigned char* block_ = nullptr;  // Header, then the records
+};
+
+template <typename F>
+void UsageSeries::Walk(F&& f) const {
+  using Visitor = std::remove_reference_t<F>;
+  WalkRecords([](void* c, const Record& r) -> bool { return (*static_cast<Visitor*>(c))(r); }, &f);
+}
+
+template <typename F>
+void UsageSeries::ForEachHour(F&& f) const {
+  Walk([&](const Record& r) {
+    if (r.kind == 0) f(Hour{r.hour, r.count, r.credits});
+    return true;
+  });
+}
+
+template <typename F>
+void UsageSeries::ForEachDenial(F&& f) const {
+  Walk([&](const Record& r) {
+    if (r.kind != 0) f(Denial{r.hour, static_cast<uint16_t>(r.kind - 1), r.count});
+    return true;
+  });
+}
+
+}  // namespace tl
