@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -55,6 +56,11 @@ class HttpApi {
 
  private:
   struct Reply;
+  // A registered route as the request log and the metrics name it.
+  struct RouteTag {
+    std::string name;  // "POST /v1/verify"
+    Metrics::RouteId metrics_id;
+  };
   using Handler = std::function<Result<Reply>(const httplib::Request&, const Caller&)>;
   void RegisterRoutes();
   void Add(const std::string& method, const std::string& openapi_path, const std::string& regex,
@@ -69,6 +75,7 @@ class HttpApi {
   std::unique_ptr<httplib::Server> server_;
   Metrics metrics_;
   std::vector<RouteInfo> routes_;
+  std::deque<RouteTag> route_tags_;  // stable addresses: handlers point at their tag
 };
 
 }  // namespace tl

@@ -126,14 +126,22 @@ Result<Caller> Ledger::Authenticate(std::string_view secret) const {
   const std::string digest = SecretDigest(secret);
   const int64_t now = Now();
   std::shared_lock<std::shared_mutex> l(mu_);
-  bool previous = false;
-  const TokenState* t = projection_.FindByDigest(digest, &previous);
-  if (t == nullptr || (previous && now >= t->previous_valid_until_ms) ||
-      StatusAt(*t, now) != TokenStatus::kActive) {
+  const TokenState* t = AuthenticateLocked(digest, now);
+  if (t == nullptr) {
     return MakeError(ErrorCode::kUnauthenticated,
                      "the bearer token is unknown, expired or revoked");
   }
   return Caller{t->id, t->owner, t->permissions};
+}
+
+const TokenState* Ledger::AuthenticateLocked(std::string_view digest, int64_t now) const {
+  bool previous = false;
+  const TokenState* t = projection_.FindByDigest(digest, &previous);
+  if (t == nullptr || (previous && now >= t->previous_valid_until_ms) ||
+      StatusAt(*t, now) != TokenStatus::kActive) {
+    return nullptr;
+  }
+  return t;
 }
 
 Result<Ledger::Pending> Ledger::CommitLocked(const std::string& token_id, Version expected,
@@ -287,24 +295,63 @@ Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
   if (!cmd.ok()) return cmd.error();
   const std::string digest = SecretDigest(cmd->token);
   const int64_t now = Now();
-  VerifyDecision decision;
   std::optional<Pending> pending;
-  {
+  Result<Json> response = [&] {
     std::unique_lock<std::shared_mutex> l(mu_);
-    bool previous = false;
-    const TokenState* t = projection_.FindByDigest(digest, &previous);
-    // Tenant isolation: a verifier of another owner learns nothing.
-    if (t != nullptr && !CanSee(caller, *t)) t = nullptr;
-    decision = DecideVerify(t, previous, *cmd, now);
-    if (decision.event) {
-      std::vector<NewEvent> events;
-      events.push_back(std::move(*decision.event));
-      auto committed = CommitLocked(t->id, t->stream_version, caller, now, std::move(events));
-      if (!committed.ok()) return committed.error();
-      pending = *committed;
-    }
-  }
+    return VerifyLocked(caller, *cmd, digest, now, &pending);
+  }();
   if (pending) AwaitDurable(*pending);
+  return response;
+}
+
+Result<Json> Ledger::AuthenticateAndVerify(std::string_view bearer_secret,
+                                           const Result<Json>& body) {
+  if (bearer_secret.empty())
+    return MakeError(ErrorCode::kUnauthenticated, "a bearer token is required");
+  // Everything that needs no state is done before taking the lock.
+  const std::string caller_digest = SecretDigest(bearer_secret);
+  Result<VerifyCommand> cmd =
+      body.ok() ? ParseVerify(body.value()) : Result<VerifyCommand>(body.error());
+  std::string digest;
+  if (cmd.ok()) digest = SecretDigest(cmd->token);
+  const int64_t now = Now();
+  // Reused by this thread's requests: assigning keeps the strings' buffers.
+  thread_local Caller caller;
+  std::optional<Pending> pending;
+  Result<Json> response = [&]() -> Result<Json> {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    const TokenState* c = AuthenticateLocked(caller_digest, now);
+    if (c == nullptr) {
+      return MakeError(ErrorCode::kUnauthenticated,
+                       "the bearer token is unknown, expired or revoked");
+    }
+    caller.token_id = c->id;
+    caller.owner = c->owner;
+    caller.permissions = c->permissions;
+    if (!body.ok()) return body.error();
+    if (Status s = Authorize(caller, kLedgerVerify); !s.ok()) return s.error();
+    if (!cmd.ok()) return cmd.error();
+    return VerifyLocked(caller, *cmd, digest, now, &pending);
+  }();
+  if (pending) AwaitDurable(*pending);
+  return response;
+}
+
+Result<Json> Ledger::VerifyLocked(const Caller& caller, const VerifyCommand& cmd,
+                                  std::string_view digest, int64_t now,
+                                  std::optional<Pending>* pending) {
+  bool previous = false;
+  const TokenState* t = projection_.FindByDigest(digest, &previous);
+  // Tenant isolation: a verifier of another owner learns nothing.
+  if (t != nullptr && !CanSee(caller, *t)) t = nullptr;
+  VerifyDecision decision = DecideVerify(t, previous, cmd, now);
+  if (decision.event) {
+    std::vector<NewEvent> events;
+    events.push_back(std::move(*decision.event));
+    auto committed = CommitLocked(t->id, t->stream_version, caller, now, std::move(events));
+    if (!committed.ok()) return committed.error();
+    *pending = *committed;
+  }
   return std::move(decision.response);
 }
 

@@ -82,6 +82,12 @@ class Ledger {
   Result<Json> AdjustCredits(const Caller& caller, std::string_view id, const Json& body);
   // The verification response (always a value for a well-formed request).
   Result<Json> Verify(const Caller& caller, const Json& body);
+  // The hot path of POST /v1/verify: Authenticate(bearer_secret), then
+  // Verify(caller, *body), under one acquisition of the state lock. `body` is
+  // the parsed request body or why it could not be parsed. Answers exactly what
+  // the two calls would, errors in the same order: unauthenticated, the body's
+  // error, the caller's missing ledger:verify, the command's field errors.
+  Result<Json> AuthenticateAndVerify(std::string_view bearer_secret, const Result<Json>& body);
 
   // Queries.
   Result<Json> Get(const Caller& caller, std::string_view id,
@@ -115,6 +121,13 @@ class Ledger {
   Result<Pending> CommitLocked(const std::string& token_id, Version expected, const Caller& caller,
                                int64_t now, std::vector<NewEvent> events,
                                std::string idempotency_key = {});
+  // REQUIRES: mu_ held exclusively; `caller` may verify. Decides `cmd` (whose
+  // secret has `digest`) and stages its event; *pending is set when there is
+  // one to wait for.
+  Result<Json> VerifyLocked(const Caller& caller, const VerifyCommand& cmd, std::string_view digest,
+                            int64_t now, std::optional<Pending>* pending);
+  // REQUIRES: mu_ held. The caller behind a secret with `digest`, as Authenticate.
+  const TokenState* AuthenticateLocked(std::string_view digest, int64_t now) const;
   // REQUIRES: mu_ held. The token `id` if the caller may see it, else kNotFound.
   Result<const TokenState*> VisibleLocked(const Caller& caller, std::string_view id) const;
   // Shared shape of update/regenerate/revoke/credits.

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -13,6 +16,13 @@ namespace tl {
 // Counters for /metrics (Prometheus text format). Thread-safe.
 class Metrics {
  public:
+  // A route known before serving. Requests on it are counted without a lock
+  // or an allocation. Not thread-safe: call before any Count*.
+  using RouteId = size_t;
+  RouteId AddRoute(std::string_view method, std::string_view route);
+  // `method` is the request's (HEAD on a GET route differs from the route's).
+  void CountRequest(RouteId route, std::string_view method, int status, double seconds);
+  // Any route, counted under a lock (unmatched requests: their method is the client's).
   void CountRequest(std::string_view method, std::string_view route, int status, double seconds);
   void CountVerification(std::string_view code);
   // Renders everything this class counts; `extra` is appended verbatim
@@ -20,9 +30,20 @@ class Metrics {
   std::string Render(std::string_view extra) const;
 
  private:
+  static constexpr int kMinStatus = 100;
+  static constexpr int kMaxStatus = 599;
+  struct Route {
+    std::string method;
+    std::string route;
+    std::array<std::atomic<uint64_t>, kMaxStatus - kMinStatus + 1> by_status{};
+  };
+  static constexpr size_t kKnownCodes = 9;
+
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> requests_;       // `method="…",route="…",status="…"` -> n
-  std::map<std::string, uint64_t> verifications_;  // code -> n
+  std::map<std::string, uint64_t> verifications_;  // code -> n, codes not in kKnownCodes
+  std::deque<Route> routes_;                       // by RouteId; never moves
+  std::array<std::atomic<uint64_t>, kKnownCodes> known_codes_{};
   Histogram latency_;
 };
 

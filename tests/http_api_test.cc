@@ -781,6 +781,31 @@ TEST(HttpApiTest, EachEndpointNeedsItsPermission) {
             "VALID");
 }
 
+// /v1/verify authenticates and verifies under one lock: its errors still come
+// in the order of every other endpoint (bearer, body JSON, permission, fields).
+TEST(HttpApiTest, VerifyErrorsComeInTheOrderBearerBodyPermissionFields) {
+  TestServer s;
+  Json target = s.CreateToken({{"name", "target"}, {"owner", "acme"}, {"credits", 5}});
+  Json reader = Manager(s, "acme", {"ledger:read"});
+  Json verifier = Manager(s, "acme", {"ledger:verify"});
+  const uint64_t pos = s.Position();
+  for (const std::string& bearer : {std::string(), std::string("tl_wrong")}) {
+    ExpectProblem(s.PostRaw("/v1/verify", "{", bearer), 401, "");
+    ExpectProblem(s.Post("/v1/verify", {{"cost", -1}}, bearer), 401, "");
+  }
+  ExpectProblem(s.PostRaw("/v1/verify", "{", Secret(reader)), 400, "body");
+  ExpectProblem(s.Post("/v1/verify", {{"cost", -1}}, Secret(reader)), 403, "");
+  ExpectProblem(s.Post("/v1/verify", {{"token", Secret(target)}}, Secret(reader)), 403, "");
+  ExpectProblem(s.PostRaw("/v1/verify", "{", Secret(verifier)), 400, "body");
+  ExpectProblem(s.Post("/v1/verify", {{"token", Secret(target)}, {"cost", -1}}, Secret(verifier)),
+                400, "cost");
+  EXPECT_EQ(s.Position(), pos);
+  Reply ok = s.Post("/v1/verify", {{"token", Secret(target)}, {"cost", 2}}, Secret(verifier));
+  EXPECT_EQ(ok.body["code"], "VALID");
+  EXPECT_EQ(ok.body["remaining"], 3);
+  EXPECT_EQ(s.Position(), pos + 1);
+}
+
 TEST(HttpApiTest, LedgerPermissionsAreGrantedOnlyByNameAndOnlyIfHeld) {
   TestServer s;
   Json writer = Manager(s, "acme", {"ledger:write", "ledger:read"});

@@ -58,11 +58,15 @@ run_wrk "$bare_addr" 2s >/dev/null
 valid_before=$(metric "$serve_addr" 'tokenledger_verifications_total{code="VALID"}')
 fsyncs_before=$(metric "$serve_addr" tokenledger_log_fsyncs_total)
 events_before=$(metric "$serve_addr" tokenledger_log_events_appended_total)
+fsync_sum_before=$(metric "$serve_addr" tokenledger_log_fsync_duration_seconds_sum)
+fsync_count_before=$(metric "$serve_addr" tokenledger_log_fsync_duration_seconds_count)
 verify=$(run_wrk "$serve_addr" "$duration")
 cp "$work/wrk.txt" "$work/wrk-verify.txt"
 valid_after=$(metric "$serve_addr" 'tokenledger_verifications_total{code="VALID"}')
 fsyncs_after=$(metric "$serve_addr" tokenledger_log_fsyncs_total)
 events_after=$(metric "$serve_addr" tokenledger_log_events_appended_total)
+fsync_sum_after=$(metric "$serve_addr" tokenledger_log_fsync_duration_seconds_sum)
+fsync_count_after=$(metric "$serve_addr" tokenledger_log_fsync_duration_seconds_count)
 bare_result=$(run_wrk "$bare_addr" "$duration")
 
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
@@ -79,6 +83,17 @@ printf 'bare handler:      %10.1f req/s  p50 %s ms  p99 %s ms  errors %s non-2xx
   "$(field "$bare_result" non2xx)"
 awk -v v="$v_rps" -v b="$b_rps" 'BEGIN { printf "ratio verify/bare: %.2f (target >= 0.80)\n", v / b }'
 echo "VALID answers counted by the server: $((valid_after - valid_before)) of $v_n requests"
+# The durable-wait bound: a connection has one request in flight, so one
+# flush round serves at most $connections events. Rounds/s x connections is
+# what the measured rounds would carry if every connection made every round;
+# connections / mean fdatasync is the ceiling with free CPU.
 awk -v f="$((fsyncs_after - fsyncs_before))" -v e="$((events_after - events_before))" -v s="$secs" \
-  'BEGIN { printf "log: %.0f fsyncs/s, %.1f events per fsync\n", f / s, (f > 0 ? e / f : 0) }'
-curl -s "http://$serve_addr/metrics" | grep '^tokenledger_log_fsync_duration_seconds_\(sum\|count\)' || true
+  -v fs="$fsync_sum_before" -v fs1="$fsync_sum_after" -v fc="$fsync_count_before" \
+  -v fc1="$fsync_count_after" -v c="$connections" -v b="$b_rps" 'BEGIN {
+    printf "log: %.0f fsyncs/s, %.1f events per fsync (at most %d)\n", f / s, (f > 0 ? e / f : 0), c
+    if (fc1 > fc && f > 0) {
+      m = (fs1 - fs) / (fc1 - fc)
+      printf "fdatasync during the run: mean %.3f ms over %d; a flush round %.3f ms\n", m * 1000, fc1 - fc, s * 1000 / f
+      printf "bound: %d per round x %.0f rounds/s = %.0f req/s (%.2f of bare); %d / mean fdatasync = %.0f req/s (%.2f of bare)\n", c, f / s, c * f / s, c * f / s / b, c, c / m, c / m / b
+    }
+  }'
