@@ -55,18 +55,19 @@ run_wrk() {  # run_wrk ADDR DURATION -> RESULT line
 run_wrk "$serve_addr" 2s >/dev/null
 run_wrk "$bare_addr" 2s >/dev/null
 
-valid_before=$(metric "$serve_addr" 'tokenledger_verifications_total{code="VALID"}')
-fsyncs_before=$(metric "$serve_addr" tokenledger_log_fsyncs_total)
-events_before=$(metric "$serve_addr" tokenledger_log_events_appended_total)
-fsync_sum_before=$(metric "$serve_addr" tokenledger_log_fsync_duration_seconds_sum)
-fsync_count_before=$(metric "$serve_addr" tokenledger_log_fsync_duration_seconds_count)
+# The server's counters that the run is judged by, read before and after it.
+counters() {
+  local m
+  for m in 'tokenledger_verifications_total{code="VALID"}' tokenledger_log_fsyncs_total \
+    tokenledger_log_events_appended_total tokenledger_log_fsync_duration_seconds_sum \
+    tokenledger_log_fsync_duration_seconds_count; do
+    printf '%s ' "$(metric "$serve_addr" "$m")"
+  done
+}
+read -r valid_before fsyncs_before events_before fsync_sum_before fsync_count_before <<<"$(counters)"
 verify=$(run_wrk "$serve_addr" "$duration")
 cp "$work/wrk.txt" "$work/wrk-verify.txt"
-valid_after=$(metric "$serve_addr" 'tokenledger_verifications_total{code="VALID"}')
-fsyncs_after=$(metric "$serve_addr" tokenledger_log_fsyncs_total)
-events_after=$(metric "$serve_addr" tokenledger_log_events_appended_total)
-fsync_sum_after=$(metric "$serve_addr" tokenledger_log_fsync_duration_seconds_sum)
-fsync_count_after=$(metric "$serve_addr" tokenledger_log_fsync_duration_seconds_count)
+read -r valid_after fsyncs_after events_after fsync_sum_after fsync_count_after <<<"$(counters)"
 bare_result=$(run_wrk "$bare_addr" "$duration")
 
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
