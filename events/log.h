@@ -65,7 +65,8 @@ struct LogCounters {
 // versions and the hash chain are assigned there) and made durable by the
 // first thread that waits for them: it writes and fdatasyncs everything
 // staged so far in one go, so concurrent appends share one fsync (group
-// commit) without waking a separate flusher thread.
+// commit) without waking a separate flusher thread. Up to
+// LogOptions::max_syncs_in_flight such rounds overlap (see WaitDurable).
 class EventLog final : public EventSource {
  public:
   // Opens or creates the log in `dir`. A torn last record is cut (with a
