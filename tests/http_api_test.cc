@@ -15,6 +15,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -109,7 +110,16 @@ TEST(HttpApiTest, MetricsCountRequestsVerificationsAndFsyncs) {
   s.Verify({{"token", Secret(t)}});     // USAGE_EXCEEDED
   s.Verify({{"token", "tl_nothing"}});  // NOT_FOUND
   s.Get("/v1/tokens/tok_missing");      // 404
+  // A request is counted by the server's logger, which cpp-httplib calls after
+  // writing the response: the client may see its answer just before the count
+  // (the CI's ASan run caught that window). Read until the last request shows.
+  const std::string last_request =
+      R"(tokenledger_http_requests_total{method="GET",route="GET /v1/tokens/{id}",status="404"} 1)";
   Reply m = s.Get("/metrics", "");
+  for (int i = 0; i < 200 && m.raw.find(last_request) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    m = s.Get("/metrics", "");
+  }
   ASSERT_EQ(m.status, 200);
   const std::string& text = m.raw;
   auto has = [&](const std::string& needle) {
@@ -117,7 +127,7 @@ TEST(HttpApiTest, MetricsCountRequestsVerificationsAndFsyncs) {
   };
   has(R"(tokenledger_http_requests_total{method="POST",route="POST /v1/tokens",status="201"} 1)");
   has(R"(tokenledger_http_requests_total{method="POST",route="POST /v1/verify",status="200"} 3)");
-  has(R"(tokenledger_http_requests_total{method="GET",route="GET /v1/tokens/{id}",status="404"} 1)");
+  has(last_request);
   has(R"(tokenledger_verifications_total{code="VALID"} 1)");
   has(R"(tokenledger_verifications_total{code="USAGE_EXCEEDED"} 1)");
   has(R"(tokenledger_verifications_total{code="NOT_FOUND"} 1)");
