@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "projections/created_data.h"
 #include "projections/use_data.h"
 
 namespace tl {
@@ -53,7 +54,17 @@ void FoldBatch::Add(Event& e, std::string_view raw_data) {
     item.kind = Item::kCreated;
     if (states_used_ == states_.size()) states_.emplace_back();
     item.event = static_cast<uint32_t>(states_used_++);
-    ApplyToToken(states_[item.event], e);
+    TokenState& state = states_[item.event];
+    if (e.data.is_null()) {  // raw: read straight from the bytes when they are compact
+      if (ReadCompactCreated(raw_data, e, state)) return;
+      e.data = Json::parse(raw_data, nullptr, /*allow_exceptions=*/false);
+      if (!e.data.is_object()) {
+        item.kind = Item::kBadData;
+        return;
+      }
+    }
+    state = TokenState{};
+    ApplyToToken(state, e);
     return;
   }
   item.kind = Item::kEvent;

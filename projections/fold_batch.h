@@ -40,7 +40,9 @@ class FoldBatch {
   };
 
   // Appends the scanned `e`. Its data is either parsed already, or null with
-  // `raw_data` the encoded data of a token.used / token.use_denied. May swap
+  // `raw_data` the encoded data of a token.used / token.use_denied /
+  // token.created (read by ReadCompactUseData / ReadCompactCreated, or parsed
+  // when they are not in the compact form). May swap
   // `e` with a spare Event (so both sides keep their buffers).
   void Add(Event& e, std::string_view raw_data);
   void Clear();

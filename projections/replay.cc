@@ -124,10 +124,12 @@ Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const Repl
   // was checked when the log was opened or verified, and costs a map lookup
   // per event here.
   options.check_stream_versions = false;
-  // The fold reads one field of these (nearly every event of a log): the
-  // batch decodes them itself, without a JSON object per event.
+  // The fold reads one field of these (nearly every event of a log), and a
+  // token.created becomes a TokenState: the batch decodes them itself,
+  // without a JSON object per event.
   options.raw_data_types = 1u << static_cast<uint8_t>(EventType::kUsed) |
-                           1u << static_cast<uint8_t>(EventType::kUseDenied);
+                           1u << static_cast<uint8_t>(EventType::kUseDenied) |
+                           1u << static_cast<uint8_t>(EventType::kCreated);
   options.hex_hashes = false;  // the fold never reads them
 
   std::vector<FoldBatch> batches(kBatches);
