@@ -110,35 +110,42 @@ TEST(HttpApiTest, MetricsCountRequestsVerificationsAndFsyncs) {
   s.Verify({{"token", Secret(t)}});     // USAGE_EXCEEDED
   s.Verify({{"token", "tl_nothing"}});  // NOT_FOUND
   s.Get("/v1/tokens/tok_missing");      // 404
-  // A request is counted by the server's logger, which cpp-httplib calls after
-  // writing the response: the client may see its answer just before the count
-  // (the CI's ASan run caught that window). Read until the last request shows.
-  const std::string last_request =
-      R"(tokenledger_http_requests_total{method="GET",route="GET /v1/tokens/{id}",status="404"} 1)";
+  const std::vector<std::string> needles = {
+      R"(tokenledger_http_requests_total{method="POST",route="POST /v1/tokens",status="201"} 1)",
+      R"(tokenledger_http_requests_total{method="POST",route="POST /v1/verify",status="200"} 3)",
+      R"(tokenledger_http_requests_total{method="GET",route="GET /v1/tokens/{id}",status="404"} 1)",
+      R"(tokenledger_verifications_total{code="VALID"} 1)",
+      R"(tokenledger_verifications_total{code="USAGE_EXCEEDED"} 1)",
+      R"(tokenledger_verifications_total{code="NOT_FOUND"} 1)",
+      "# TYPE tokenledger_http_request_duration_seconds histogram",
+      "tokenledger_http_request_duration_seconds_bucket{le=\"+Inf\"}",
+      "# TYPE tokenledger_log_fsync_duration_seconds histogram",
+      "tokenledger_log_fsync_duration_seconds_count",
+      "# TYPE tokenledger_log_append_duration_seconds histogram",
+      // One append each: bootstrap, created, used, use_denied (NOT_FOUND
+      // appends nothing).
+      "tokenledger_log_append_duration_seconds_count 4\n",
+      "tokenledger_log_last_position 4\n",
+  };
+  // A request is counted by the server's logger, which cpp-httplib calls on
+  // the request's thread after writing the response: a client can see its
+  // answer (and send the next request) before the count lands. Re-read
+  // /metrics for up to 2 s until every line shows, then check them all.
+  auto missing = [&](const std::string& text) {
+    for (const std::string& n : needles) {
+      if (text.find(n) == std::string::npos) return true;
+    }
+    return false;
+  };
   Reply m = s.Get("/metrics", "");
-  for (int i = 0; i < 200 && m.raw.find(last_request) == std::string::npos; ++i) {
+  for (int i = 0; i < 200 && m.status == 200 && missing(m.raw); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     m = s.Get("/metrics", "");
   }
   ASSERT_EQ(m.status, 200);
-  const std::string& text = m.raw;
-  auto has = [&](const std::string& needle) {
-    EXPECT_NE(text.find(needle), std::string::npos) << "missing " << needle << " in\n" << text;
-  };
-  has(R"(tokenledger_http_requests_total{method="POST",route="POST /v1/tokens",status="201"} 1)");
-  has(R"(tokenledger_http_requests_total{method="POST",route="POST /v1/verify",status="200"} 3)");
-  has(last_request);
-  has(R"(tokenledger_verifications_total{code="VALID"} 1)");
-  has(R"(tokenledger_verifications_total{code="USAGE_EXCEEDED"} 1)");
-  has(R"(tokenledger_verifications_total{code="NOT_FOUND"} 1)");
-  has("# TYPE tokenledger_http_request_duration_seconds histogram");
-  has("tokenledger_http_request_duration_seconds_bucket{le=\"+Inf\"}");
-  has("# TYPE tokenledger_log_fsync_duration_seconds histogram");
-  has("tokenledger_log_fsync_duration_seconds_count");
-  has("# TYPE tokenledger_log_append_duration_seconds histogram");
-  has("tokenledger_log_append_duration_seconds_count 4\n");  // one per append below
-  // bootstrap, created, used, use_denied (NOT_FOUND appends nothing)
-  has("tokenledger_log_last_position 4\n");
+  for (const std::string& n : needles) {
+    EXPECT_NE(m.raw.find(n), std::string::npos) << "missing " << n << " in\n" << m.raw;
+  }
 }
 
 // ---- create ------------------------------------------------------------------------------------
