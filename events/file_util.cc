@@ -83,6 +83,19 @@ bool WriteAll(int fd, std::string_view bytes) {
   return true;
 }
 
+bool WriteAllAt(int fd, uint64_t offset, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
 bool ReadAt(int fd, uint64_t offset, char* out, size_t len) {
   while (len > 0) {
     ssize_t n = ::pread(fd, out, len, static_cast<off_t>(offset));

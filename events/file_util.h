@@ -21,6 +21,8 @@ Status SyncDirectory(const std::string& dir);
 Status WriteFileAtomically(const std::string& path, std::string_view content);
 // write()/pread() until done; false on an error (errno set).
 bool WriteAll(int fd, std::string_view bytes);
+// pwrite of all of `bytes` at `offset`, retrying short writes and EINTR.
+bool WriteAllAt(int fd, uint64_t offset, std::string_view bytes);
 bool ReadAt(int fd, uint64_t offset, char* out, size_t len);
 
 }  // namespace tl

@@ -36,6 +36,8 @@ std::string EventId(int64_t time_ms, Position p) {
 }
 
 constexpr size_t kMaxIdLength = 255;
+// How far the newest segment is preallocated ahead of its writes.
+constexpr uint64_t kPreallocateBytes = 4ull << 20;
 
 }  // namespace
 
@@ -70,7 +72,15 @@ EventLog::~EventLog() {
   }
   // Whatever was staged and not yet waited for becomes durable before closing.
   WaitDurable(last);
-  if (write_fd_ >= 0) ::close(write_fd_);
+  if (write_fd_ >= 0) {
+    // A clean close leaves no preallocated zeros for the next open to cut.
+    if (allocated_end_ > write_end_ &&
+        (::ftruncate(write_fd_, static_cast<off_t>(write_end_)) != 0 || ::fsync(write_fd_) != 0)) {
+      options_.warn("log: could not cut the preallocated tail of the newest segment: " +
+                    std::string(std::strerror(errno)) + " (the next open cuts it)");
+    }
+    ::close(write_fd_);
+  }
   for (int fd : retired_fds_) ::close(fd);
   for (Segment& s : segments_) {
     if (s.read_fd >= 0) ::close(s.read_fd);
@@ -105,9 +115,9 @@ Status EventLog::Recover() {
     const std::string path = segments_.back().path;
     if (torn.offset < logfmt::kSegmentHeaderSize) {
       // Not even the header made it: the segment never held an event.
-      options_.warn("log: removed " + path +
-                    ": its header is incomplete (a segment start was "
-                    "interrupted); no event was in it");
+      options_.warn("log: removed " + path + ": " +
+                    (torn.unwritten ? "it was never written" : "its header is incomplete") +
+                    " (a segment start was interrupted); no event was in it");
       if (::unlink(path.c_str()) != 0) return MakeError(ErrorCode::kIo, "cannot remove " + path);
       segments_.pop_back();
       tail_offset_ = 0;
@@ -116,6 +126,13 @@ Status EventLog::Recover() {
         if (!prev.ok()) return prev.error();
         tail_offset_ = prev->size();
       }
+    } else if (torn.unwritten) {
+      // The preallocated space of a writer that did not close cleanly.
+      options_.warn("log: cut " + std::to_string(summary.newest_segment_size - torn.offset) +
+                    " bytes of unwritten (preallocated) space after position " +
+                    std::to_string(last_position_.value()) + " in " + path);
+      if (Status t = TruncateFile(path, torn.offset); !t.ok()) return t.error();
+      tail_offset_ = torn.offset;
     } else {
       options_.warn(
           "log: cut a torn tail of " + std::to_string(summary.newest_segment_size - torn.offset) +
@@ -132,8 +149,9 @@ Status EventLog::Recover() {
     if (s.read_fd < 0) return MakeError(ErrorCode::kIo, "cannot open " + s.path);
   }
   if (!segments_.empty()) {
-    write_fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    write_fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_CLOEXEC);
     if (write_fd_ < 0) return MakeError(ErrorCode::kIo, "cannot open " + segments_.back().path);
+    write_end_ = allocated_end_ = tail_offset_;
   }
   durable_position_ = last_position_;
   durable_published_.store(durable_position_.value());
@@ -168,10 +186,14 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     return MakeError(ErrorCode::kInvalidArgument, "actor must be at most 255 bytes", "actor");
   }
   if (req.events.empty()) return MakeError(ErrorCode::kInvalidArgument, "no events to append");
+  // Serialized once, before taking mu_, for both the hash and the record.
+  std::vector<std::string> data_json;
+  data_json.reserve(req.events.size());
   for (const auto& [type, data] : req.events) {
     if (!data.is_object()) {
       return MakeError(ErrorCode::kInvalidArgument, "event data must be an object", "data");
     }
+    data_json.push_back(data.dump());
   }
 
   std::lock_guard<std::mutex> l(mu_);
@@ -208,11 +230,9 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     e.id = EventId(req.time_ms, pos);
     e.data = std::move(req.events[i].second);
     e.prev_hash = prev;
-    // Serialized once for both the hash and the record.
-    const std::string data_json = e.data.dump();
-    e.hash = ComputeHash(e, data_json);
+    e.hash = ComputeHash(e, data_json[i]);
     prev = e.hash;
-    if (!logfmt::AppendRecord(e, req.idempotency_key, records[i], data_json)) {
+    if (!logfmt::AppendRecord(e, req.idempotency_key, records[i], data_json[i])) {
       return MakeError(ErrorCode::kInvalidArgument, "event is too large for the log", "data");
     }
     result.events.push_back(std::move(e));
@@ -294,6 +314,25 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
   return Ok{};
 }
 
+void EventLog::Preallocate(uint64_t end) {
+  // Whole chunks ahead of the writes, so that most rounds overwrite space the
+  // file already has: their fdatasync then flushes data only, without the
+  // file-size update a growing file needs on every sync (write+fdatasync of
+  // 600 B: ~108 us into preallocated space against ~150 us appending, on this
+  // machine's disk). The round that allocates syncs the new size with its data.
+  const uint64_t chunk = std::min<uint64_t>(kPreallocateBytes, options_.max_segment_bytes);
+  const uint64_t to = std::max(end, allocated_end_ + chunk);
+  const int rc = ::fallocate(write_fd_, 0, static_cast<off_t>(allocated_end_),
+                             static_cast<off_t>(to - allocated_end_));
+  if (rc == 0) {
+    allocated_end_ = to;
+  } else if (errno == EOPNOTSUPP) {
+    allocated_end_ = end;  // a file system without fallocate: plain appends
+  } else {
+    Fatal("preallocate");
+  }
+}
+
 bool EventLog::CanStartRoundLocked() const {
   return !pending_.empty() && !writing_ && rounds_running_ < options_.max_syncs_in_flight;
 }
@@ -344,21 +383,27 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
     const Chunk& c = work[i];
     if (c.creates_file) {
       if (write_fd_ >= 0) {
-        // The older segment is complete: make it durable before anything
-        // lands in the new one, so a crash can never leave a gap.
-        if (::fdatasync(write_fd_) != 0) Fatal("fdatasync " + paths[i]);
+        // The older segment is complete: cut its preallocated tail and make
+        // it durable before anything lands in the new one, so a crash can
+        // never leave a gap (nor zeros inside a closed segment).
+        if (::ftruncate(write_fd_, static_cast<off_t>(write_end_)) != 0) Fatal("truncate");
+        if (::fsync(write_fd_) != 0) Fatal("fsync " + paths[i]);
         // An earlier round may still be syncing through this descriptor.
         std::lock_guard<std::mutex> l(mu_);
         retired_fds_.push_back(write_fd_);
       }
-      write_fd_ =
-          ::open(paths[i].c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      write_fd_ = ::open(paths[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (write_fd_ < 0) Fatal("create " + paths[i]);
+      write_end_ = 0;
+      allocated_end_ = 0;
       int rfd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
       if (rfd < 0) Fatal("open " + paths[i]);
       opened.emplace_back(c.segment, rfd);
     }
-    if (!WriteAll(write_fd_, c.bytes)) Fatal("write " + paths[i]);
+    const uint64_t end = write_end_ + c.bytes.size();
+    if (end > allocated_end_) Preallocate(end);
+    if (!WriteAllAt(write_fd_, write_end_, c.bytes)) Fatal("write " + paths[i]);
+    write_end_ = end;
   }
   const int sync_fd = write_fd_;
 

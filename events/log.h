@@ -143,6 +143,9 @@ class EventLog final : public EventSource {
   // then publishes the new durable position. Returns with mu_ held again.
   void FlushLocked(std::unique_lock<std::mutex>& lock);
   bool CanStartRoundLocked() const;
+  // Called by the writing round: extends the newest segment's allocation to
+  // cover at least `end`.
+  void Preallocate(uint64_t end);
   void WakeNextLeaderLocked();
   std::atomic<uint32_t>& RoundBell(uint64_t round);
   static void Ring(std::atomic<uint32_t>& bell, bool everyone);
@@ -190,6 +193,10 @@ class EventLog final : public EventSource {
   // The newest segment's write descriptor: written and replaced only by the
   // thread that has set writing_ (one at a time, handed over under mu_).
   int write_fd_ = -1;
+  // Owned like write_fd_: the bytes written to the newest segment, and how
+  // far it is preallocated (zeros past write_end_; see Preallocate).
+  uint64_t write_end_ = 0;
+  uint64_t allocated_end_ = 0;
   Histogram fsync_latency_;
 };
 

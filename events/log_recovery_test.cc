@@ -37,6 +37,15 @@ std::pair<std::string, uint64_t> WriteLog(const std::string& dir) {
   return {seg, last_offset};
 }
 
+// Space a file system gave a file but nothing wrote.
+void AppendZeros(const std::string& path, size_t n) {
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  ASSERT_NE(f, nullptr);
+  const std::string zeros(n, '\0');
+  EXPECT_EQ(std::fwrite(zeros.data(), 1, zeros.size(), f), n);
+  std::fclose(f);
+}
+
 void CopyDir(const std::string& from, const std::string& to) {
   fs::remove_all(to);
   fs::copy(from, to, fs::copy_options::recursive);
@@ -231,13 +240,7 @@ TEST(LogRecovery, ScanReadsRecordsAcrossReadBuffersAndLongZeroTails) {
   const std::string seg = dir.path() + "/" + logfmt::SegmentFileName(Position(1));
   const uint64_t size = fs::file_size(seg);
   ASSERT_GT(size, 8u << 20);
-  {
-    std::FILE* f = std::fopen(seg.c_str(), "ab");
-    ASSERT_NE(f, nullptr);
-    const std::string zeros(5u << 20, '\0');
-    std::fwrite(zeros.data(), 1, zeros.size(), f);
-    std::fclose(f);
-  }
+  AppendZeros(seg, 5u << 20);
   int seen = 0;
   auto scan = ScanLog(dir.path(), {.verify_hashes = true}, [&](const ScannedRecord& r) {
     EXPECT_EQ(r.event.data["ip"].get_ref<const std::string&>().size(), 100'000u + 23'456 * seen);
@@ -249,6 +252,113 @@ TEST(LogRecovery, ScanReadsRecordsAcrossReadBuffersAndLongZeroTails) {
   EXPECT_EQ(scan->torn_tail.kind, SegmentDamage::kTorn);
   EXPECT_EQ(scan->torn_tail.offset, size);
   EXPECT_EQ(scan->newest_segment_size, size + (5u << 20));
+}
+
+// The newest segment is preallocated ahead of its writes (so most fdatasyncs
+// need no file-size update): zeros past the data while the log is open, none
+// after a clean close.
+TEST(LogPreallocation, NewestSegmentIsPreallocatedWhileOpenAndCutOnClose) {
+  TempDir dir;
+  const std::string seg = dir.path() + "/" + logfmt::SegmentFileName(Position(1));
+  uint64_t data_end = 0;
+  {
+    auto log = EventLog::Open(dir.path());
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < kEvents; ++i) ASSERT_TRUE((*log)->Append(UseRequest("tok_a", i)).ok());
+    auto open_scan = ScanLog(dir.path(), {}, [](const ScannedRecord&) { return true; });
+    ASSERT_TRUE(open_scan.ok()) << open_scan.error().message;
+    EXPECT_EQ(open_scan->events, uint64_t{kEvents});
+    EXPECT_EQ(open_scan->torn_tail.kind, SegmentDamage::kTorn);
+    EXPECT_TRUE(open_scan->torn_tail.unwritten);
+    data_end = open_scan->torn_tail.offset;
+    EXPECT_GT(fs::file_size(seg), data_end);
+  }
+  EXPECT_EQ(fs::file_size(seg), data_end);
+  auto closed_scan = ScanLog(dir.path(), {}, [](const ScannedRecord&) { return true; });
+  ASSERT_TRUE(closed_scan.ok());
+  EXPECT_EQ(closed_scan->torn_tail.kind, SegmentDamage::kNone);
+  EXPECT_EQ(closed_scan->events, uint64_t{kEvents});
+}
+
+// A process that dies leaves the preallocated space: the next open cuts it,
+// says so, and goes on from the last event.
+TEST(LogPreallocation, UnwrittenSpaceLeftByAnUncleanStopIsCutOnOpen) {
+  TempDir dir;
+  {
+    auto log = EventLog::Open(dir.sub("live"));
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < kEvents; ++i) ASSERT_TRUE((*log)->Append(UseRequest("tok_a", i)).ok());
+    // The files as a crash right now would leave them.
+    CopyDir(dir.sub("live"), dir.sub("crashed"));
+  }
+  const std::string seg = dir.sub("crashed") + "/" + logfmt::SegmentFileName(Position(1));
+  const uint64_t size_before = fs::file_size(seg);
+  std::string warning;
+  auto log =
+      EventLog::Open(dir.sub("crashed"), LogOptions{.warn = [&](std::string_view w) { warning = w; }});
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  EXPECT_EQ((*log)->DurablePosition(), Position(kEvents));
+  EXPECT_NE(warning.find("unwritten (preallocated) space after position 12"), std::string::npos)
+      << warning;
+  EXPECT_LT(fs::file_size(seg), size_before);
+  auto next = (*log)->Append(UseRequest("tok_a", 100));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->first, Position(kEvents + 1));
+  log.value().reset();
+  auto verified =
+      ScanLog(dir.sub("crashed"), {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_EQ(verified->events, uint64_t{kEvents + 1});
+  EXPECT_EQ(verified->torn_tail.kind, SegmentDamage::kNone);
+}
+
+// A crash between preallocating a new segment and writing its header leaves
+// a newest segment of zeros: removed, since no event was ever in it.
+TEST(LogPreallocation, ANewestSegmentThatWasNeverWrittenIsRemoved) {
+  TempDir dir;
+  WriteLog(dir.path());
+  const std::string empty = dir.path() + "/" + logfmt::SegmentFileName(Position(kEvents + 1));
+  ASSERT_TRUE(WriteFileAtomically(empty, std::string(64 * 1024, '\0')).ok());
+  std::string warning;
+  auto log =
+      EventLog::Open(dir.path(), LogOptions{.warn = [&](std::string_view w) { warning = w; }});
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  EXPECT_NE(warning.find("never written"), std::string::npos) << warning;
+  EXPECT_FALSE(fs::exists(empty));
+  auto next = (*log)->Append(UseRequest("tok_a", 100));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->first, Position(kEvents + 1));
+}
+
+// The same zeros in a segment that is not the newest are damage, not a tail.
+TEST(LogPreallocation, ZerosInAnOlderSegmentAreRefused) {
+  TempDir dir;
+  WriteLog(dir.path());
+  const std::string seg = dir.path() + "/" + logfmt::SegmentFileName(Position(1));
+  AppendZeros(seg, 4096);
+  const std::string next = dir.path() + "/" + logfmt::SegmentFileName(Position(kEvents + 1));
+  ASSERT_TRUE(WriteFileAtomically(next, logfmt::EncodeSegmentHeader(Position(kEvents + 1))).ok());
+  auto log = EventLog::Open(dir.path(), LogOptions{.warn = [](std::string_view) {}});
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(log.error().message.find(seg), std::string::npos) << log.error().message;
+}
+
+// Rolling to a new segment cuts the old one's preallocated space first, so a
+// closed segment never holds zeros (ScanLog refuses them anywhere but in the
+// newest segment) — checked while the log is still open and writing.
+TEST(LogPreallocation, ClosedSegmentsHoldNoUnwrittenSpace) {
+  TempDir dir;
+  auto log = EventLog::Open(dir.path(), LogOptions{.max_segment_bytes = 4096});
+  ASSERT_TRUE(log.ok());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE((*log)->Append(UseRequest("tok_a", i)).ok());
+  ASSERT_GT((*log)->Counters().segments, 5u);
+  auto scan = ScanLog(dir.path(), {}, [](const ScannedRecord&) { return true; });
+  ASSERT_TRUE(scan.ok()) << scan.error().message;
+  EXPECT_EQ(scan->events, 200u);
+  for (size_t i = 0; i + 1 < scan->segments.size(); ++i) {
+    EXPECT_LE(fs::file_size(scan->segments[i].second), 4096u + 1024u) << scan->segments[i].second;
+  }
 }
 
 }  // namespace

@@ -98,7 +98,16 @@ Result<SegmentDamage> SegmentFile::Scan(
   Result<uint64_t> first = HeaderFirst();
   if (!first.ok()) return first.error();
   if (size_ < kSegmentHeaderSize) return torn_or_corrupt(0, "segment header is incomplete");
-  if (*first == 0) return SegmentDamage{SegmentDamage::kCorrupt, 0, "segment header is damaged"};
+  if (*first == 0) {
+    // A new segment is preallocated before its header is written: a crash
+    // in between leaves the newest one all zeros.
+    if (is_last) {
+      Result<bool> zeros = ZeroToEnd(0);
+      if (!zeros.ok()) return zeros.error();
+      if (*zeros) return SegmentDamage{SegmentDamage::kTorn, 0, "segment never written", true};
+    }
+    return SegmentDamage{SegmentDamage::kCorrupt, 0, "segment header is damaged"};
+  }
 
   uint64_t off = kSegmentHeaderSize;
   while (off < size_) {
@@ -112,7 +121,11 @@ Result<SegmentDamage> SegmentFile::Scan(
       // Zeros to the end are space the file system gave us but the write never filled.
       Result<bool> zeros = ZeroToEnd(off);
       if (!zeros.ok()) return zeros.error();
-      if (*zeros) return torn_or_corrupt(off, "zero-filled tail");
+      if (*zeros) {
+        SegmentDamage damage = torn_or_corrupt(off, "zero-filled tail");
+        damage.unwritten = damage.kind == SegmentDamage::kTorn;
+        return damage;
+      }
       return SegmentDamage{SegmentDamage::kCorrupt, off, "record header checksum mismatch"};
     }
     if (len > kMaxPayload) {

@@ -20,6 +20,10 @@ struct SegmentDamage {
   Kind kind = kNone;
   uint64_t offset = 0;  // byte offset in the segment file where the damage starts
   std::string reason;
+  // kTorn with nothing but zeros from `offset` to the end: space the file
+  // was given but never written, i.e. the log's own preallocation (a running
+  // writer, or one that crashed) — nothing was cut short there.
+  bool unwritten = false;
 };
 
 // One segment file, read front to back through a buffer of a few MiB rather

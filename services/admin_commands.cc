@@ -52,7 +52,12 @@ int RunLogVerify(const std::vector<std::string>& args) {
   std::cout << "events: " << summary->events << "\n"
             << "last position: " << summary->last.value() << "\n"
             << "last hash: " << summary->last_hash << "\n";
-  if (summary->torn_tail.kind == SegmentDamage::kTorn) {
+  if (summary->torn_tail.unwritten) {
+    // A running server preallocates the newest segment ahead of its writes.
+    std::cerr << "log verify: unwritten space after position " << summary->last.value()
+              << " (zeros from byte " << summary->torn_tail.offset
+              << " of the newest segment): preallocated by the log; nothing is missing\n";
+  } else if (summary->torn_tail.kind == SegmentDamage::kTorn) {
     std::cerr << "log verify: torn tail at position " << summary->last.value() + 1 << " ("
               << summary->torn_tail.reason << " at byte " << summary->torn_tail.offset
               << " of the newest segment): an interrupted write that was never acknowledged; "

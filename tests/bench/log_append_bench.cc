@@ -1,12 +1,16 @@
 // Durable append throughput and latency with many concurrent writers, and the
 // cost of one fsync on the same disk (what bounds group commit).
 //
-//   log_append_bench [DIR=/work/tmp-bench] [threads=64] [seconds=10] [syncs=2]
+//   log_append_bench [DIR=/work/tmp-bench] [threads=64] [seconds=10] [syncs=2] [depth=1]
 //
 // `syncs` is LogOptions::max_syncs_in_flight (1 = no overlapping rounds).
 //
-// Each writer appends one token.used event at a time to its own stream
-// (EventLog::Append returns once the event is durable) as fast as it can.
+// Each writer appends token.used events to its own stream as fast as it can.
+// With depth 1 it is synchronous: one event at a time, each returning once it
+// is durable (EventLog::Append). With depth N it pipelines: it stages N
+// appends (EventLog::Stage), then waits until the last is durable
+// (WaitDurable); each event's latency runs from its Stage to that return, so
+// nothing is counted before it is on disk.
 // Prints events/s, append latency p50/p99/max, fsyncs/s and events per fsync;
 // then a write+fdatasync loop of the size one group commit writes, alone.
 // The log lives in a fresh directory under DIR (same disk as /work by
@@ -71,7 +75,7 @@ void FsyncAlone(const std::string& dir, size_t bytes, int n) {
       bytes, lat.size() / secs, Percentile(lat, 0.50), Percentile(lat, 0.99), lat.back());
 }
 
-int Run(const std::string& base, int threads, double seconds, size_t syncs) {
+int Run(const std::string& base, int threads, double seconds, size_t syncs, size_t depth) {
   std::random_device rd;
   const std::string dir = base + "/log-append-bench-" + std::to_string(rd());
   std::filesystem::create_directories(dir);
@@ -103,17 +107,29 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs) {
                         {"permissions", Json::array({"read:orders"})},
                         {"origin", nullptr},
                         {"ip", "10.0.0." + std::to_string(t)}};
+        std::vector<SteadyClock::time_point> staged_at;
+        staged_at.reserve(depth);
         while (!stop.load(std::memory_order_relaxed)) {
-          AppendRequest r = proto;
-          r.time_ms = 1'767'225'600'000 + static_cast<int64_t>(lat.size());
-          r.events.emplace_back(EventType::kUsed, data);
-          const auto t0 = SteadyClock::now();
-          auto res = log.Append(std::move(r));
-          lat.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count());
-          if (!res.ok()) {
-            std::fprintf(stderr, "append: %s\n", res.error().message.c_str());
-            failed = true;
-            return;
+          // `depth` appends in flight, each acknowledged only once durable.
+          staged_at.clear();
+          Position last;
+          for (size_t d = 0; d < depth; ++d) {
+            AppendRequest r = proto;
+            r.time_ms = 1'767'225'600'000 + static_cast<int64_t>(lat.size() + d);
+            r.events.emplace_back(EventType::kUsed, data);
+            staged_at.push_back(SteadyClock::now());
+            auto res = log.Stage(std::move(r));
+            if (!res.ok()) {
+              std::fprintf(stderr, "append: %s\n", res.error().message.c_str());
+              failed = true;
+              return;
+            }
+            last = res->last;
+          }
+          log.WaitDurable(last);
+          const auto done = SteadyClock::now();
+          for (const auto& t0 : staged_at) {
+            lat.push_back(std::chrono::duration<double, std::micro>(done - t0).count());
           }
         }
       });
@@ -131,8 +147,9 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs) {
     const uint64_t fsyncs = after.fsyncs - before.fsyncs;
     total_events = after.events;
     events_per_fsync = fsyncs ? static_cast<double>(events) / fsyncs : 0;
-    std::printf("%d writers, %zu syncs in flight, %.1f s: %llu events, %.0f events/s\n", threads, syncs, secs,
-                static_cast<unsigned long long>(events), events / secs);
+    std::printf("%d writers, %zu appends in flight each, %zu syncs in flight, %.1f s: %llu events, "
+                "%.0f events/s\n",
+                threads, depth, syncs, secs, static_cast<unsigned long long>(events), events / secs);
     std::printf("append latency: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n",
                 Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999), all.back());
     std::printf("fsyncs: %llu (%.0f/s), %.1f events per fsync\n",
@@ -158,10 +175,11 @@ int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "/work/tmp-bench";
   const int threads = argc > 2 ? std::atoi(argv[2]) : 64;
   const double seconds = argc > 3 ? std::atof(argv[3]) : 10;
-  if (threads < 1 || seconds <= 0) {
-    std::fprintf(stderr, "usage: log_append_bench [DIR] [threads] [seconds]\n");
+  const size_t syncs = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 2;
+  const size_t depth = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 1;
+  if (threads < 1 || seconds <= 0 || syncs < 1 || depth < 1) {
+    std::fprintf(stderr, "usage: log_append_bench [DIR] [threads] [seconds] [syncs] [depth]\n");
     return 2;
   }
-  const size_t syncs = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 2;
-  return tl::Run(dir, threads, seconds, syncs);
+  return tl::Run(dir, threads, seconds, syncs, depth);
 }
