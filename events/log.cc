@@ -28,11 +28,27 @@ namespace fs = std::filesystem;
   std::abort();
 }
 
+// `v` in lower-case hex, zero-padded to at least `min_digits`.
+void AppendHex(std::string& out, uint64_t v, int min_digits) {
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v != 0);
+  out.append(static_cast<size_t>(std::max(0, min_digits - n)), '0');
+  while (n > 0) out.push_back(digits[--n]);
+}
+
+// "evt_" + the time (at least 12 hex digits) + the position (16): unique and
+// time-ordered. Built by hand: snprintf was ~1.5% of an append's CPU.
 std::string EventId(int64_t time_ms, Position p) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "evt_%012llx%016llx", static_cast<unsigned long long>(time_ms),
-                static_cast<unsigned long long>(p.value()));
-  return buf;
+  std::string id;
+  id.reserve(32);
+  id.append("evt_");
+  AppendHex(id, static_cast<uint64_t>(time_ms), 12);
+  AppendHex(id, p.value(), 16);
+  return id;
 }
 
 constexpr size_t kMaxIdLength = 255;

@@ -361,5 +361,33 @@ TEST(LogPreallocation, ClosedSegmentsHoldNoUnwrittenSpace) {
   }
 }
 
+// A record stores hashes as raw bytes: only 64 lower-case hex digits encode.
+TEST(LogFormat, RecordRefusesHashesThatAreNotLowerCaseHex) {
+  Event e;
+  e.type = EventType::kUsed;
+  e.token_id = "tok_a";
+  e.version = Version(1);
+  e.position = Position(1);
+  e.id = "evt_1";
+  e.actor = "system";
+  e.data = Json::object();
+  e.prev_hash = kGenesisHash;
+  e.hash = ComputeHash(e);
+  std::string record;
+  ASSERT_TRUE(logfmt::AppendRecord(e, "", record));
+  for (size_t at : {size_t{0}, size_t{31}, size_t{63}}) {
+    for (char bad : {'A', 'g', 'G', '/', ':', '`', ' ', '\0', '\xff'}) {
+      Event broken = e;
+      broken.hash[at] = bad;
+      std::string out;
+      EXPECT_FALSE(logfmt::AppendRecord(broken, "", out)) << "'" << bad << "' at " << at;
+    }
+  }
+  Event short_hash = e;
+  short_hash.prev_hash.pop_back();
+  std::string out;
+  EXPECT_FALSE(logfmt::AppendRecord(short_hash, "", out));
+}
+
 }  // namespace
 }  // namespace tl
