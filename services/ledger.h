@@ -17,6 +17,7 @@
 #include "events/clock.h"
 #include "events/log.h"
 #include "events/result.h"
+#include "projections/follower.h"
 #include "projections/projection.h"
 #include "services/decider.h"
 #include "services/secret.h"
@@ -34,6 +35,10 @@ struct LedgerOptions {
   // one (checked by a background thread every snapshot_check_ms), and on close.
   uint64_t snapshot_every_events = 100'000;
   int64_t snapshot_check_ms = 5'000;
+  // Test hook: called by the snapshot writer with the position the snapshot
+  // covers, after it has the state to write and before writing it. Commands
+  // run meanwhile (the writer holds no lock they need).
+  std::function<void(Position)> before_snapshot_write;
   // Events one Feed call looks at, at most, whatever its filters: a filter
   // that rarely matches must not make one request read the whole log.
   uint64_t max_feed_scan = 10'000;
@@ -55,6 +60,12 @@ struct StateInfo {
 // sees every event accepted before it (a credit is never spent twice); it then
 // waits for durability outside the lock (group commit) before answering.
 // Queries share the lock.
+//
+// Snapshots and the /readyz digest never read the live state: they read a
+// second projection (follower_) that folds the log's durable events on its
+// own, so a writer never waits for work proportional to the state's size.
+// The price is a second copy of the state in memory and a second fold of each
+// event (see WriteSnapshotNow in ledger.cc).
 class Ledger {
  public:
   // Opens the log (cutting a torn tail, refusing corruption), loads the newest
@@ -99,9 +110,12 @@ class Ledger {
                     std::optional<EventType> type) const;
   Result<Json> Usage(const Caller& caller, UsageQuery query) const;
 
+  // The state once everything staged before the call is durable. May wait
+  // for a snapshot being written; never holds the state lock.
   StateInfo State() const;
   int64_t Now() const { return options_.clock->NowMs(); }
-  // Writes a snapshot of the durable state now.
+  // Writes a snapshot of the state once everything staged before the call is
+  // durable (no-op when the newest snapshot is there already).
   Status WriteSnapshotNow();
   const EventLog& log() const { return *log_; }
   // From staging a command's events to their being durable (/metrics).
@@ -136,6 +150,9 @@ class Ledger {
   // REQUIRES: mu_ not held. Waits for the group commit that makes `p`
   // durable and records the append latency.
   void AwaitDurable(const Pending& p);
+  // Makes every event staged so far durable, and returns the last one's
+  // position.
+  Position AwaitStaged() const;
   void SnapshotLoop();
 
   const LedgerOptions options_;
@@ -155,7 +172,11 @@ class Ledger {
   std::mutex idempotency_mu_;  // held across a keyed create
   std::unordered_map<std::string, Remembered> remembered_;
 
-  mutable std::mutex digest_mu_;
+  // The durable state, for snapshots and digests. Declared after log_ (it
+  // reads it) so that it is destroyed first.
+  std::unique_ptr<ProjectionFollower> follower_;
+
+  mutable std::mutex digest_mu_;  // held while a digest is computed
   mutable StateInfo digest_cache_;
 
   std::mutex snapshot_mu_;  // serializes snapshot writers
