@@ -101,9 +101,13 @@ class Projection {
 
  private:
   struct Entry;
+  // An entry's reference in the hash indexes and the by-created lists: its
+  // number in entries_ + 1. Unlike a pointer it means the same in a copy, so
+  // the indexes copy as plain data.
+  using Ref = uint32_t;
   struct OwnerEntry {
-    std::vector<Entry*> by_created;  // sorted by (created_at, id)
-    UsageSeries usage;               // the sum over the owner's tokens (codes_ ids)
+    std::vector<Ref> by_created;  // sorted by (created_at, id)
+    UsageSeries usage;            // the sum over the owner's tokens (codes_ ids)
   };
   struct Entry {
     // Next to the hot head of `state` (see TokenState): what token.used updates.
@@ -111,8 +115,6 @@ class Projection {
     OwnerEntry* owner = nullptr;
     TokenState state;
   };
-  // An entry's reference in the hash indexes: its number in entries_ + 1.
-  using Ref = uint32_t;
   Entry* EntryAt(Ref ref) const { return const_cast<Entry*>(&entries_[ref - 1]); }
   Ref FindRef(std::string_view id, size_t hash) const;  // 0 when unknown
   Entry* FindEntry(std::string_view id) const;
@@ -128,7 +130,7 @@ class Projection {
   Json UsageSeriesToJson(const UsageSeries& s) const;
 
   // Tokens are never removed and BlockVector keeps element addresses stable,
-  // so the indexes below hold plain pointers or entry numbers.
+  // so the indexes below hold entry numbers and an entry points at its owner.
   BlockVector<Entry> entries_;
   // A replayed event usually costs one cache miss here to find its token.
   HashIndex by_id_;
@@ -136,7 +138,7 @@ class Projection {
   // holds no copy of the digests.
   HashIndex by_digest_;
   std::unordered_map<std::string, OwnerEntry> owners_;
-  std::vector<Entry*> by_created_;  // every token, sorted by (created_at, id)
+  std::vector<Ref> by_created_;     // every token, sorted by (created_at, id)
   std::vector<std::string> codes_;  // interned denial codes
   Position last_position_;
 };
