@@ -1,10 +1,10 @@
 #include "events/event.h"
 
 #include <array>
-#include <charconv>
 #include <stdexcept>
 
 #include "events/crypto.h"
+#include "events/json_text.h"
 #include "events/time_format.h"
 
 namespace tl {
@@ -92,31 +92,6 @@ const std::vector<EventType>& AllEventTypes() {
   return all;
 }
 
-namespace {
-
-// Appends `s` exactly as nlohmann's dump() writes a string. Envelope strings
-// are nearly always plain ASCII, which needs no escaping; anything else goes
-// through the library so the bytes cannot drift from the reference form.
-void AppendJsonString(std::string& out, std::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-      out += Json(std::string(s)).dump();
-      return;
-    }
-  }
-  out += '"';
-  out += s;
-  out += '"';
-}
-
-void AppendUint(std::string& out, uint64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
-}  // namespace
-
 // Writes what EnvelopeWithoutHash(e).dump() writes (keys in std::map order,
 // compact), without building a JSON object: this runs for every append.
 // event_test checks the two forms agree.
@@ -131,7 +106,7 @@ std::string CanonicalBytes(const Event& e, std::string_view data_json) {
   out += ",\"id\":";
   AppendJsonString(out, e.id);
   out += ",\"position\":";
-  AppendUint(out, e.position.value());
+  AppendJsonUint(out, e.position.value());
   out += ",\"prev_hash\":";
   AppendJsonString(out, e.prev_hash);
   out += ",\"time\":";
@@ -141,7 +116,7 @@ std::string CanonicalBytes(const Event& e, std::string_view data_json) {
   out += ",\"type\":";
   AppendJsonString(out, EventTypeName(e.type));
   out += ",\"version\":";
-  AppendUint(out, e.version.value());
+  AppendJsonUint(out, e.version.value());
   out += '}';
   return out;
 }

@@ -128,6 +128,7 @@ class Projection {
   void RebuildIndexes();
   uint16_t CodeId(std::string_view code);
   Json UsageSeriesToJson(const UsageSeries& s) const;
+  std::vector<const Entry*> EntriesById() const;  // the order of Digest and ToJson
 
   // Tokens are never removed and BlockVector keeps element addresses stable,
   // so the indexes below hold entry numbers and an entry points at its owner.

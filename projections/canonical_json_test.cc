@@ -1,0 +1,170 @@
+// The digest written directly against the digest of the dumped documents.
+
+#include "projections/canonical_json.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <random>
+
+#include "events/crypto.h"
+#include "projections/projection.h"
+#include "projections/test_events.h"
+
+namespace tl {
+namespace {
+
+using testing::RandomEvents;
+
+// Text that needs escaping (quotes, control characters, NUL), multi-byte
+// UTF-8, and plain ASCII (events/json_text_test.cc covers each kind).
+const std::vector<std::string> kStrings = {
+    "",       "plain", "tl_...abcd",   "with \"quotes\"", "back\\slash",
+    "t\tn\n", "\x01\x1f", "del\x7f/", "caf\xc3\xa9",    "emoji \xf0\x9f\x98\x80",
+    std::string("nul\0", 4),
+};
+
+// The digest as it was computed before it was written directly: each token
+// object of ToJson dumped, one a line, after a header line and the position.
+std::string DumpedDigest(const Projection& p) {
+  const Json doc = p.ToJson();
+  std::string text = "tokenledger-projection-v1\n" + doc["last_position"].dump() + "\n";
+  for (const Json& token : doc["tokens"]) text += token.dump() + "\n";
+  return Sha256Hex(text);
+}
+
+// Every token's state, written directly, against ToJson's dumped "state".
+void ExpectStatesAsDumped(const Projection& p) {
+  for (const Json& token : p.ToJson()["tokens"]) {
+    const Json& state = token["state"];
+    const TokenState* t = p.Find(state["id"].get<std::string>());
+    ASSERT_NE(t, nullptr);
+    std::string out;
+    AppendTokenStateJson(out, *t);
+    EXPECT_EQ(out, state.dump());
+  }
+}
+
+TEST(CanonicalJsonTest, DigestOfFoldedStatesIsTheDumpedOne) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    const std::vector<Event> events = RandomEvents(3'000, seed);
+    Projection p;
+    EXPECT_EQ(p.Digest(), DumpedDigest(p));
+    for (size_t i = 0; i < events.size(); ++i) {
+      p.Apply(events[i]);
+      if (i % 500 == 0) {
+        EXPECT_EQ(p.Digest(), DumpedDigest(p)) << "seed " << seed << " at " << i;
+      }
+    }
+    EXPECT_EQ(p.Digest(), DumpedDigest(p)) << "seed " << seed;
+    ExpectStatesAsDumped(p);
+  }
+}
+
+// Snapshot documents with values no fold of the test logs produces: every
+// kind of string, extreme and negative numbers, nulls and empties, nested
+// metadata, digests that are and are not 64 hex digits, usage at the edges
+// of the hour range.
+Json RandomDocument(std::mt19937_64& rng, size_t tokens) {
+  auto pick = [&](size_t k) { return std::uniform_int_distribution<size_t>(0, k - 1)(rng); };
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const std::vector<int64_t> ints = {0, 1, -1, 42, -3'600'000, 1'767'225'600'000, kMin, kMax};
+  const std::vector<uint64_t> uints = {0, 1, 7, uint64_t{1} << 63,
+                                       std::numeric_limits<uint64_t>::max()};
+  const std::vector<int64_t> hours = {std::numeric_limits<int32_t>::min(), -1, 0, 1, 490'000,
+                                      std::numeric_limits<int32_t>::max()};
+  const std::vector<uint32_t> counts = {0, 1, 9, std::numeric_limits<uint32_t>::max()};
+  const std::vector<Json> metas = {
+      Json::object(),
+      {{"team", "core"}},
+      {{"nested", {{"x", Json::array({1, 2.5, nullptr, true, "\xc3\xbc"})}}}, {"\xc3\x9f", "\n"}},
+      {{"big", std::numeric_limits<uint64_t>::max()}, {"neg", kMin}, {"f", 1e300}, {"e", ""}},
+  };
+  auto str = [&] { return kStrings[pick(kStrings.size())]; };
+  auto strings = [&] {
+    Json a = Json::array();
+    for (size_t n = pick(4); n > 0; --n) a.push_back(str());
+    return a;
+  };
+  auto digest = [&]() -> std::string {
+    switch (pick(3)) {
+      case 0:
+        return "";
+      case 1:
+        return Sha256Hex(std::to_string(rng()));
+      default:
+        return str() + "d";
+    }
+  };
+  auto optional_int = [&] { return pick(2) ? Json(nullptr) : Json(ints[pick(ints.size())]); };
+  auto any_int = [&] { return ints[pick(ints.size())]; };
+
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < tokens; ++i) ids.push_back(str() + std::to_string(i));
+  std::sort(ids.begin(), ids.end());
+  Json docs = Json::array();
+  for (const std::string& id : ids) {
+    Json credits = nullptr;
+    if (pick(2)) {
+      Json refill = pick(2) ? Json(nullptr)
+                            : Json{{"amount", any_int()}, {"interval", pick(2) ? "day" : "month"}};
+      credits = {{"remaining", any_int()}, {"refill", refill}, {"period_start_ms", any_int()}};
+    }
+    Json rate = pick(2) ? Json(nullptr) : Json{{"limit", any_int()}, {"window_ms", any_int()}};
+    std::vector<int64_t> recent;
+    for (size_t n = pick(4); n > 0; --n) recent.push_back(any_int());
+    std::sort(recent.begin(), recent.end());
+    Json state = {{"id", id},
+                  {"owner", str()},
+                  {"name", str()},
+                  {"description", str()},
+                  {"permissions", strings()},
+                  {"revoked", pick(2) == 0},
+                  {"created_at_ms", any_int()},
+                  {"updated_at_ms", any_int()},
+                  {"last_used_at_ms", optional_int()},
+                  {"expires_at_ms", optional_int()},
+                  {"allowed_origins", strings()},
+                  {"allowed_ips", strings()},
+                  {"rate_limit", rate},
+                  {"credits", credits},
+                  {"meta", metas[pick(metas.size())]},
+                  {"prefix", str()},
+                  {"hint", str()},
+                  {"secret_digest", digest()},
+                  {"previous_digest", digest()},
+                  {"previous_valid_until_ms", any_int()},
+                  {"version", uints[pick(uints.size())]},
+                  {"stream_version", uints[pick(uints.size())]},
+                  {"recent_uses", recent}};
+    Json hour_rows = Json::array();
+    Json denied_rows = Json::array();
+    for (size_t n = pick(5); n > 0; --n) {
+      hour_rows.push_back(
+          {hours[pick(hours.size())] * 3'600'000, counts[pick(counts.size())], any_int()});
+    }
+    for (size_t n = pick(5); n > 0; --n) {
+      denied_rows.push_back(
+          {hours[pick(hours.size())] * 3'600'000, str() + "CODE", counts[pick(counts.size())]});
+    }
+    docs.push_back(
+        {{"state", std::move(state)}, {"usage", {{"hours", hour_rows}, {"denied", denied_rows}}}});
+  }
+  return {{"last_position", uints[pick(uints.size())]}, {"tokens", std::move(docs)}};
+}
+
+TEST(CanonicalJsonTest, DigestOfUnusualStatesIsTheDumpedOne) {
+  std::mt19937_64 rng(2026);
+  for (int round = 0; round < 40; ++round) {
+    auto p = Projection::FromJson(RandomDocument(rng, 1 + round));
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ(p->Digest(), DumpedDigest(*p)) << "round " << round;
+    ExpectStatesAsDumped(*p);
+  }
+}
+
+}  // namespace
+}  // namespace tl
