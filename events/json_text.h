@@ -11,13 +11,16 @@ namespace tl {
 // envelopes, the state digest) that must not drift from the reference bytes
 // but need not build a Json to get them.
 
-// `s` as a JSON string. Printable ASCII (the usual case) is copied; anything
-// else goes through the library itself, so like dump() it throws
-// Json::type_error for text that is not valid UTF-8.
+// `s` as a JSON string. Plain text (the usual case) is copied; anything else
+// goes through the library itself, so like dump() it throws Json::type_error
+// for text that is not valid UTF-8.
 void AppendJsonString(std::string& out, std::string_view s);
+// Whether dump() writes `s` as itself in quotes: valid UTF-8 without control
+// characters, '"' or '\\' (dump() escapes only those and passes other
+// UTF-8 through).
+bool IsPlainJsonText(std::string_view s);
 
-// Integers in decimal.
-void AppendJsonInt(std::string& out, int64_t v);
+// An unsigned integer in decimal.
 void AppendJsonUint(std::string& out, uint64_t v);
 
 }  // namespace tl

@@ -713,9 +713,10 @@ std::string Projection::Digest() const {
   sha.Update("\n");
   // One line per token: the bytes of ToJson's token object, dumped. They are
   // hashed in large pieces rather than a line at a time.
-  constexpr size_t kPieceBytes = 256 << 10;
-  std::string piece;
-  piece.reserve(kPieceBytes + (16 << 10));
+  CanonicalJsonWriter out(
+      256 << 10,
+      [](void* sha, std::string_view bytes) { static_cast<Sha256Stream*>(sha)->Update(bytes); },
+      &sha);
   // In id order the entries are scattered: fetch each one's memory ahead
   // (entry first, then the heap blocks it points to), as the replay does.
   constexpr size_t kAhead = 8;
@@ -729,17 +730,13 @@ std::string Projection::Digest() const {
       if (const void* usage = ahead->usage.prefetch_address()) __builtin_prefetch(usage);
     }
     const Entry* e = sorted[i];
-    piece += "{\"state\":";
-    AppendTokenStateJson(piece, e->state);
-    piece += ",\"usage\":";
-    AppendUsageSeriesJson(piece, e->usage, codes_);
-    piece += "}\n";
-    if (piece.size() >= kPieceBytes) {
-      sha.Update(piece);
-      piece.clear();
-    }
+    out.Literal("{\"state\":");
+    WriteTokenStateJson(out, e->state);
+    out.Literal(",\"usage\":");
+    WriteUsageSeriesJson(out, e->usage, codes_);
+    out.Literal("}\n");
   }
-  sha.Update(piece);
+  out.Flush();
   return sha.HexDigest();
 }
 

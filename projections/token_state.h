@@ -53,6 +53,9 @@ class StoredDigest {
 
   bool empty() const { return kind_ == Kind::kEmpty; }
   std::string Hex() const;  // the text form ("" when empty)
+  // The 32 bytes of a digest kept as bytes (its text form is their lowercase
+  // hex), else nullptr.
+  const unsigned char* raw() const { return kind_ == Kind::kRaw ? raw_ : nullptr; }
   size_t Hash() const;      // equal digests hash equally
   bool operator==(const StoredDigest& other) const;
   bool operator==(std::string_view text) const { return *this == StoredDigest(text); }
