@@ -79,6 +79,9 @@ Json RandomDocument(std::mt19937_64& rng, size_t tokens) {
   const std::vector<int64_t> hours = {std::numeric_limits<int32_t>::min(), -1, 0, 1, 490'000,
                                       std::numeric_limits<int32_t>::max()};
   const std::vector<uint32_t> counts = {0, 1, 9, std::numeric_limits<uint32_t>::max()};
+  // Credits spent add up per hour and per owner (as int64, which must not
+  // overflow), so they stay well inside the range.
+  const std::vector<int64_t> hour_credits = {0, 1, -1, 1'000'000'000'000'000, -3};
   const std::vector<Json> metas = {
       Json::object(),
       {{"team", "core"}},
@@ -145,8 +148,8 @@ Json RandomDocument(std::mt19937_64& rng, size_t tokens) {
     Json hour_rows = Json::array();
     Json denied_rows = Json::array();
     for (size_t n = pick(5); n > 0; --n) {
-      hour_rows.push_back(
-          {hours[pick(hours.size())] * 3'600'000, counts[pick(counts.size())], any_int()});
+      hour_rows.push_back({hours[pick(hours.size())] * 3'600'000, counts[pick(counts.size())],
+                           hour_credits[pick(hour_credits.size())]});
     }
     for (size_t n = pick(5); n > 0; --n) {
       denied_rows.push_back(
