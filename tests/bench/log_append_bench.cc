@@ -43,13 +43,20 @@ double Percentile(std::vector<double>& sorted, double q) {
   return sorted[i];
 }
 
-// write+fdatasync of `bytes` appended to one file, `n` times: the floor of a
-// group commit's latency.
-void FsyncAlone(const std::string& dir, size_t bytes, int n) {
+// write+fdatasync of `bytes` to one file, `n` times: the floor of a group
+// commit's latency. Appending grows the file (each sync also records the new
+// size); `preallocated` writes into space fallocate gave the file first, as
+// the log does.
+void FsyncAlone(const std::string& dir, size_t bytes, int n, bool preallocated) {
   const std::string path = dir + "/fsync-probe";
   const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   if (fd < 0) {
     std::perror("open");
+    return;
+  }
+  if (preallocated && ::fallocate(fd, 0, 0, static_cast<off_t>(bytes) * n) != 0) {
+    std::perror("fallocate");
+    ::close(fd);
     return;
   }
   std::string buf(bytes, 'x');
@@ -58,7 +65,8 @@ void FsyncAlone(const std::string& dir, size_t bytes, int n) {
   const auto start = SteadyClock::now();
   for (int i = 0; i < n; ++i) {
     const auto t0 = SteadyClock::now();
-    if (::write(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()) ||
+    if (::pwrite(fd, buf.data(), buf.size(), static_cast<off_t>(bytes) * i) !=
+            static_cast<ssize_t>(buf.size()) ||
         ::fdatasync(fd) != 0) {
       std::perror("write/fdatasync");
       break;
@@ -70,9 +78,9 @@ void FsyncAlone(const std::string& dir, size_t bytes, int n) {
   std::filesystem::remove(path);
   std::sort(lat.begin(), lat.end());
   std::printf(
-      "fsync alone (write %zu B + fdatasync, appending): %.0f/s, p50 %.0f us, p99 %.0f us, max "
+      "fsync alone (write %zu B + fdatasync, %s): %.0f/s, p50 %.0f us, p99 %.0f us, max "
       "%.0f us\n",
-      bytes, lat.size() / secs, Percentile(lat, 0.50), Percentile(lat, 0.99), lat.back());
+      bytes, preallocated ? "into preallocated space" : "appending", lat.size() / secs, Percentile(lat, 0.50), Percentile(lat, 0.99), lat.back());
 }
 
 int Run(const std::string& base, int threads, double seconds, size_t syncs, size_t depth) {
@@ -162,8 +170,11 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs, size
   }
   const size_t record = total_events ? log_bytes / total_events : 300;
   std::printf("record size: %zu bytes on average\n", record);
-  FsyncAlone(dir, static_cast<size_t>(record * std::max(1.0, events_per_fsync)), 2000);
-  FsyncAlone(dir, record, 2000);
+  const size_t round_bytes = static_cast<size_t>(record * std::max(1.0, events_per_fsync));
+  for (bool preallocated : {false, true}) {
+    FsyncAlone(dir, round_bytes, 2000, preallocated);
+    FsyncAlone(dir, record, 2000, preallocated);
+  }
   std::filesystem::remove_all(dir);
   return 0;
 }
