@@ -636,9 +636,9 @@ Json Projection::Usage(const UsageQuery& q) const {
       if (!in_range(h.hour)) return;
       Totals& b = buckets[bucket_of(h.hour)];
       b.uses += h.uses;
-      b.credits_spent += h.credits_spent;
+      b.credits_spent = SaturatingAdd(b.credits_spent, h.credits_spent);
       total.uses += h.uses;
-      total.credits_spent += h.credits_spent;
+      total.credits_spent = SaturatingAdd(total.credits_spent, h.credits_spent);
     });
     s->ForEachDenial([&](const UsageSeries::Denial& d) {
       if (!in_range(d.hour)) return;

@@ -460,5 +460,31 @@ TEST(ProjectionJsonTest, RejectsMalformedDocuments) {
   }
 }
 
+// Unlimited credits and the largest cost a verify accepts (10^15): ~9,300
+// uses in one hour exceed int64. The counters hold at the limit instead of
+// overflowing (undefined behaviour, which UBSan reports).
+TEST(ProjectionTest, CreditsSpentSaturateInsteadOfOverflowing) {
+  EventMaker m;
+  Projection p;
+  p.Apply(m.Created("a", T("2026-05-10T00:00:00Z")));
+  p.Apply(m.Created("b", T("2026-05-10T00:00:00Z")));
+  constexpr int64_t kCost = 1'000'000'000'000'000;
+  for (int i = 0; i < 9'300; ++i) p.Apply(m.Used("a", T("2026-05-10T10:00:00Z") + i, kCost));
+  // In a later hour, each token alone stays in range but the owner's sum
+  // over both hours does not.
+  p.Apply(m.Used("b", T("2026-05-10T11:00:00Z"), kCost));
+  const int64_t from = T("2026-05-10T00:00:00Z");
+  const int64_t to = T("2026-05-11T00:00:00Z");
+  Json a = p.Usage({.token_id = "a", .from_ms = from, .to_ms = to});
+  EXPECT_EQ(a["total"]["uses"], 9'300);
+  EXPECT_EQ(a["total"]["credits_spent"], INT64_MAX);
+  EXPECT_EQ(a["buckets"][0]["credits_spent"], INT64_MAX);
+  Json owner = p.Usage({.owner = "acme", .from_ms = from, .to_ms = to,
+                        .bucket = UsageQuery::Bucket::kDay});
+  EXPECT_EQ(owner["total"]["credits_spent"], INT64_MAX);
+  Json b = p.Usage({.token_id = "b", .from_ms = from, .to_ms = to});
+  EXPECT_EQ(b["total"]["credits_spent"], kCost);
+}
+
 }  // namespace
 }  // namespace tl

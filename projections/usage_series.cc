@@ -161,7 +161,7 @@ void UsageSeries::Add(const Record& r) {
     const auto length = static_cast<size_t>(p - (records + at));
     if (hour == r.hour && kind == r.kind) {  // add to it
       count += r.count;
-      credits += r.credits;
+      credits = SaturatingAdd(credits, r.credits);
       const size_t n = Encode(bytes, hour, kind, count, credits, prev);
       Header& grown = splice(at, length, n);
       // Before the last hour, its start moves with the length of this record.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -17,6 +18,16 @@ namespace tl {
 // nearly in time order, so an addition almost always touches the last hour:
 // the block remembers where that hour starts and only ever rewrites a few
 // bytes there; an hour out of order rewrites the block from that hour on.
+// a + b, held at INT64_MAX / INT64_MIN instead of overflowing. Credits spent
+// are summed per hour, owner and query range: a token with unlimited credits
+// may spend up to 10^15 a call, so ~9,300 calls in one hour would overflow a
+// plain sum (undefined behaviour).
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? INT64_MAX : INT64_MIN;
+}
+
 class UsageSeries {
  public:
   struct Hour {
@@ -37,7 +48,8 @@ class UsageSeries {
   UsageSeries& operator=(UsageSeries&& other) noexcept;
   ~UsageSeries();
 
-  // Counts add up (uses and n wrap as uint32, as they always have).
+  // Counts add up (uses and n wrap as uint32, as they always have); credits
+  // saturate at the int64 limits (SaturatingAdd) rather than overflow.
   void AddHour(int32_t hour, uint32_t uses, int64_t credits);
   void AddDenial(int32_t hour, uint16_t code, uint32_t n);
 

@@ -76,5 +76,19 @@ TEST(UsageSeriesTest, EmptyHasNothing) {
   EXPECT_TRUE(Contents(copy).empty());
 }
 
+TEST(UsageSeriesTest, CreditsSaturateAtTheInt64Limits) {
+  UsageSeries s;
+  s.AddHour(10, 1, INT64_MAX - 5);
+  s.AddHour(10, 1, 10);
+  s.AddHour(12, 1, INT64_MAX);
+  s.AddHour(11, 1, 7);  // out of order: rewrites the block after it
+  s.AddHour(12, 1, 1);
+  std::map<Key, Counts> want = {
+      {{10, 0}, {2, INT64_MAX}}, {{11, 0}, {1, 7}}, {{12, 0}, {2, INT64_MAX}}};
+  EXPECT_EQ(Contents(s), want);
+  EXPECT_EQ(SaturatingAdd(INT64_MIN, -1), INT64_MIN);
+  EXPECT_EQ(SaturatingAdd(-5, 3), -2);
+}
+
 }  // namespace
 }  // namespace tl
