@@ -690,8 +690,8 @@ std::string Projection::Digest() const {
   sha.Update("\n");
   // The lines are hashed in large pieces rather than a line at a time.
   CanonicalJsonWriter out(
-      256 << 10, [](void* sha, std::string_view bytes) { static_cast<Sha256*>(sha)->Update(bytes); },
-      &sha);
+      256 << 10,
+      [](void* sha, std::string_view bytes) { static_cast<Sha256*>(sha)->Update(bytes); }, &sha);
   WriteTokenLines(out);
   out.Flush();
   return sha.HexDigest();

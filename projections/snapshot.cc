@@ -257,8 +257,8 @@ Result<Projection> ReadSnapshotV2(LineReader& in, uint64_t name_position) {
                        "line " + std::to_string(number) + " is not JSON (checksum mismatch)");
     }
     if (Status added = builder.Add(token); !added.ok()) {
-      return MakeError(ErrorCode::kCorruption, "line " + std::to_string(number) + ": " +
-                                                   added.error().message);
+      return MakeError(ErrorCode::kCorruption,
+                       "line " + std::to_string(number) + ": " + added.error().message);
     }
   }
 
@@ -320,7 +320,8 @@ Result<Projection> ReadSnapshotV1(const fs::path& path, uint64_t name_position) 
 // says what is wrong.
 Result<Projection> ReadSnapshot(const fs::path& path, uint64_t name_position) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return MakeError(ErrorCode::kIo, std::string("cannot open: ") + std::strerror(errno));
+  if (fd.get() < 0)
+    return MakeError(ErrorCode::kIo, std::string("cannot open: ") + std::strerror(errno));
   LineReader in(fd.get());
   Result<std::string_view> head = in.Head(kFormat1Start.size());
   if (!head.ok()) return head.error();

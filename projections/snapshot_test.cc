@@ -98,8 +98,8 @@ TEST_F(SnapshotTest, WriteThenLoadRoundTrips) {
   for (size_t i = 0; i < 7; ++i) EXPECT_EQ(Json::parse(lines[i + 1]), doc["tokens"][i]) << i;
   const Json trailer = Json::parse(lines.back());
   EXPECT_EQ(trailer["count"], 7);
-  EXPECT_EQ(trailer["sha256"],
-            Sha256Hex(std::string_view(content).substr(0, content.size() - lines.back().size() - 1)));
+  EXPECT_EQ(trailer["sha256"], Sha256Hex(std::string_view(content).substr(
+                                   0, content.size() - lines.back().size() - 1)));
   EXPECT_EQ(trailer.size(), 2u);
 }
 
@@ -247,10 +247,9 @@ TEST_F(SnapshotTest, TrailerMustBeLastAndAgree) {
                 .find("count"),
             std::string::npos);
   const std::string repeated = body.substr(0, third) + body.substr(second);
-  EXPECT_NE(
-      warning_for(repeated + "{\"count\":8,\"sha256\":\"" + Sha256Hex(repeated) + "\"}\n")
-          .find("sorted"),
-      std::string::npos);
+  EXPECT_NE(warning_for(repeated + "{\"count\":8,\"sha256\":\"" + Sha256Hex(repeated) + "\"}\n")
+                .find("sorted"),
+            std::string::npos);
   // Put back together, it loads.
   Write(name, body + "{\"count\":7,\"sha256\":\"" + sha + "\"}\n");
   warnings_.clear();

@@ -121,8 +121,8 @@ int SnapshotRoundTrip(const std::string& dir, std::string snapshot_dir) {
   namespace fs = std::filesystem;
   const bool temporary = snapshot_dir.empty();
   if (temporary) {
-    snapshot_dir = (fs::temp_directory_path() /
-                    ("tl_snapshot_bench_" + std::to_string(::getpid()))).string();
+    snapshot_dir =
+        (fs::temp_directory_path() / ("tl_snapshot_bench_" + std::to_string(::getpid()))).string();
   }
   auto p = std::make_unique<Projection>();
   auto start = SteadyClock::now();
@@ -132,8 +132,8 @@ int SnapshotRoundTrip(const std::string& dir, std::string snapshot_dir) {
     return 1;
   }
   std::printf("replayed %llu events, %zu tokens in %.2f s, peak RSS %.0f MB\n",
-              static_cast<unsigned long long>(last->value()), p->token_count(),
-              SecondsSince(start), PeakRssMb());
+              static_cast<unsigned long long>(last->value()), p->token_count(), SecondsSince(start),
+              PeakRssMb());
   const std::string digest = p->Digest();
 
   ResetPeakRss();
@@ -153,9 +153,9 @@ int SnapshotRoundTrip(const std::string& dir, std::string snapshot_dir) {
   ResetPeakRss();
   std::printf("state dropped: RSS %.0f MB\n", PeakRssMb());
   start = SteadyClock::now();
-  Result<Projection> loaded = LoadNewestSnapshot(
-      snapshot_dir, [](std::string_view w) { std::fprintf(stderr, "warning: %.*s\n",
-                                                          static_cast<int>(w.size()), w.data()); });
+  Result<Projection> loaded = LoadNewestSnapshot(snapshot_dir, [](std::string_view w) {
+    std::fprintf(stderr, "warning: %.*s\n", static_cast<int>(w.size()), w.data());
+  });
   const double load_seconds = SecondsSince(start);
   if (!loaded.ok()) {
     std::fprintf(stderr, "load: %s\n", loaded.error().message.c_str());
