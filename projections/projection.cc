@@ -318,15 +318,40 @@ void Projection::RebuildIndexes() {
     IndexDigests(static_cast<Ref>(i + 1));
     owner.by_created.push_back(static_cast<Ref>(i + 1));
     by_created_.push_back(static_cast<Ref>(i + 1));
-    e.usage.ForEachHour(
-        [&](const UsageSeries::Hour& h) { owner.usage.AddHour(h.hour, h.uses, h.credits_spent); });
-    e.usage.ForEachDenial(
-        [&](const UsageSeries::Denial& d) { owner.usage.AddDenial(d.hour, d.code, d.n); });
   }
   auto less = [this](Ref a, Ref b) { return CreatedBefore(EntryAt(a)->state, EntryAt(b)->state); };
   std::sort(by_created_.begin(), by_created_.end(), less);
-  for (auto& [name, owner] : owners_)
+  // An owner's usage is the sum of its tokens'. Added token by token, the
+  // hours arrive out of order and each one rewrites the owner's block from
+  // that hour on (~11 s of a 28 s load of a million tokens); sorted first,
+  // every addition lands at the end. The sorted copies are one owner's at a
+  // time.
+  std::vector<UsageSeries::Hour> hours;
+  std::vector<UsageSeries::Denial> denials;
+  for (auto& [name, owner] : owners_) {
     std::sort(owner.by_created.begin(), owner.by_created.end(), less);
+    hours.clear();
+    denials.clear();
+    for (const Ref ref : owner.by_created) {
+      const UsageSeries& usage = EntryAt(ref)->usage;
+      usage.ForEachHour([&](const UsageSeries::Hour& h) { hours.push_back(h); });
+      usage.ForEachDenial([&](const UsageSeries::Denial& d) { denials.push_back(d); });
+    }
+    std::sort(hours.begin(), hours.end(),
+              [](const auto& a, const auto& b) { return a.hour < b.hour; });
+    std::sort(denials.begin(), denials.end(), [](const auto& a, const auto& b) {
+      return a.hour != b.hour ? a.hour < b.hour : a.code < b.code;
+    });
+    // Merged, so an hour's denials follow its counters and precede later hours.
+    size_t d = 0;
+    for (const UsageSeries::Hour& h : hours) {
+      for (; d < denials.size() && denials[d].hour < h.hour; ++d)
+        owner.usage.AddDenial(denials[d].hour, denials[d].code, denials[d].n);
+      owner.usage.AddHour(h.hour, h.uses, h.credits_spent);
+    }
+    for (; d < denials.size(); ++d)
+      owner.usage.AddDenial(denials[d].hour, denials[d].code, denials[d].n);
+  }
 }
 
 // ---- folding

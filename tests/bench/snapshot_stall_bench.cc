@@ -4,6 +4,7 @@
 //   snapshot_stall_bench copy DIR
 //   snapshot_stall_bench ledger DATA_DIR [writers=2] [quiet_seconds=3]
 //   snapshot_stall_bench snapshot DIR [SNAPSHOT_DIR]
+//   snapshot_stall_bench load SNAPSHOT_DIR
 //
 // `copy` folds DIR/log into a Projection (as `replay_bench replay DIR`) and
 // times three copies of it (`Projection copy = p`, what WriteSnapshotNow used
@@ -17,6 +18,9 @@
 // resident memory (VmHWM, reset through /proc/self/clear_refs before each
 // step) of the write and of the load; the write's peak includes the state
 // being written, the load's is the loaded state plus what loading needs.
+//
+// `load` only loads the newest snapshot in SNAPSHOT_DIR (either format; it
+// writes nothing) and prints its time, peak memory and Digest().
 //
 // `ledger` opens a Ledger on DATA_DIR (its log in DATA_DIR/log: use a copy of a
 // generated log, the ledger appends to it and writes snapshots beside it), then
@@ -117,6 +121,21 @@ void ResetPeakRss() {
   std::ofstream("/proc/self/clear_refs") << "5";
 }
 
+Result<Projection> LoadTimed(const std::string& snapshot_dir) {
+  ResetPeakRss();
+  const auto start = SteadyClock::now();
+  Result<Projection> loaded = LoadNewestSnapshot(snapshot_dir, [](std::string_view w) {
+    std::fprintf(stderr, "warning: %.*s\n", static_cast<int>(w.size()), w.data());
+  });
+  if (loaded.ok()) {
+    std::printf("load: %.2f s, peak RSS %.0f MB (%zu tokens)\n", SecondsSince(start), PeakRssMb(),
+                loaded->token_count());
+  } else {
+    std::fprintf(stderr, "load: %s\n", loaded.error().message.c_str());
+  }
+  return loaded;
+}
+
 int SnapshotRoundTrip(const std::string& dir, std::string snapshot_dir) {
   namespace fs = std::filesystem;
   const bool temporary = snapshot_dir.empty();
@@ -152,22 +171,22 @@ int SnapshotRoundTrip(const std::string& dir, std::string snapshot_dir) {
   p.reset();
   ResetPeakRss();
   std::printf("state dropped: RSS %.0f MB\n", PeakRssMb());
-  start = SteadyClock::now();
-  Result<Projection> loaded = LoadNewestSnapshot(snapshot_dir, [](std::string_view w) {
-    std::fprintf(stderr, "warning: %.*s\n", static_cast<int>(w.size()), w.data());
-  });
-  const double load_seconds = SecondsSince(start);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "load: %s\n", loaded.error().message.c_str());
-    return 1;
-  }
-  std::printf("load: %.2f s, peak RSS %.0f MB (%zu tokens)\n", load_seconds, PeakRssMb(),
-              loaded->token_count());
+  Result<Projection> loaded = LoadTimed(snapshot_dir);
+  if (!loaded.ok()) return 1;
   const std::string loaded_digest = loaded->Digest();
   std::printf("digest %s: %s\n", loaded_digest == digest ? "equal" : "DIFFERS",
               loaded_digest.c_str());
   if (temporary) fs::remove_all(snapshot_dir);
   return loaded_digest == digest ? 0 : 1;
+}
+
+int Load(const std::string& snapshot_dir) {
+  Result<Projection> loaded = LoadTimed(snapshot_dir);
+  if (!loaded.ok()) return 1;
+  std::printf("position %llu, digest %s\n",
+              static_cast<unsigned long long>(loaded->last_position().value()),
+              loaded->Digest().c_str());
+  return 0;
 }
 
 // One command: when it started and how long it took, in seconds since t0.
@@ -271,6 +290,7 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "copy") == 0) return tl::Copy(argv[2]);
   if ((argc == 3 || argc == 4) && std::strcmp(argv[1], "snapshot") == 0)
     return tl::SnapshotRoundTrip(argv[2], argc == 4 ? argv[3] : "");
+  if (argc == 3 && std::strcmp(argv[1], "load") == 0) return tl::Load(argv[2]);
   if (argc >= 3 && std::strcmp(argv[1], "ledger") == 0) {
     const int writers = argc > 3 ? std::atoi(argv[3]) : 2;
     const double quiet = argc > 4 ? std::atof(argv[4]) : 3;
@@ -280,6 +300,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: snapshot_stall_bench copy DIR\n"
                "       snapshot_stall_bench ledger DATA_DIR [writers] [quiet_seconds]\n"
-               "       snapshot_stall_bench snapshot DIR [SNAPSHOT_DIR]\n");
+               "       snapshot_stall_bench snapshot DIR [SNAPSHOT_DIR]\n"
+               "       snapshot_stall_bench load SNAPSHOT_DIR\n");
   return 2;
 }
