@@ -57,6 +57,27 @@ std::string Sha256Hex(std::string_view a, std::string_view b) {
 
 std::string Sha256Hex(std::string_view data) { return Sha256Hex(data, {}); }
 
+struct Sha256::Context {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
+};
+
+Sha256::Sha256() : ctx_(std::make_unique<Context>()) {
+  if (!ctx_->md || EVP_DigestInit_ex(ctx_->md.get(), EVP_sha256(), nullptr) != 1) Sha256Failed();
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::Update(std::string_view bytes) {
+  if (EVP_DigestUpdate(ctx_->md.get(), bytes.data(), bytes.size()) != 1) Sha256Failed();
+}
+
+std::string Sha256::HexDigest() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx_->md.get(), md, &len) != 1) Sha256Failed();
+  return ToHex(std::string_view(reinterpret_cast<const char*>(md), len));
+}
+
 std::string RandomBytes(size_t n) {
   std::string out(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {

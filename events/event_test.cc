@@ -40,6 +40,16 @@ TEST(Crypto, Sha256KnownVector) {
   EXPECT_NE(RandomBytes(16), RandomBytes(16));
 }
 
+TEST(Crypto, Sha256InPiecesEqualsSha256Hex) {
+  Sha256 empty;
+  EXPECT_EQ(empty.HexDigest(), Sha256Hex(""));
+  const std::string text(100'000, 'x');
+  Sha256 pieces;
+  for (size_t at = 0; at < text.size(); at += 777)
+    pieces.Update(std::string_view(text).substr(at, 777));
+  EXPECT_EQ(pieces.HexDigest(), Sha256Hex(text));
+}
+
 TEST(TimeFormat, RoundTripsAndRejects) {
   EXPECT_EQ(FormatRfc3339Ms(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(FormatRfc3339Ms(1764258968123), "2025-11-27T15:56:08.123Z");

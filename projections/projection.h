@@ -18,6 +18,8 @@
 
 namespace tl {
 
+class CanonicalJsonWriter;
+
 struct ListQuery {
   std::optional<std::string> owner;   // only this owner's tokens
   std::optional<TokenStatus> status;  // only tokens with this StatusAt(now)
@@ -95,9 +97,20 @@ class Projection {
 
   // The whole state as a deterministic document (digests included: it is
   // meant for local snapshot files). FromJson(ToJson()) has the same Digest().
+  // A million tokens make a document of several GB: snapshots stream
+  // WriteTokenLines and Builder instead.
   Json ToJson() const;
   // kCorruption when `j` is not a document ToJson could have produced.
   static Result<Projection> FromJson(const Json& j);
+
+  // One line per token, in id order: {"state":S,"usage":U} and '\n', where
+  // the line's JSON is the bytes of the token's element of ToJson's "tokens",
+  // dumped. Digest() hashes these lines; snapshots store them.
+  void WriteTokenLines(CanonicalJsonWriter& out) const;
+
+  // Builds a Projection from the elements of ToJson's "tokens" one at a
+  // time, so that loading never holds the whole document.
+  class Builder;
 
  private:
   struct Entry;
@@ -142,6 +155,24 @@ class Projection {
   std::vector<Ref> by_created_;     // every token, sorted by (created_at, id)
   std::vector<std::string> codes_;  // interned denial codes
   Position last_position_;
+};
+
+class Projection::Builder {
+ public:
+  explicit Builder(Position last_position);
+  Builder(const Builder&) = delete;
+  Builder& operator=(const Builder&) = delete;
+
+  // Adds one token: an element of ToJson's "tokens" (a parsed token line of
+  // WriteTokenLines). kCorruption when ToJson could not have written it, or
+  // when its id does not sort after the previous token's.
+  Status Add(const Json& token);
+  size_t token_count() const { return p_.token_count(); }
+  // The projection with its indexes built. The Builder is spent.
+  Projection Finish() &&;
+
+ private:
+  Projection p_;
 };
 
 }  // namespace tl

@@ -9,9 +9,24 @@
 
 namespace tl {
 
-// Snapshot files: `<dir>/snapshot-<20-digit position>.json`, each one compact
-// JSON document {"format":1,"position":P,"sha256":H,"state":S} where S is
-// Projection::ToJson() and H the SHA-256 hex of S's exact bytes in the file.
+// Snapshot files: `<dir>/snapshot-<20-digit position>.json`, written in
+// format 2 and read in format 2 or 1 (told apart by their first bytes).
+//
+// Format 2 is JSON text, one value a line, each line ending in '\n', written
+// and read as a stream so neither side holds more than one line of text:
+//   {"format":2,"position":P}                  header
+//   {"state":S,"usage":U}                      one line per token, ids ascending
+//   ...                                        (Projection::WriteTokenLines)
+//   {"count":N,"sha256":H}                     trailer, the last line
+// N is the number of token lines and H the SHA-256 hex of every byte before
+// the trailer (header and token lines, newlines included). Owners' usage and
+// every index are derived on load, so only tokens are stored. A file without
+// the trailer, with bytes after it, or whose N or H disagree is rejected.
+//
+// Format 1 (written before format 2, still read) is one compact document
+// {"format":1,"position":P,"sha256":H,"state":S} where S is
+// Projection::ToJson() and H the SHA-256 hex of S's exact bytes in the file;
+// reading it holds the whole file and its parsed document in memory.
 
 // Writes a snapshot of `p` atomically (temporary file, fsync, rename, fsync of
 // the directory, which is created if missing), then deletes all but the newest

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "events/crypto.h"
+#include "projections/canonical_json.h"
 #include "projections/test_events.h"
 
 namespace tl {
@@ -40,6 +42,17 @@ class SnapshotTest : public ::testing::Test {
     }
   }
 
+  std::string Read(const std::string& name) const {
+    std::ifstream in(fs::path(dir_) / name, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  // A new file each time: rewriting one in place through a truncation makes
+  // ext4 flush it on close (seconds over thousands of rewrites).
+  void Write(const std::string& name, const std::string& content) const {
+    fs::remove(fs::path(dir_) / name);
+    std::ofstream(fs::path(dir_) / name, std::ios::binary) << content;
+  }
+
   std::vector<std::string> Files() const {
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(dir_))
@@ -69,13 +82,203 @@ TEST_F(SnapshotTest, WriteThenLoadRoundTrips) {
   EXPECT_EQ(loaded->Find("tok_3")->credits->remaining, p_.Find("tok_3")->credits->remaining);
   EXPECT_TRUE(warnings_.empty());
 
-  // The file says what it covers and checksums the state.
-  std::ifstream in(fs::path(dir_) / "snapshot-00000000000000000030.json");
-  Json doc = Json::parse(in);
-  EXPECT_EQ(doc["format"], 1);
-  EXPECT_EQ(doc["position"], 30);
-  EXPECT_EQ(doc["sha256"].get<std::string>().size(), 64u);
-  EXPECT_EQ(doc["state"], p_.ToJson());
+  // Format 2: a header saying what the file covers, a line per token (the
+  // elements of ToJson's "tokens"), a trailer counting and checksumming them.
+  const std::string content = Read("snapshot-00000000000000000030.json");
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < content.size();) {
+    const size_t nl = content.find('\n', at);
+    ASSERT_NE(nl, std::string::npos);
+    lines.push_back(content.substr(at, nl - at));
+    at = nl + 1;
+  }
+  ASSERT_EQ(lines.size(), 7u + 2u);
+  EXPECT_EQ(lines.front(), "{\"format\":2,\"position\":30}");
+  const Json doc = p_.ToJson();
+  for (size_t i = 0; i < 7; ++i) EXPECT_EQ(Json::parse(lines[i + 1]), doc["tokens"][i]) << i;
+  const Json trailer = Json::parse(lines.back());
+  EXPECT_EQ(trailer["count"], 7);
+  EXPECT_EQ(trailer["sha256"], Sha256Hex(std::string_view(content).substr(
+                                   0, content.size() - lines.back().size() - 1)));
+  EXPECT_EQ(trailer.size(), 2u);
+}
+
+// Every answer the projection gives about its tokens and usage.
+void ExpectSameAnswers(const Projection& a, const Projection& b, size_t tokens) {
+  ASSERT_EQ(a.token_count(), b.token_count());
+  EXPECT_EQ(a.last_position(), b.last_position());
+  EXPECT_EQ(a.Digest(), b.Digest());
+  for (size_t i = 0; i < tokens; ++i) {
+    const std::string id = "tok_" + std::to_string(i);
+    const TokenState* ta = a.Find(id);
+    const TokenState* tb = b.Find(id);
+    ASSERT_NE(ta, nullptr) << id;
+    ASSERT_NE(tb, nullptr) << id;
+    EXPECT_EQ(TokenStateJson(*ta), TokenStateJson(*tb));
+    EXPECT_EQ(b.FindByDigest(tb->secret_digest.Hex(), nullptr), tb);
+    UsageQuery q;
+    q.token_id = id;
+    q.to_ms = INT64_MAX / 2;
+    EXPECT_EQ(a.Usage(q), b.Usage(q)) << id;
+  }
+  for (const char* owner : {"acme", "owner0", "owner1", "owner2", "owner3", "nobody"}) {
+    for (auto bucket : {UsageQuery::Bucket::kHour, UsageQuery::Bucket::kDay}) {
+      UsageQuery q;
+      q.owner = owner;
+      q.to_ms = INT64_MAX / 2;
+      q.bucket = bucket;
+      EXPECT_EQ(a.Usage(q), b.Usage(q)) << owner;
+    }
+    ListQuery lq;
+    lq.owner = owner;
+    lq.limit = 7;
+    const int64_t now = testing::T("2026-03-01T00:00:00Z");
+    for (int page = 0; page < 1000; ++page) {
+      auto pa = a.List(lq, now);
+      auto pb = b.List(lq, now);
+      ASSERT_TRUE(pa.ok() && pb.ok());
+      ASSERT_EQ(pa->tokens.size(), pb->tokens.size());
+      for (size_t i = 0; i < pa->tokens.size(); ++i)
+        EXPECT_EQ(pa->tokens[i]->id, pb->tokens[i]->id);
+      ASSERT_EQ(pa->next_cursor, pb->next_cursor);
+      if (pa->next_cursor.empty()) break;
+      lq.cursor = pa->next_cursor;
+    }
+  }
+}
+
+TEST_F(SnapshotTest, RandomStatesRoundTrip) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    for (size_t n : {0u, 1u, 40u, 3000u}) {
+      Projection p;
+      for (const Event& e : testing::RandomEvents(n, seed)) p.Apply(e);
+      fs::remove_all(dir_);
+      ASSERT_TRUE(WriteSnapshot(dir_, p).ok());
+      auto loaded = LoadNewestSnapshot(dir_, warn_);
+      ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+      SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(n) + " events");
+      ExpectSameAnswers(p, *loaded, p.token_count());
+      EXPECT_TRUE(warnings_.empty());
+    }
+  }
+}
+
+TEST_F(SnapshotTest, TextNeedingEscapesRoundTrips) {
+  p_.Apply(m_.Created("tok_0", 1000,
+                      {{"name", "line\nbreak \"quoted\" tab\t \u00e9\u4e2d \U0001F600"},
+                       {"description", std::string("nul\0byte\x01", 10)},
+                       {"meta", {{"k\n", "v\r\n"}, {"nested", {{"a", {1, "\\"}}}}}}}));
+  p_.Apply(m_.Denied("tok_0", 2000, "CODE \"WITH\" QUOTES\n"));
+  ASSERT_TRUE(WriteSnapshot(dir_, p_).ok());
+  auto loaded = LoadNewestSnapshot(dir_, warn_);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ExpectSameAnswers(p_, *loaded, 1);
+  EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(SnapshotTest, EveryChangedByteIsRejected) {
+  Grow(12);
+  ASSERT_TRUE(WriteSnapshot(dir_, p_).ok());
+  const std::string name = "snapshot-00000000000000000012.json";
+  const std::string good = Read(name);
+  size_t rejected = 0;
+  for (size_t at = 0; at < good.size(); ++at) {
+    for (char replacement : {static_cast<char>(good[at] ^ 1), ' ', '\n', '0'}) {
+      if (replacement == good[at]) continue;
+      std::string bad = good;
+      bad[at] = replacement;
+      Write(name, bad);
+      warnings_.clear();
+      auto loaded = LoadNewestSnapshot(dir_, warn_);
+      ASSERT_TRUE(loaded.ok());
+      ASSERT_EQ(loaded->token_count(), 0u) << "byte " << at << " -> " << int{replacement};
+      ASSERT_EQ(warnings_.size(), 2u);
+      ++rejected;
+    }
+  }
+  EXPECT_GT(rejected, 3 * good.size());
+}
+
+TEST_F(SnapshotTest, EveryTruncationIsRejected) {
+  Grow(12);
+  ASSERT_TRUE(WriteSnapshot(dir_, p_).ok());
+  const std::string name = "snapshot-00000000000000000012.json";
+  const std::string good = Read(name);
+  for (size_t size = 0; size < good.size(); ++size) {
+    Write(name, good.substr(0, size));
+    warnings_.clear();
+    auto loaded = LoadNewestSnapshot(dir_, warn_);
+    ASSERT_TRUE(loaded.ok());
+    ASSERT_EQ(loaded->token_count(), 0u) << size;
+  }
+}
+
+TEST_F(SnapshotTest, TrailerMustBeLastAndAgree) {
+  Grow(12);
+  ASSERT_TRUE(WriteSnapshot(dir_, p_).ok());
+  const std::string name = "snapshot-00000000000000000012.json";
+  const std::string good = Read(name);
+  const size_t trailer_at = good.rfind("{\"count\":");
+  ASSERT_NE(trailer_at, std::string::npos);
+  const std::string body = good.substr(0, trailer_at);
+  auto warning_for = [&](const std::string& content) {
+    Write(name, content);
+    warnings_.clear();
+    auto loaded = LoadNewestSnapshot(dir_, warn_);
+    EXPECT_TRUE(loaded.ok());
+    EXPECT_EQ(loaded->token_count(), 0u);
+    return warnings_.empty() ? std::string() : warnings_.front();
+  };
+  EXPECT_NE(warning_for(body).find("no trailer"), std::string::npos);
+  const std::string sha = Sha256Hex(body);
+  EXPECT_NE(warning_for(body + "{\"count\":8,\"sha256\":\"" + sha + "\"}\n").find("count"),
+            std::string::npos);
+  EXPECT_NE(warning_for(body + "{\"count\":6,\"sha256\":\"" + sha + "\"}\n").find("count"),
+            std::string::npos);
+  EXPECT_NE(warning_for(good + good.substr(trailer_at)).find("after the trailer"),
+            std::string::npos);
+  EXPECT_NE(warning_for(good + "\n").find("after the trailer"), std::string::npos);
+  // A token line dropped (count and checksum fixed up) or repeated: the count
+  // or the id order says so.
+  const size_t second = body.find('\n', body.find('\n') + 1) + 1;
+  const size_t third = body.find('\n', second) + 1;
+  const std::string dropped = body.substr(0, second) + body.substr(third);
+  EXPECT_NE(warning_for(dropped + "{\"count\":7,\"sha256\":\"" + Sha256Hex(dropped) + "\"}\n")
+                .find("count"),
+            std::string::npos);
+  const std::string repeated = body.substr(0, third) + body.substr(second);
+  EXPECT_NE(warning_for(repeated + "{\"count\":8,\"sha256\":\"" + Sha256Hex(repeated) + "\"}\n")
+                .find("sorted"),
+            std::string::npos);
+  // Put back together, it loads.
+  Write(name, body + "{\"count\":7,\"sha256\":\"" + sha + "\"}\n");
+  warnings_.clear();
+  auto loaded = LoadNewestSnapshot(dir_, warn_);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->Digest(), p_.Digest());
+  EXPECT_TRUE(warnings_.empty());
+}
+
+TEST_F(SnapshotTest, Format1FilesStillLoad) {
+  for (const Event& e : testing::RandomEvents(500, 9)) p_.Apply(e);
+  const std::string body = p_.ToJson().dump();
+  const std::string name = "snapshot-" + std::string(20 - 3, '0') + "500.json";
+  fs::create_directories(dir_);
+  Write(name, "{\"format\":1,\"position\":500,\"sha256\":\"" + Sha256Hex(body) +
+                  "\",\"state\":" + body + "}");
+  auto loaded = LoadNewestSnapshot(dir_, warn_);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_TRUE(warnings_.empty());
+  ExpectSameAnswers(p_, *loaded, p_.token_count());
+
+  // A damaged one is still rejected.
+  std::string bad = Read(name);
+  bad[bad.size() / 2] ^= 1;
+  Write(name, bad);
+  loaded = LoadNewestSnapshot(dir_, warn_);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->token_count(), 0u);
+  EXPECT_EQ(warnings_.size(), 2u);
 }
 
 TEST_F(SnapshotTest, KeepsNewestTwo) {
