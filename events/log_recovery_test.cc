@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -387,6 +388,43 @@ TEST(LogFormat, RecordRefusesHashesThatAreNotLowerCaseHex) {
   short_hash.prev_hash.pop_back();
   std::string out;
   EXPECT_FALSE(logfmt::AppendRecord(short_hash, "", out));
+}
+
+// A killed writer's write can stop between pages: in preallocated space that
+// leaves the start of the last record and zeros where the rest would be (not
+// a short file). Cut like any torn tail, at every byte of the last record.
+TEST(LogPreallocation, AWriteCutShortInPreallocatedSpaceIsCutAtEveryByte) {
+  TempDir dir;
+  {
+    auto log = EventLog::Open(dir.sub("live"));
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < kEvents; ++i) ASSERT_TRUE((*log)->Append(UseRequest("tok_a", i)).ok());
+    CopyDir(dir.sub("live"), dir.sub("orig"));  // as a crash would leave it
+  }
+  const std::string name = logfmt::SegmentFileName(Position(1));
+  uint64_t last_offset = 0;
+  auto scan = ScanLog(dir.sub("orig"), {}, [&](const ScannedRecord& r) {
+    last_offset = r.offset;
+    return true;
+  });
+  ASSERT_TRUE(scan.ok());
+  ASSERT_TRUE(scan->torn_tail.unwritten);
+  const uint64_t data_end = scan->torn_tail.offset;
+  const std::string original = ReadWholeFile(dir.sub("orig") + "/" + name).value();
+  ASSERT_GT(original.size(), data_end);
+  const std::string work = dir.sub("work");
+  for (uint64_t cut = last_offset + 1; cut < data_end; ++cut) {
+    SCOPED_TRACE("zeros from byte " + std::to_string(cut));
+    CopyDir(dir.sub("orig"), work);
+    std::string bytes = original;
+    std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(cut), bytes.end(), '\0');
+    ASSERT_TRUE(WriteFileAtomically(work + "/" + name, bytes).ok());
+    std::string warning;
+    auto log = EventLog::Open(work, LogOptions{.warn = [&](std::string_view w) { warning = w; }});
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    EXPECT_EQ((*log)->DurablePosition(), Position(kEvents - 1));
+    EXPECT_NE(warning.find("torn tail"), std::string::npos) << warning;
+  }
 }
 
 }  // namespace

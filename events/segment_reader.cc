@@ -68,14 +68,26 @@ Result<const char*> SegmentFile::Bytes(uint64_t offset, size_t n) {
 }
 
 Result<bool> SegmentFile::ZeroToEnd(uint64_t offset) {
+  Result<uint64_t> end = EndOfData(offset);
+  if (!end.ok()) return end.error();
+  return *end == offset;
+}
+
+Result<uint64_t> SegmentFile::EndOfData(uint64_t offset) {
+  uint64_t end = offset;
   while (offset < size_) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, size_ - offset));
     Result<const char*> bytes = Bytes(offset, n);
     if (!bytes.ok()) return bytes.error();
-    if (!std::all_of(*bytes, *bytes + n, [](char c) { return c == 0; })) return false;
+    for (size_t i = n; i > 0; --i) {
+      if ((*bytes)[i - 1] != 0) {
+        end = offset + i;
+        break;
+      }
+    }
     offset += n;
   }
-  return true;
+  return end;
 }
 
 Result<uint64_t> SegmentFile::HeaderFirst() {
@@ -119,12 +131,17 @@ Result<SegmentDamage> SegmentFile::Scan(
     const uint32_t crc = LoadU32(*header + 4);
     if (Crc32c(std::string_view(*header, 8)) != LoadU32(*header + 8)) {
       // Zeros to the end are space the file system gave us but the write never filled.
-      Result<bool> zeros = ZeroToEnd(off);
-      if (!zeros.ok()) return zeros.error();
-      if (*zeros) {
+      Result<uint64_t> data_end = EndOfData(off);
+      if (!data_end.ok()) return data_end.error();
+      if (*data_end == off) {
         SegmentDamage damage = torn_or_corrupt(off, "zero-filled tail");
         damage.unwritten = damage.kind == SegmentDamage::kTorn;
         return damage;
+      }
+      // A write cut short (a killed process stops a write between pages) in
+      // preallocated space: part of a header, then zeros to the end.
+      if (*data_end - off < kRecordHeaderSize) {
+        return torn_or_corrupt(off, "record header is incomplete (zeros after it)");
       }
       return SegmentDamage{SegmentDamage::kCorrupt, off, "record header checksum mismatch"};
     }
@@ -136,9 +153,11 @@ Result<SegmentDamage> SegmentFile::Scan(
     if (!record.ok()) return record.error();
     const std::string_view payload(*record + kRecordHeaderSize, len);
     if (Crc32c(payload) != crc) {
-      if (rest == kRecordHeaderSize + len) {
-        return torn_or_corrupt(off, "last record's payload checksum mismatch");
-      }
+      // The last record, or one followed only by zeros (preallocated space
+      // that a write cut short never reached), can be an unfinished write.
+      Result<bool> last = ZeroToEnd(off + kRecordHeaderSize + len);
+      if (!last.ok()) return last.error();
+      if (*last) return torn_or_corrupt(off, "last record's payload checksum mismatch");
       return SegmentDamage{SegmentDamage::kCorrupt, off, "record payload checksum mismatch"};
     }
     std::string why = on_record(off, payload);

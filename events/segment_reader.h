@@ -62,6 +62,9 @@ class SegmentFile {
   Result<const char*> Bytes(uint64_t offset, size_t n);
   // Whether every byte from `offset` to the end of the file is zero.
   Result<bool> ZeroToEnd(uint64_t offset);
+  // The offset just past the last non-zero byte at or after `offset` (or
+  // `offset` when there is none).
+  Result<uint64_t> EndOfData(uint64_t offset);
 
   int fd_ = -1;
   std::string path_;
