@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "events/crypto.h"
+#include "events/file_util.h"
 #include "projections/canonical_json.h"
 
 namespace tl {
@@ -59,25 +60,9 @@ Error IoError(const std::string& what, const std::string& path, int err) {
   return MakeError(ErrorCode::kIo, what + " " + path + ": " + std::strerror(err));
 }
 
+// events/file_util's WriteAll, with the error this file reports.
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError("write", path, errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Ok{};
-}
-
-Status FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return IoError("open", path, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return IoError("fsync", path, err);
+  if (!::tl::WriteAll(fd, data)) return IoError("write", path, errno);
   return Ok{};
 }
 
@@ -360,7 +345,7 @@ Status WriteSnapshot(const std::string& dir, const Projection& p) {
     return IoError("rename", tmp_path, err);
   }
   // The rename is durable only once the directory entry is.
-  if (Status s = FsyncPath(dir, O_RDONLY | O_DIRECTORY); !s.ok()) return s;
+  if (Status s = SyncDirectory(dir); !s.ok()) return s;
 
   auto snapshots = ListSnapshots(dir, ec);
   if (ec) return MakeError(ErrorCode::kIo, "list " + dir + ": " + ec.message());
