@@ -42,6 +42,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   if (Status s = ledger->Load(); !s.ok()) return s.error();
   if (Status s = ledger->Bootstrap(); !s.ok()) return s.error();
   ledger->snapshotter_ = std::thread([raw = ledger.get()] { raw->SnapshotLoop(); });
+  ledger->digester_ = std::thread([raw = ledger.get()] { raw->DigestLoop(); });
   return ledger;
 }
 
@@ -51,7 +52,13 @@ Ledger::~Ledger() {
     stopping_ = true;
   }
   stop_cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> l(digest_mu_);
+    digest_stopping_ = true;
+  }
+  digest_wanted_cv_.notify_all();
   if (snapshotter_.joinable()) snapshotter_.join();
+  if (digester_.joinable()) digester_.join();
   if (log_) {
     if (Status s = WriteSnapshotNow(); !s.ok())
       options_.warn("final snapshot failed: " + s.error().message);
@@ -480,14 +487,52 @@ Position Ledger::AwaitStaged() const {
 }
 
 StateInfo Ledger::State() const {
-  std::lock_guard<std::mutex> d(digest_mu_);
-  follower_->CatchUp(AwaitStaged());
-  return follower_->Read([&](const Projection& p) {
-    if (digest_cache_.digest.empty() || digest_cache_.position != p.last_position()) {
-      digest_cache_ = StateInfo{p.last_position(), p.Digest()};
-    }
-    return digest_cache_;
-  });
+  const Position target = AwaitStaged();
+  std::unique_lock<std::mutex> l(digest_mu_);
+  if (!digest_.digest.empty() && digest_.position >= target) return digest_;
+  if (target > digest_wanted_) {
+    digest_wanted_ = target;
+    digest_wanted_cv_.notify_one();
+  }
+  const bool too_slow =
+      options_.digest_budget_ms >= 0 &&
+      digest_cost_ > std::chrono::milliseconds(options_.digest_budget_ms);
+  if (digest_.digest.empty() || !too_slow) {
+    digest_done_cv_.wait(l, [&] { return !digest_.digest.empty() && digest_.position >= target; });
+  }
+  return digest_;
+}
+
+// /readyz is public and used to compute its digest in the request, under a
+// lock: at a million tokens every call after a write took ~2 s of one core
+// (longer than a typical readiness-probe timeout), and callers queued behind
+// each other. Now one thread computes digests, paced by their cost, and a
+// caller waits for it only while digests are cheap (digest_budget_ms).
+void Ledger::DigestLoop() {
+  std::unique_lock<std::mutex> l(digest_mu_);
+  auto next_start = std::chrono::steady_clock::now();
+  for (;;) {
+    digest_wanted_cv_.wait(l, [&] {
+      return digest_stopping_ || digest_.digest.empty() || digest_wanted_ > digest_.position;
+    });
+    if (digest_stopping_) return;
+    // Pace: idle at least 3x the last digest's cost between two of them.
+    if (digest_wanted_cv_.wait_until(l, next_start, [&] { return digest_stopping_; })) return;
+    // Everything durable now, at least what was asked for.
+    const Position target = std::max(digest_wanted_, log_->DurablePosition());
+    l.unlock();
+    const auto start = std::chrono::steady_clock::now();
+    if (options_.before_digest) options_.before_digest(target);
+    follower_->CatchUp(target);
+    StateInfo fresh = follower_->Read(
+        [](const Projection& p) { return StateInfo{p.last_position(), p.Digest()}; });
+    const auto end = std::chrono::steady_clock::now();
+    l.lock();
+    digest_ = std::move(fresh);
+    digest_cost_ = end - start;
+    next_start = end + 3 * digest_cost_;
+    digest_done_cv_.notify_all();
+  }
 }
 
 // A snapshot used to be a copy of the live projection taken under mu_: on a

@@ -39,6 +39,18 @@ struct LedgerOptions {
   // covers, after it has the state to write and before writing it. Commands
   // run meanwhile (the writer holds no lock they need).
   std::function<void(Position)> before_snapshot_write;
+  // How long State() (the /readyz digest) may keep its caller waiting. -1:
+  // always until there is a digest of the current position. N >= 0: when the
+  // last digest took longer than N ms to compute (a million tokens take ~2 s),
+  // State() answers at once with the newest digest there is (its position
+  // says how old) and a fresh one is computed in the background. Either way
+  // digests are computed one at a time, on their own thread, and the next
+  // starts no sooner than 3x the last one's cost after it: repeated /readyz
+  // calls can keep at most a quarter of one core busy.
+  int64_t digest_budget_ms = -1;
+  // Test hook: called on the digest thread before each digest is computed,
+  // with the position it will cover at least. Its time counts as the digest's.
+  std::function<void(Position)> before_digest;
   // Events one Feed call looks at, at most, whatever its filters: a filter
   // that rarely matches must not make one request read the whole log.
   uint64_t max_feed_scan = 10'000;
@@ -110,8 +122,10 @@ class Ledger {
                     std::optional<EventType> type) const;
   Result<Json> Usage(const Caller& caller, UsageQuery query) const;
 
-  // The state once everything staged before the call is durable. May wait
-  // for a snapshot being written; never holds the state lock.
+  // The state once everything staged before the call is durable, or the
+  // newest digest computed when that one would take too long (see
+  // LedgerOptions::digest_budget_ms). May wait for a snapshot being written;
+  // never holds the state lock.
   StateInfo State() const;
   int64_t Now() const { return options_.clock->NowMs(); }
   // Writes a snapshot of the state once everything staged before the call is
@@ -154,6 +168,9 @@ class Ledger {
   // position.
   Position AwaitStaged() const;
   void SnapshotLoop();
+  // The digest thread: computes a digest whenever State() asks for a newer
+  // position than digest_ covers, paced by the last one's cost.
+  void DigestLoop();
 
   const LedgerOptions options_;
   std::unique_ptr<EventLog> log_;
@@ -176,8 +193,16 @@ class Ledger {
   // reads it) so that it is destroyed first.
   std::unique_ptr<ProjectionFollower> follower_;
 
-  mutable std::mutex digest_mu_;  // held while a digest is computed
-  mutable StateInfo digest_cache_;
+  // The digest thread's state, guarded by digest_mu_ (never held while a
+  // digest is computed).
+  mutable std::mutex digest_mu_;
+  mutable std::condition_variable digest_wanted_cv_;  // State() -> the digest thread
+  mutable std::condition_variable digest_done_cv_;    // the digest thread -> State()
+  mutable Position digest_wanted_;  // the newest position State() asked for
+  StateInfo digest_;                // the newest digest computed (empty: none yet)
+  std::chrono::steady_clock::duration digest_cost_{};  // what computing digest_ took
+  bool digest_stopping_ = false;
+  std::thread digester_;
 
   std::mutex snapshot_mu_;  // serializes snapshot writers
   std::atomic<Position> last_snapshot_;

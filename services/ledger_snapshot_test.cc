@@ -1,5 +1,7 @@
-// Snapshots are written from the ledger's follower state, never from the live
-// state under its lock (label "concurrent": also run under ThreadSanitizer).
+// Snapshots and the /readyz digest are computed from the ledger's follower
+// state, never from the live state under its lock, and never keep a command
+// (or, with a budget, a /readyz caller) waiting (label "concurrent": also run
+// under ThreadSanitizer).
 // Whatever runs meanwhile, a snapshot must equal a full replay of the log at
 // its position and cover only durable events.
 
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -71,7 +74,8 @@ Fixture MakeFixture(Ledger& ledger) {
 }
 
 // Runs `command` on another thread and waits for it. A command that cannot
-// finish (it waits for a lock the caller holds) aborts the test binary after
+// finish (it waits for a lock the caller holds, or for a thread stopped in a
+// hook) aborts the test binary after
 // a minute instead of hanging it: a watchdog, not a measurement.
 void RunOnAnotherThread(const std::function<void()>& command) {
   std::promise<void> finished;
@@ -81,7 +85,7 @@ void RunOnAnotherThread(const std::function<void()>& command) {
     finished.set_value();
   });
   if (done.wait_for(std::chrono::minutes(1)) != std::future_status::ready) {
-    std::fprintf(stderr, "a command waited on the snapshot writer: the state lock is held\n");
+    std::fprintf(stderr, "a call waited on the snapshot or digest thread for a minute\n");
     std::abort();
   }
   t.join();
@@ -190,6 +194,95 @@ TEST(LedgerSnapshotTest, SnapshotsWrittenWhileCommandsRunEqualReplayAtTheirPosit
   StateInfo state = ledger->State();
   EXPECT_EQ(state.position, ledger->log().DurablePosition());
   EXPECT_EQ(state.digest, ReplayDigest(dir.sub("log"), state.position));
+}
+
+// The /readyz digest is computed on its own thread. With a budget, a caller
+// never waits for a digest that is slow to compute: it gets the newest one
+// there is, at the position that one covers.
+TEST(LedgerDigestTest, SlowDigestsAnswerAtOnceWithTheNewestOne) {
+  TempDir dir;
+  FakeClock clock(kStartMs);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> armed{false};
+  std::atomic<int> blocked{0};
+  LedgerOptions options = Options(dir, clock);
+  options.digest_budget_ms = 0;  // every digest counts as slow
+  options.before_digest = [&](Position) {
+    if (!armed.load()) return;
+    ++blocked;
+    released.wait();
+  };
+  auto opened = Ledger::Open(std::move(options));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  std::unique_ptr<Ledger> ledger = std::move(opened).value();
+
+  // The digest thread starts with one of everything durable at open (the
+  // bootstrap admin); the first call gets it or waits for it.
+  StateInfo first = ledger->State();
+  EXPECT_EQ(first.position, ledger->log().DurablePosition());
+  EXPECT_EQ(first.digest, ReplayDigest(dir.sub("log"), first.position));
+
+  armed = true;
+  const Fixture f = MakeFixture(*ledger);
+  ASSERT_TRUE(ledger->Verify(f.admin, f.verify).ok());
+  const Position moved = ledger->log().DurablePosition();
+  ASSERT_GT(moved, first.position);
+  // The digest thread is stuck in the hook; State() must not wait for it.
+  StateInfo stale;
+  RunOnAnotherThread([&] { stale = ledger->State(); });
+  EXPECT_EQ(stale.position, first.position);
+  EXPECT_EQ(stale.digest, first.digest);
+
+  release.set_value();
+  // The fresh one arrives by itself.
+  StateInfo fresh;
+  RunOnAnotherThread([&] {
+    do {
+      fresh = ledger->State();
+      if (fresh.position < moved) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } while (fresh.position < moved);
+  });
+  EXPECT_EQ(fresh.position, moved);
+  EXPECT_EQ(fresh.digest, ReplayDigest(dir.sub("log"), moved));
+  EXPECT_GE(blocked.load(), 1);
+}
+
+// However often /readyz is called, digests leave the digest thread idle at
+// least three times as long as they took.
+TEST(LedgerDigestTest, DigestsArePacedByTheirCost) {
+  TempDir dir;
+  FakeClock clock(kStartMs);
+  constexpr auto kCost = std::chrono::milliseconds(100);
+  std::atomic<bool> armed{false};
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> starts;
+  LedgerOptions options = Options(dir, clock);
+  options.before_digest = [&](Position) {
+    if (!armed.load()) return;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      starts.push_back(std::chrono::steady_clock::now());
+    }
+    std::this_thread::sleep_for(kCost);  // counts as the digest's cost
+  };
+  auto opened = Ledger::Open(std::move(options));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  std::unique_ptr<Ledger> ledger = std::move(opened).value();
+  const Fixture f = MakeFixture(*ledger);
+  (void)ledger->State();
+
+  armed = true;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(ledger->Verify(f.admin, f.verify).ok());
+    StateInfo state = ledger->State();  // no budget: waits for the fresh digest
+    EXPECT_EQ(state.position, ledger->log().DurablePosition());
+  }
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(starts.size(), 3u);
+  for (size_t i = 1; i < starts.size(); ++i) {
+    EXPECT_GE(starts[i] - starts[i - 1], 4 * kCost) << "digest " << i << " started too soon";
+  }
 }
 
 }  // namespace
