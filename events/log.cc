@@ -104,11 +104,17 @@ EventLog::~EventLog() {
 }
 
 Status EventLog::Recover() {
+  // The scan checks each stream's versions in streams_ itself and leaves
+  // `stream` at the record's stream for the callback: one lookup per record.
+  Stream* stream = nullptr;
+  ScanOptions options{.parse_data = false};
+  options.stream_version = [&](const std::string& token_id) -> Version& {
+    stream = &streams_[token_id];
+    return stream->version;
+  };
   Result<ScanSummary> scanned =
-      ScanLog(dir_, ScanOptions{.parse_data = false}, [&](const ScannedRecord& r) {
-        Stream& stream = streams_[r.event.token_id];
-        stream.version = r.event.version;
-        stream.positions.push_back(r.event.position);
+      ScanLog(dir_, options, [&](const ScannedRecord& r) {
+        stream->positions.push_back(r.event.position);
         locations_.push_back(static_cast<uint64_t>(r.segment) << 32 | r.offset);
         if (!r.idempotency_key.empty()) {
           auto [it, inserted] = idempotency_.try_emplace(std::string(r.idempotency_key));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "events/crc32c.h"
 #include "events/file_util.h"
@@ -149,6 +150,44 @@ TEST(LogRecovery, RewrittenRecordWithValidCrcFailsHashVerification) {
   EXPECT_NE(verified.error().message.find("position 3"), std::string::npos)
       << verified.error().message;
   EXPECT_NE(verified.error().message.find("hash mismatch"), std::string::npos);
+}
+
+// A stream whose versions skip (1,2,3,4,7,...) in a log whose CRCs and hash
+// chain are intact: Open refuses it, naming the position, as `log verify` does.
+TEST(LogRecovery, StreamVersionsOutOfOrderAreRefused) {
+  TempDir dir;
+  auto [seg, last_offset] = WriteLog(dir.path());
+  std::vector<Event> events;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const ScannedRecord& r) {
+                events.push_back(r.event);
+                return true;
+              }).ok());
+  ASSERT_EQ(events.size(), static_cast<size_t>(kEvents));
+  std::string bytes = logfmt::EncodeSegmentHeader(Position(1));
+  std::string prev = kGenesisHash;
+  for (Event e : events) {
+    if (e.position == Position(5)) e.version = Version(7);
+    e.prev_hash = prev;
+    e.hash = ComputeHash(e);
+    prev = e.hash;
+    ASSERT_TRUE(logfmt::AppendRecord(e, "", bytes));
+  }
+  ASSERT_TRUE(WriteFileAtomically(seg, bytes).ok());
+
+  for (bool verify : {false, true}) {
+    auto scanned =
+        ScanLog(dir.path(), {.verify_hashes = verify}, [](const ScannedRecord&) { return true; });
+    ASSERT_FALSE(scanned.ok()) << "the chain is intact: only the versions are wrong";
+    EXPECT_NE(scanned.error().message.find("position 5"), std::string::npos)
+        << scanned.error().message;
+  }
+  auto opened = EventLog::Open(dir.path());
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(opened.error().message.find("position 5"), std::string::npos)
+      << opened.error().message;
+  EXPECT_NE(opened.error().message.find("stream version out of order"), std::string::npos)
+      << opened.error().message;
 }
 
 // Scans that skip hex-encoding the hashes follow the same chain on the raw

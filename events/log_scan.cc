@@ -88,7 +88,8 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
             return "hash mismatch: the event was altered";
           }
           if (options.check_stream_versions) {
-            Version& v = versions[e.token_id];
+            Version& v =
+                options.stream_version ? options.stream_version(e.token_id) : versions[e.token_id];
             if (e.version != v.next()) return "stream version out of order";
             v = e.version;
           }

@@ -19,6 +19,11 @@ struct ScanOptions {
   // Check that each stream's versions run 1,2,3… (one hash-map entry per
   // token). `log verify` and Open check; a replay trusts what they checked.
   bool check_stream_versions = true;
+  // Where that check keeps each stream's version (the last one seen; a new
+  // stream's is Version(0)). Default: a map of the scan's own. The log's
+  // Open passes its stream index, so that a token's entry is looked up once
+  // per record, not once by the scan and again by the callback.
+  std::function<Version&(const std::string& token_id)> stream_version;
   // Records before this position are checked (CRCs, positions, linkage) but
   // not decoded in full, hash-verified nor passed to the callback (replaying
   // the tail after a snapshot).
