@@ -97,7 +97,7 @@ bool CompactJsonReader::String(std::string& out) {
   if (!Eat('"')) return false;
   const auto* base = reinterpret_cast<const unsigned char*>(text_.data());
   const unsigned char* end = base + text_.size();
-  while (true) {
+  for (bool first_run = true;; first_run = false) {
     // A run of bytes that stand for themselves.
     const unsigned char* p = base + i_;
     const unsigned char* run = p;
@@ -112,10 +112,19 @@ bool CompactJsonReader::String(std::string& out) {
         p += n;
       }
     }
-    out.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
     i_ = static_cast<size_t>(p - base);
     if (p == end || *p < 0x20) return false;  // cut off, or a raw control character
+    const auto* text = reinterpret_cast<const char*>(run);
+    const auto n = static_cast<size_t>(p - run);
     ++i_;
+    if (*p == '"' && first_run && out.capacity() < n) {
+      // The whole string, into a block of its size: appending to a string
+      // with too little room doubles it (a 16-29 byte text gets 30), which
+      // over a million tokens' names is megabytes of slack.
+      out = std::string(text, n);
+      return true;
+    }
+    out.append(text, n);
     if (*p == '"') return true;
     // An escape.
     if (i_ == text_.size()) return false;

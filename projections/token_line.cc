@@ -41,7 +41,9 @@ bool Array(CompactJsonReader& r, ReadElement element) {
 
 bool Strings(CompactJsonReader& r, std::vector<std::string>& out) {
   out.clear();
-  return Array(r, [&] { return r.String(out.emplace_back()); });
+  if (!Array(r, [&] { return r.String(out.emplace_back()); })) return false;
+  out.shrink_to_fit();  // no growth slack, like the exact copies FromJson makes
+  return true;
 }
 
 bool OptionalInt(CompactJsonReader& r, std::optional<int64_t>& out) {
