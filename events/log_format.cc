@@ -1,6 +1,5 @@
 #include "events/log_format.h"
 
-#include <array>
 #include <cstdio>
 #include <cstring>
 
@@ -41,29 +40,10 @@ void AssignHex(std::string& out, std::string_view bytes) {
   }
 }
 
-// Lower-case hex digit -> value, anything else -> 0x10. A table rather than
-// range tests: hash digits are random, so the branches mispredicted half the
-// time (PutHash was ~5% of log_append_bench's samples).
-constexpr std::array<uint8_t, 256> kHexValue = [] {
-  std::array<uint8_t, 256> t{};
-  for (auto& v : t) v = 0x10;
-  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
-  return t;
-}();
-
 bool PutHash(std::string& out, std::string_view hex) {
-  if (hex.size() != 64) return false;
-  char raw[32];
-  unsigned bad = 0;
-  for (size_t i = 0; i < 32; ++i) {
-    const unsigned hi = kHexValue[static_cast<uint8_t>(hex[2 * i])];
-    const unsigned lo = kHexValue[static_cast<uint8_t>(hex[2 * i + 1])];
-    bad |= hi | lo;
-    raw[i] = static_cast<char>(hi << 4 | lo);
-  }
-  if (bad & 0x10) return false;
-  out.append(raw, sizeof raw);
+  unsigned char raw[32];
+  if (hex.size() != 64 || !FromLowerHex(hex, raw)) return false;
+  out.append(reinterpret_cast<const char*>(raw), sizeof raw);
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "events/json_text.h"
 #include "events/time_format.h"
 
 namespace tl {
@@ -256,31 +257,10 @@ class CreatedReader {
     return false;
   }
 
-  // One multi-byte UTF-8 sequence at i_ (Unicode 15, table 3-7).
+  // One multi-byte UTF-8 sequence at i_.
   bool Utf8Sequence() {
-    auto at = [&](size_t k) -> unsigned {
-      return i_ + k < s_.size() ? static_cast<unsigned char>(s_[i_ + k]) : 0u;
-    };
-    auto cont = [](unsigned b, unsigned lo = 0x80, unsigned hi = 0xBF) {
-      return b >= lo && b <= hi;
-    };
-    const unsigned c = at(0);
-    size_t len = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = cont(at(1)) ? 2 : 0;
-    } else if (c == 0xE0) {
-      len = cont(at(1), 0xA0, 0xBF) && cont(at(2)) ? 3 : 0;
-    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-      len = cont(at(1)) && cont(at(2)) ? 3 : 0;
-    } else if (c == 0xED) {
-      len = cont(at(1), 0x80, 0x9F) && cont(at(2)) ? 3 : 0;
-    } else if (c == 0xF0) {
-      len = cont(at(1), 0x90, 0xBF) && cont(at(2)) && cont(at(3)) ? 4 : 0;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      len = cont(at(1)) && cont(at(2)) && cont(at(3)) ? 4 : 0;
-    } else if (c == 0xF4) {
-      len = cont(at(1), 0x80, 0x8F) && cont(at(2)) && cont(at(3)) ? 4 : 0;
-    }
+    const auto* begin = reinterpret_cast<const unsigned char*>(s_.data());
+    const size_t len = Utf8SequenceLength(begin + i_, begin + s_.size());
     i_ += len;
     return len != 0;
   }

@@ -138,7 +138,7 @@ class Projection {
   void Index(Ref ref);  // adds the entry to every index (its owner must be set)
   void IndexDigests(Ref ref);
   void UnindexDigests(Ref ref);
-  void RebuildIndexes();
+  void RebuildIndexes();  // REQUIRES: entries_ in id order (as the Builder adds them)
   uint16_t CodeId(std::string_view code);
   Json UsageSeriesToJson(const UsageSeries& s) const;
   std::vector<const Entry*> EntriesById() const;  // the order of Digest and ToJson
@@ -167,6 +167,12 @@ class Projection::Builder {
   // WriteTokenLines). kCorruption when ToJson could not have written it, or
   // when its id does not sort after the previous token's.
   Status Add(const Json& token);
+  // Adds one token read some other way (TokenLineReader), its usage's denial
+  // codes being ids from CodeId. kCorruption when its id does not sort after
+  // the previous token's.
+  Status Add(TokenState state, UsageSeries usage);
+  // The id the projection gives a denial code in its usage series.
+  uint16_t CodeId(std::string_view code) { return p_.CodeId(code); }
   size_t token_count() const { return p_.token_count(); }
   // The projection with its indexes built. The Builder is spent.
   Projection Finish() &&;

@@ -17,6 +17,7 @@
 #include "events/crypto.h"
 #include "events/file_util.h"
 #include "projections/canonical_json.h"
+#include "projections/token_line.h"
 
 namespace tl {
 namespace {
@@ -227,6 +228,9 @@ Result<Projection> ReadSnapshotV2(LineReader& in, uint64_t name_position) {
   // them away. Reading the file twice (verify, then build) would cost the
   // I/O twice for nothing but an earlier, less specific error.
   Projection::Builder builder{Position(name_position)};
+  TokenLineReader reader([&builder](std::string_view code) { return builder.CodeId(code); });
+  TokenState state;
+  UsageSeries usage;
   for (size_t number = 2;; ++number) {
     line = in.Next();
     if (!line.ok()) return line.error();
@@ -236,12 +240,9 @@ Result<Projection> ReadSnapshotV2(LineReader& in, uint64_t name_position) {
     }
     if (line->substr(0, kTrailerStart.size()) == kTrailerStart) break;
     sha.Update(*line);
-    const Json token = ParseLine(*line);
-    if (token.is_discarded()) {
-      return MakeError(ErrorCode::kCorruption,
-                       "line " + std::to_string(number) + " is not JSON (checksum mismatch)");
-    }
-    if (Status added = builder.Add(token); !added.ok()) {
+    Status added = reader.Read(line->substr(0, line->size() - 1), state, usage);
+    if (added.ok()) added = builder.Add(std::move(state), std::move(usage));
+    if (!added.ok()) {
       return MakeError(ErrorCode::kCorruption,
                        "line " + std::to_string(number) + ": " + added.error().message);
     }

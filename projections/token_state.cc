@@ -127,28 +127,15 @@ Json TimeOrNull(const std::optional<int64_t>& ms) {
   return ms ? Json(FormatRfc3339Ms(*ms)) : Json(nullptr);
 }
 
-int HexNibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
 
 }  // namespace
 
 void StoredDigest::Assign(std::string_view text) {
   Clear();
   if (text.empty()) return;
-  if (text.size() == 64) {
-    bool hex = true;
-    for (size_t i = 0; i < 32 && hex; ++i) {
-      const int hi = HexNibble(text[2 * i]), lo = HexNibble(text[2 * i + 1]);
-      hex = hi >= 0 && lo >= 0;
-      if (hex) raw_[i] = static_cast<unsigned char>(hi << 4 | lo);
-    }
-    if (hex) {
-      kind_ = Kind::kRaw;
-      return;
-    }
+  if (text.size() == 64 && FromLowerHex(text, raw_)) {
+    kind_ = Kind::kRaw;
+    return;
   }
   text_ = new std::string(text);
   kind_ = Kind::kText;

@@ -59,6 +59,11 @@ class UsageSeries {
   template <typename F>
   void ForEachDenial(F&& f) const;
 
+  // Both of the above in one pass: f_hour(Hour) and f_denial(Denial) in
+  // (hour, kind) order.
+  template <typename H, typename D>
+  void ForEachRecord(H&& f_hour, D&& f_denial) const;
+
   // A block address to prefetch before AddHour (nullptr when empty).
   const void* prefetch_address() const;
 
@@ -97,6 +102,18 @@ template <typename F>
 void UsageSeries::ForEachDenial(F&& f) const {
   Walk([&](const Record& r) {
     if (r.kind != 0) f(Denial{r.hour, static_cast<uint16_t>(r.kind - 1), r.count});
+    return true;
+  });
+}
+
+template <typename H, typename D>
+void UsageSeries::ForEachRecord(H&& f_hour, D&& f_denial) const {
+  Walk([&](const Record& r) {
+    if (r.kind == 0) {
+      f_hour(Hour{r.hour, r.count, r.credits});
+    } else {
+      f_denial(Denial{r.hour, static_cast<uint16_t>(r.kind - 1), r.count});
+    }
     return true;
   });
 }

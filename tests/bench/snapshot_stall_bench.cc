@@ -53,6 +53,12 @@
 //                                                 28.1 s, peak 950 MB
 //   + owner usage summed in hour order on load:   2.7 s, peak 981 MB /
 //                                                 15.2-15.9 s, peak 924-929 MB
+//   + token lines read by TokenLineReader instead of nlohmann, indexes
+//     rebuilt from packed (created, ref) keys (3 runs alternating with the
+//     code before, load average 2-3):         2.5 s, peak 981 MB /
+//                                             4.07-4.51 s (median 4.09),
+//                                             peak 910-911 MB
+//     (the code before, same rounds: load 16.9-20.3 s, peak 928-929 MB)
 // (a replay of the same log takes 8-11 s at ~954 MB). `load` of a format-1
 // file of the same size (1M tokens, still read whole): 44.1 s, peak 7,711 MB.
 
