@@ -505,6 +505,11 @@ Version EventLog::StreamVersion(const std::string& token_id) const {
   return it == streams_.end() ? Version(0) : it->second.version;
 }
 
+size_t EventLog::StreamCount() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return streams_.size();
+}
+
 LogCounters EventLog::Counters() const {
   std::lock_guard<std::mutex> l(mu_);
   return counters_;

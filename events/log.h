@@ -108,6 +108,8 @@ class EventLog final : public EventSource {
 
   Position LastStagedPosition() const;
   Version StreamVersion(const std::string& token_id) const;
+  // Streams (tokens) with at least one staged event.
+  size_t StreamCount() const;
   LogCounters Counters() const;
   const Histogram& FsyncLatency() const { return fsync_latency_; }
   const std::string& dir() const { return dir_; }
