@@ -107,11 +107,13 @@ Status EventLog::Recover() {
   // The scan checks each stream's versions in streams_ itself and leaves
   // `stream` at the record's stream for the callback: one lookup per record.
   uint32_t stream = 0;
-  ScanOptions options{.parse_data = false};
+  // Hashes stay raw (the chain is checked on the bytes): only the last one is needed.
+  ScanOptions options{.parse_data = false, .hex_hashes = false};
   options.stream_version = [&](const std::string& token_id) -> Version& {
     stream = streams_.FindOrAdd(token_id);
     return streams_.mutable_version(stream);
   };
+  options.upcoming_stream = [&](std::string_view token_id) { streams_.Prefetch(token_id); };
   Result<ScanSummary> scanned =
       ScanLog(dir_, options, [&](const ScannedRecord& r) {
         streams_.AddRecovered(stream, r.event.position);

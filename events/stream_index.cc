@@ -46,6 +46,17 @@ uint32_t StreamIndex::FindOrAdd(std::string_view id) {
   return ref;
 }
 
+void StreamIndex::Prefetch(std::string_view upcoming) {
+  if (hinted_) {
+    if (uint32_t ref = by_id_.Peek(hinted_hash_); ref != 0) __builtin_prefetch(&At(ref));
+  }
+  hinted_ = !upcoming.empty();
+  if (hinted_) {
+    hinted_hash_ = hash_(upcoming);
+    by_id_.Prefetch(hinted_hash_);
+  }
+}
+
 void StreamIndex::AddRecovered(uint32_t ref, Position p) {
   if (p.value() != recovered_refs_.size() + 1) Broken("recovered positions out of order");
   recovered_refs_.push_back(ref);

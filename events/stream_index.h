@@ -34,7 +34,10 @@ namespace tl {
 //    order), and FinishRecovery then sorts them by stream into one array,
 //    recovered_, each stream's positions contiguous (a counting sort: the
 //    counts are the versions). No per-stream allocation, no slack;
-//  - events staged after open go to a per-stream vector in appended_.
+//  - events staged after open go to a per-stream vector in appended_;
+//  - while Open scans, Prefetch is told which stream a record two ahead
+//    belongs to, so the slot and the entry are mostly in cache when the
+//    record is checked.
 //
 // Not thread-safe: the log guards it with its mutex.
 class StreamIndex {
@@ -56,6 +59,14 @@ class StreamIndex {
   Version version(uint32_t ref) const { return At(ref).version; }
   // For Open's scan, which checks each record's version and then advances it.
   Version& mutable_version(uint32_t ref) { return At(ref).version; }
+
+  // Open's scan, before each record: `upcoming` is the id of the record
+  // kScanLookahead (2) ahead (ScanOptions::upcoming_stream). Prefetches its
+  // slot, and the entry of the id hinted one call before, whose slot has
+  // had a record's time to arrive: the two dependent cache misses of a
+  // lookup are then mostly paid before it. Only a hint: a wrong id costs a
+  // useless prefetch.
+  void Prefetch(std::string_view upcoming);
 
   // Open, in log order: position `p` (= the number of recovered events + 1)
   // is the next event of `ref`, whose version the scan has advanced.
@@ -100,6 +111,8 @@ class StreamIndex {
   std::vector<std::unique_ptr<Entry[]>> blocks_;
   size_t count_ = 0;
   std::string long_ids_;
+  bool hinted_ = false;  // Prefetch: whether hinted_hash_ holds the previous hint
+  size_t hinted_hash_ = 0;
   // Open: each recovered event's stream, in log order (emptied by FinishRecovery).
   std::deque<uint32_t> recovered_refs_;
   std::vector<Position> recovered_;
