@@ -14,7 +14,7 @@
 namespace tl {
 
 // How far ahead ScanOptions::upcoming_stream looks, in records.
-inline constexpr int kScanLookahead = 2;
+inline constexpr int kScanLookahead = 4;
 
 struct ScanOptions {
   bool parse_data = true;      // false: Event::data stays empty (cheaper); ignored when verifying

@@ -47,14 +47,12 @@ uint32_t StreamIndex::FindOrAdd(std::string_view id) {
 }
 
 void StreamIndex::Prefetch(std::string_view upcoming) {
-  if (hinted_) {
-    if (uint32_t ref = by_id_.Peek(hinted_hash_); ref != 0) __builtin_prefetch(&At(ref));
+  Hint& oldest = hints_[hint_count_++ % kEntryLag];
+  if (oldest.valid) {
+    if (uint32_t ref = by_id_.Peek(oldest.hash); ref != 0) __builtin_prefetch(&At(ref));
   }
-  hinted_ = !upcoming.empty();
-  if (hinted_) {
-    hinted_hash_ = hash_(upcoming);
-    by_id_.Prefetch(hinted_hash_);
-  }
+  oldest = Hint{!upcoming.empty(), upcoming.empty() ? 0 : hash_(upcoming)};
+  if (oldest.valid) by_id_.Prefetch(oldest.hash);
 }
 
 void StreamIndex::AddRecovered(uint32_t ref, Position p) {
@@ -73,10 +71,16 @@ void StreamIndex::FinishRecovery() {
   if (end != recovered_refs_.size()) Broken("versions do not add up to the recovered events");
   recovered_.resize(end);
   // Backwards, so that each range fills from its end and recovered_begin
-  // ends at its start; popping frees the queue as it goes.
-  while (!recovered_refs_.empty()) {
-    const Position p(recovered_refs_.size());
-    recovered_[--At(recovered_refs_.back()).recovered_begin] = p;
+  // ends at its start; popping frees the queue as it goes. Entries are
+  // prefetched kAhead events early, their next slot in recovered_ half as early.
+  constexpr size_t kAhead = 16;
+  for (size_t n = recovered_refs_.size(); n > 0; --n) {
+    if (n > kAhead) __builtin_prefetch(&At(recovered_refs_[n - 1 - kAhead]));
+    if (n > kAhead / 2) {
+      const Entry& soon = At(recovered_refs_[n - 1 - kAhead / 2]);
+      __builtin_prefetch(&recovered_[soon.recovered_begin - 1], /*rw=*/1);
+    }
+    recovered_[--At(recovered_refs_.back()).recovered_begin] = Position(n);
     recovered_refs_.pop_back();
   }
   recovered_refs_.shrink_to_fit();

@@ -35,7 +35,7 @@ namespace tl {
 //    recovered_, each stream's positions contiguous (a counting sort: the
 //    counts are the versions). No per-stream allocation, no slack;
 //  - events staged after open go to a per-stream vector in appended_;
-//  - while Open scans, Prefetch is told which stream a record two ahead
+//  - while Open scans, Prefetch is told which stream a record a few ahead
 //    belongs to, so the slot and the entry are mostly in cache when the
 //    record is checked.
 //
@@ -60,12 +60,12 @@ class StreamIndex {
   // For Open's scan, which checks each record's version and then advances it.
   Version& mutable_version(uint32_t ref) { return At(ref).version; }
 
-  // Open's scan, before each record: `upcoming` is the id of the record
-  // kScanLookahead (2) ahead (ScanOptions::upcoming_stream). Prefetches its
-  // slot, and the entry of the id hinted one call before, whose slot has
-  // had a record's time to arrive: the two dependent cache misses of a
-  // lookup are then mostly paid before it. Only a hint: a wrong id costs a
-  // useless prefetch.
+  // Open's scan, before each record: `upcoming` is the id of a record a few
+  // ahead (ScanOptions::upcoming_stream). Prefetches its slot, and the entry
+  // of the id hinted kEntryLag calls before, whose slot has had that many
+  // records' time to arrive: the two dependent cache misses of a lookup are
+  // then mostly paid before it. Only a hint: a wrong id costs a useless
+  // prefetch.
   void Prefetch(std::string_view upcoming);
 
   // Open, in log order: position `p` (= the number of recovered events + 1)
@@ -111,8 +111,15 @@ class StreamIndex {
   std::vector<std::unique_ptr<Entry[]>> blocks_;
   size_t count_ = 0;
   std::string long_ids_;
-  bool hinted_ = false;  // Prefetch: whether hinted_hash_ holds the previous hint
-  size_t hinted_hash_ = 0;
+  // Prefetch's last kEntryLag hints (a hash, when the hint was not empty),
+  // the oldest at hint_count_ % kEntryLag.
+  struct Hint {
+    bool valid = false;
+    size_t hash = 0;
+  };
+  static constexpr size_t kEntryLag = 2;
+  Hint hints_[kEntryLag];
+  size_t hint_count_ = 0;
   // Open: each recovered event's stream, in log order (emptied by FinishRecovery).
   std::deque<uint32_t> recovered_refs_;
   std::vector<Position> recovered_;
