@@ -114,19 +114,18 @@ Status EventLog::Recover() {
     return streams_.mutable_version(stream);
   };
   options.upcoming_stream = [&](std::string_view token_id) { streams_.Prefetch(token_id); };
-  Result<ScanSummary> scanned =
-      ScanLog(dir_, options, [&](const ScannedRecord& r) {
-        streams_.AddRecovered(stream, r.event.position);
-        locations_.push_back(static_cast<uint64_t>(r.segment) << 32 | r.offset);
-        if (!r.idempotency_key.empty()) {
-          auto [it, inserted] = idempotency_.try_emplace(std::string(r.idempotency_key));
-          if (inserted) it->second.first = r.event.position;
-          it->second.last = r.event.position;
-          it->second.stream_version = r.event.version;
-          it->second.duplicate = true;
-        }
-        return true;
-      });
+  Result<ScanSummary> scanned = ScanLog(dir_, options, [&](const ScannedRecord& r) {
+    streams_.AddRecovered(stream, r.event.position);
+    locations_.push_back(static_cast<uint64_t>(r.segment) << 32 | r.offset);
+    if (!r.idempotency_key.empty()) {
+      auto [it, inserted] = idempotency_.try_emplace(std::string(r.idempotency_key));
+      if (inserted) it->second.first = r.event.position;
+      it->second.last = r.event.position;
+      it->second.stream_version = r.event.version;
+      it->second.duplicate = true;
+    }
+    return true;
+  });
   if (!scanned.ok()) return scanned.error();
   const ScanSummary& summary = *scanned;
   streams_.FinishRecovery();

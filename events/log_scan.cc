@@ -78,8 +78,8 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
         segment.Scan(is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
           if (stopped) return {};
           if (options.upcoming_stream) {
-            options.upcoming_stream(PeekAhead(
-                segment.Buffered(offset + logfmt::kRecordHeaderSize + payload.size())));
+            options.upcoming_stream(
+                PeekAhead(segment.Buffered(offset + logfmt::kRecordHeaderSize + payload.size())));
           }
           const bool skip = summary.last.next() < options.skip_before;
           // The hash covers the data: verifying needs it decoded.

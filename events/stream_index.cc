@@ -31,7 +31,9 @@ uint32_t StreamIndex::FindOrAdd(std::string_view id) {
   const size_t hash = hash_(id);
   if (uint32_t ref = Find(id, hash); ref != 0) return ref;
   if (id.size() > UINT16_MAX || count_ >= UINT32_MAX - 1) Broken("id too long or too many streams");
-  if ((count_ & (kBlockEntries - 1)) == 0) blocks_.push_back(std::make_unique<Entry[]>(kBlockEntries));
+  if ((count_ & (kBlockEntries - 1)) == 0) {
+    blocks_.push_back(std::make_unique<Entry[]>(kBlockEntries));
+  }
   const auto ref = static_cast<uint32_t>(++count_);
   Entry& e = At(ref);
   e.id_size = static_cast<uint16_t>(id.size());

@@ -99,7 +99,9 @@ class StreamIndex {
   };
   static_assert(sizeof(Entry) == 64);
 
-  Entry& At(uint32_t ref) { return blocks_[(ref - 1) >> kBlockShift][(ref - 1) & (kBlockEntries - 1)]; }
+  Entry& At(uint32_t ref) {
+    return blocks_[(ref - 1) >> kBlockShift][(ref - 1) & (kBlockEntries - 1)];
+  }
   const Entry& At(uint32_t ref) const {
     return blocks_[(ref - 1) >> kBlockShift][(ref - 1) & (kBlockEntries - 1)];
   }

@@ -32,10 +32,11 @@ int main(int argc, char** argv) {
   }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  std::printf("open: %.2f s, %llu events, %zu streams, peak RSS %.0f MiB, user %.2f s, sys %.2f s\n",
-              seconds, static_cast<unsigned long long>((*log)->LastStagedPosition().value()),
-              (*log)->StreamCount(), static_cast<double>(usage.ru_maxrss) / 1024.0,
-              static_cast<double>(usage.ru_utime.tv_sec) + usage.ru_utime.tv_usec / 1e6,
-              static_cast<double>(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec / 1e6);
+  std::printf(
+      "open: %.2f s, %llu events, %zu streams, peak RSS %.0f MiB, user %.2f s, sys %.2f s\n",
+      seconds, static_cast<unsigned long long>((*log)->LastStagedPosition().value()),
+      (*log)->StreamCount(), static_cast<double>(usage.ru_maxrss) / 1024.0,
+      static_cast<double>(usage.ru_utime.tv_sec) + usage.ru_utime.tv_usec / 1e6,
+      static_cast<double>(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec / 1e6);
   return 0;
 }
