@@ -24,11 +24,12 @@ namespace tl {
 // replaces cost several cache misses and a malloc per record, most of the
 // open's time). Layout:
 //  - a HashIndex (8-byte slots: hash low bits + reference) finds the entry;
-//  - entries are 64 bytes, one cache line, in blocks that never move: the
-//    version, the id inline when it has at most kInlineId bytes (a token id
-//    is 26), where its positions start, and its positions staged since open.
-//    Ids longer than kInlineId are kept in one string, long_ids_. So a
-//    lookup touches one slot and one line;
+//  - entries are 64 bytes (one cache line) in blocks of 4096 that never
+//    move: the version, where the stream's recovered positions start in
+//    recovered_, which vector of appended_ holds its positions staged since
+//    open, and the id inline when it has at most kInlineId (42) bytes (a
+//    token id has 26); longer ids live in one string, long_ids_. So a lookup
+//    touches one slot and one line, and a new stream allocates nothing;
 //  - the positions of the events read at open are not kept per stream while
 //    reading: each event's stream reference is queued (4 bytes, in log
 //    order), and FinishRecovery then sorts them by stream into one array,
@@ -38,6 +39,10 @@ namespace tl {
 //  - while Open scans, Prefetch is told which stream a record a few ahead
 //    belongs to, so the slot and the entry are mostly in cache when the
 //    record is checked.
+// At 1M streams and 10M events: 16 MiB of slots, 64 MiB of entries, 80 MiB
+// of recovered positions (plus 40 MiB of queued references while Open
+// runs); Open's peak RSS on such a log fell from 429 to 278 MiB
+// (tests/bench/log_open_bench) when this replaced the map.
 //
 // Not thread-safe: the log guards it with its mutex.
 class StreamIndex {
