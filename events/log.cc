@@ -106,27 +106,29 @@ EventLog::~EventLog() {
 Status EventLog::Recover() {
   // The scan checks each stream's versions in streams_ itself and leaves
   // `stream` at the record's stream for the callback: one lookup per record.
-  Stream* stream = nullptr;
-  ScanOptions options{.parse_data = false};
+  uint32_t stream = 0;
+  // Hashes stay raw (the chain is checked on the bytes): only the last one is needed.
+  ScanOptions options{.parse_data = false, .hex_hashes = false};
   options.stream_version = [&](const std::string& token_id) -> Version& {
-    stream = &streams_[token_id];
-    return stream->version;
+    stream = streams_.FindOrAdd(token_id);
+    return streams_.mutable_version(stream);
   };
-  Result<ScanSummary> scanned =
-      ScanLog(dir_, options, [&](const ScannedRecord& r) {
-        stream->positions.push_back(r.event.position);
-        locations_.push_back(static_cast<uint64_t>(r.segment) << 32 | r.offset);
-        if (!r.idempotency_key.empty()) {
-          auto [it, inserted] = idempotency_.try_emplace(std::string(r.idempotency_key));
-          if (inserted) it->second.first = r.event.position;
-          it->second.last = r.event.position;
-          it->second.stream_version = r.event.version;
-          it->second.duplicate = true;
-        }
-        return true;
-      });
+  options.upcoming_stream = [&](std::string_view token_id) { streams_.Prefetch(token_id); };
+  Result<ScanSummary> scanned = ScanLog(dir_, options, [&](const ScannedRecord& r) {
+    streams_.AddRecovered(stream, r.event.position);
+    locations_.push_back(static_cast<uint64_t>(r.segment) << 32 | r.offset);
+    if (!r.idempotency_key.empty()) {
+      auto [it, inserted] = idempotency_.try_emplace(std::string(r.idempotency_key));
+      if (inserted) it->second.first = r.event.position;
+      it->second.last = r.event.position;
+      it->second.stream_version = r.event.version;
+      it->second.duplicate = true;
+    }
+    return true;
+  });
   if (!scanned.ok()) return scanned.error();
   const ScanSummary& summary = *scanned;
+  streams_.FinishRecovery();
   last_position_ = summary.last;
   last_hash_ = summary.last_hash;
   for (const auto& [first, path] : summary.segments) segments_.push_back(Segment{first, path, -1});
@@ -224,8 +226,8 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     auto it = idempotency_.find(req.idempotency_key);
     if (it != idempotency_.end()) return it->second;
   }
-  auto stream_it = streams_.find(req.token_id);
-  const Version current = stream_it == streams_.end() ? Version(0) : stream_it->second.version;
+  uint32_t stream = streams_.Find(req.token_id);
+  const Version current = stream == 0 ? Version(0) : streams_.version(stream);
   if (req.expected_version && *req.expected_version != current) {
     return MakeError(ErrorCode::kConflict, "stream " + req.token_id + " is at version " +
                                                std::to_string(current.value()) + ", expected " +
@@ -260,12 +262,11 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     result.events.push_back(std::move(e));
   }
 
-  Stream& stream = stream_it == streams_.end() ? streams_[req.token_id] : stream_it->second;
+  if (stream == 0) stream = streams_.FindOrAdd(req.token_id);
   for (size_t i = 0; i < records.size(); ++i) {
     StageRecordLocked(result.events[i], records[i]);
-    stream.positions.push_back(result.events[i].position);
+    streams_.Append(stream, result.events[i].position);
   }
-  stream.version = version;
   last_position_ = pos;
   last_hash_ = prev;
   pending_last_ = pos;
@@ -307,8 +308,9 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
       if (ComputeHash(e) != e.hash) return MakeError(ErrorCode::kCorruption, at + "hash mismatch");
       auto [vit, fresh] = versions.try_emplace(e.token_id, Version(0));
       if (fresh) {
-        auto sit = streams_.find(e.token_id);
-        if (sit != streams_.end()) vit->second = sit->second.version;
+        if (uint32_t stream = streams_.Find(e.token_id); stream != 0) {
+          vit->second = streams_.version(stream);
+        }
       }
       if (e.version != vit->second.next()) {
         return MakeError(ErrorCode::kCorruption, at + "stream version out of order");
@@ -322,9 +324,7 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
     }
     for (size_t i = 0; i < events.size(); ++i) {
       StageRecordLocked(events[i], records[i]);
-      Stream& s = streams_[events[i].token_id];
-      s.version = events[i].version;
-      s.positions.push_back(events[i].position);
+      streams_.Append(streams_.FindOrAdd(events[i].token_id), events[i].position);
     }
     last_position_ = pos;
     last_hash_ = prev;
@@ -501,8 +501,13 @@ Position EventLog::LastStagedPosition() const {
 
 Version EventLog::StreamVersion(const std::string& token_id) const {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = streams_.find(token_id);
-  return it == streams_.end() ? Version(0) : it->second.version;
+  const uint32_t stream = streams_.Find(token_id);
+  return stream == 0 ? Version(0) : streams_.version(stream);
+}
+
+size_t EventLog::StreamCount() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return streams_.size();
 }
 
 LogCounters EventLog::Counters() const {
@@ -533,13 +538,9 @@ std::vector<Event> EventLog::ReadStream(const std::string& token_id, Version aft
   std::vector<Position> positions;
   {
     std::lock_guard<std::mutex> l(mu_);
-    auto it = streams_.find(token_id);
-    if (it == streams_.end()) return {};
-    const auto& all = it->second.positions;
-    for (size_t i = after.value(); i < all.size() && positions.size() < max; ++i) {
-      if (all[i] > durable_position_) break;
-      positions.push_back(all[i]);
-    }
+    const uint32_t stream = streams_.Find(token_id);
+    if (stream == 0) return {};
+    positions = streams_.Positions(stream, after, max, durable_position_);
   }
   return ReadPositions(positions);
 }

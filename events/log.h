@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -17,6 +17,7 @@
 #include "events/event_source.h"
 #include "events/histogram.h"
 #include "events/result.h"
+#include "events/stream_index.h"
 
 namespace tl {
 
@@ -108,6 +109,8 @@ class EventLog final : public EventSource {
 
   Position LastStagedPosition() const;
   Version StreamVersion(const std::string& token_id) const;
+  // Streams (tokens) with at least one staged event.
+  size_t StreamCount() const;
   LogCounters Counters() const;
   const Histogram& FsyncLatency() const { return fsync_latency_; }
   const std::string& dir() const { return dir_; }
@@ -124,11 +127,6 @@ class EventLog final : public EventSource {
     bool creates_file = false;
     std::string bytes;
   };
-  struct Stream {
-    Version version;
-    std::vector<Position> positions;
-  };
-
   EventLog(std::string dir, LogOptions options);
   Status Recover();
   // REQUIRES: mu_ held. Adds one encoded record for `e` to the staging chunks.
@@ -172,10 +170,12 @@ class EventLog final : public EventSource {
   Position last_position_;    // staged
   Position durable_position_;
   std::string last_hash_ = kGenesisHash;
-  std::unordered_map<std::string, Stream> streams_;
+  StreamIndex streams_;
   std::unordered_map<std::string, AppendResult> idempotency_;  // without events
-  // Location of each position p at locations_[p-1]: segment index << 32 | offset.
-  std::vector<uint64_t> locations_;
+  // Location of each position p at locations_[p-1]: segment index << 32 |
+  // offset. A deque: it grows by one per event without the copy (and the
+  // twice-the-size peak) of a vector's reallocation.
+  std::deque<uint64_t> locations_;
   // Staged records not yet handed to a flush, and the last position in them.
   std::vector<Chunk> pending_;
   Position pending_last_;

@@ -160,6 +160,20 @@ bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string&
   return true;
 }
 
+std::string_view PeekTokenId(std::string_view bytes, size_t* record_size) {
+  *record_size = 0;
+  if (bytes.size() < kRecordHeaderSize) return {};
+  const uint32_t len = LoadU32(bytes.data());
+  if (len > kMaxPayload || bytes.size() - kRecordHeaderSize < len) return {};
+  Cursor c{bytes.substr(kRecordHeaderSize, len)};
+  c.Take(1 + 1 + 8 + 8 + 8);  // format, type, position, version, time
+  c.Str(c.U16());             // id
+  std::string_view token_id = c.Str(c.U16());
+  if (!c.ok) return {};
+  *record_size = kRecordHeaderSize + len;
+  return token_id;
+}
+
 bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
                    std::string* idempotency_key, std::string_view* raw_data,
                    RawHashes* raw_hashes) {

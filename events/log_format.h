@@ -50,6 +50,13 @@ bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
                    std::string* idempotency_key, std::string_view* raw_data = nullptr,
                    RawHashes* raw_hashes = nullptr);
 
+// The token id of the record at the start of `bytes` (header, then
+// payload), read without checking any CRC: a hint for prefetching, never
+// for deciding anything. Empty when `bytes` does not hold the whole record
+// or it does not parse; `*record_size` is then 0, else its header + payload
+// bytes.
+std::string_view PeekTokenId(std::string_view bytes, size_t* record_size);
+
 uint32_t LoadU32(const char* p);
 uint64_t LoadU64(const char* p);
 

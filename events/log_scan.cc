@@ -17,6 +17,18 @@ constexpr std::string_view kRepair =
     "(tokenledger restore --from-kafka --data NEWDIR) or a backup; "
     "`tokenledger log verify --data DIR` shows the first damage";
 
+// The token id of the kScanLookahead-th record in `bytes` (the records after
+// the current one); empty when it is not all there.
+std::string_view PeekAhead(std::string_view bytes) {
+  std::string_view token_id;
+  for (int k = 0; k < kScanLookahead; ++k) {
+    size_t size = 0;
+    token_id = logfmt::PeekTokenId(bytes, &size);
+    bytes.remove_prefix(size);  // 0 on failure: the next peek fails alike
+  }
+  return token_id;
+}
+
 }  // namespace
 
 Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
@@ -65,6 +77,10 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
     Result<SegmentDamage> scanned =
         segment.Scan(is_last, [&](uint64_t offset, std::string_view payload) -> std::string {
           if (stopped) return {};
+          if (options.upcoming_stream) {
+            options.upcoming_stream(
+                PeekAhead(segment.Buffered(offset + logfmt::kRecordHeaderSize + payload.size())));
+          }
           const bool skip = summary.last.next() < options.skip_before;
           // The hash covers the data: verifying needs it decoded.
           bool parse = (options.parse_data || options.verify_hashes) && !skip;

@@ -13,6 +13,9 @@
 
 namespace tl {
 
+// How far ahead ScanOptions::upcoming_stream looks, in records.
+inline constexpr int kScanLookahead = 4;
+
 struct ScanOptions {
   bool parse_data = true;      // false: Event::data stays empty (cheaper); ignored when verifying
   bool verify_hashes = false;  // recompute every hash (log verify); linkage is always checked
@@ -24,6 +27,11 @@ struct ScanOptions {
   // Open passes its stream index, so that a token's entry is looked up once
   // per record, not once by the scan and again by the callback.
   std::function<Version&(const std::string& token_id)> stream_version;
+  // Called before each record is checked with the token id of the record
+  // kScanLookahead records after it, so that the caller can prefetch what it
+  // will look up then. A hint only: read without any check (it may be
+  // garbled), and empty when that record is not in memory yet.
+  std::function<void(std::string_view token_id)> upcoming_stream;
   // Records before this position are checked (CRCs, positions, linkage) but
   // not decoded in full, hash-verified nor passed to the callback (replaying
   // the tail after a snapshot).

@@ -4,8 +4,11 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "events/file_util.h"
 #include "events/log_format.h"
@@ -249,6 +252,107 @@ TEST(EventLog, AppendVerbatimCopiesAChainAndRefusesATamperedOne) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("position 6"), std::string::npos) << bad.error().message;
   EXPECT_EQ(target->LastStagedPosition(), Position(0));
+}
+
+// Pairs of token ids starting with `prefix` whose hashes have equal low 32
+// bits (all the stream index's slots keep of a hash): found by brute force,
+// so only the ids themselves can tell the streams apart.
+std::vector<std::string> IdsWithEqualLowHashBits(const std::string& prefix, size_t pairs) {
+  std::unordered_map<uint32_t, std::string> seen;
+  std::vector<std::string> out;
+  for (uint64_t n = 0; out.size() < 2 * pairs && n < 2'000'000; ++n) {
+    std::string id = prefix + std::to_string(n);
+    auto [it, fresh] =
+        seen.try_emplace(static_cast<uint32_t>(std::hash<std::string_view>{}(id)), id);
+    if (!fresh) {
+      out.push_back(it->second);
+      out.push_back(std::move(id));
+    }
+  }
+  return out;
+}
+
+// Thousands of streams with ids of many lengths (up to the 255-byte
+// maximum) and colliding hashes, appended to in a random interleaving in
+// appends of 1-3 events, over many segments: after each reopen, and after
+// appends on the reopened log, every stream's version, ReadStream and
+// conflicts match a plain model.
+TEST(EventLog, ManyStreamsKeepVersionsAndPositionsAcrossReopens) {
+  TempDir dir;
+  // Short ids, and ids longer than the index keeps inline.
+  std::vector<std::string> ids = IdsWithEqualLowHashBits("tok_", 3);
+  for (std::string& id : IdsWithEqualLowHashBits(std::string(44, 'q'), 3)) ids.push_back(id);
+  ASSERT_EQ(ids.size(), 12u);
+  for (size_t i = 0; i < 4'500; ++i)
+    ids.push_back(std::to_string(i) + "_" + std::string(i % 97, 'x'));
+  ids.push_back(std::string(255, 'z'));
+  // Equal up to their last bytes, around the inline-id limit and past it.
+  for (size_t length : {31, 32, 33, 41, 42, 43, 44, 64, 200}) {
+    for (char last : {'a', 'b', 'c'}) ids.push_back(std::string(length - 1, 'p') + last);
+  }
+  std::map<std::string, std::vector<Position>> model;
+  std::mt19937_64 rng(11);
+  // Streams are created in one order and appended to in a random one.
+  auto append_some = [&](EventLog& log, size_t appends, size_t streams) {
+    Position last;
+    for (size_t i = 0; i < appends; ++i) {
+      const std::string& id = ids[i < streams ? i : rng() % streams];
+      AppendRequest r = UseRequest(id, static_cast<int64_t>(i));
+      const size_t extra = rng() % 3;
+      for (size_t k = 0; k < extra; ++k)
+        r.events.emplace_back(EventType::kUseDenied, Json::object());
+      r.expected_version = Version(model[id].size());
+      auto res = log.Stage(std::move(r));
+      ASSERT_TRUE(res.ok()) << res.error().message;
+      for (const Event& e : res->events) model[id].push_back(e.position);
+      ASSERT_EQ(res->stream_version, Version(model[id].size()));
+      last = res->last;
+    }
+    log.WaitDurable(last);
+  };
+  auto check = [&](EventLog& log) {
+    ASSERT_EQ(log.StreamCount(), model.size());
+    for (const auto& [id, positions] : model) {
+      ASSERT_EQ(log.StreamVersion(id), Version(positions.size())) << id;
+      std::vector<Event> events = log.ReadStream(id, Version(0), SIZE_MAX);
+      ASSERT_EQ(events.size(), positions.size()) << id;
+      for (size_t v = 0; v < events.size(); ++v) {
+        ASSERT_EQ(events[v].position, positions[v]) << id;
+        ASSERT_EQ(events[v].token_id, id);
+        ASSERT_EQ(events[v].version, Version(v + 1)) << id;
+      }
+      const size_t after = positions.size() / 2;
+      std::vector<Event> tail = log.ReadStream(id, Version(after), 2);
+      ASSERT_EQ(tail.size(), std::min<size_t>(2, positions.size() - after));
+      if (!tail.empty()) {
+        EXPECT_EQ(tail[0].position, positions[after]) << id;
+      }
+    }
+    EXPECT_EQ(log.StreamVersion("tok_never"), Version(0));
+    EXPECT_TRUE(log.ReadStream("tok_never", Version(0), 10).empty());
+    // A stale expected version conflicts; the stream is unchanged.
+    AppendRequest stale = UseRequest(ids[0], 1);
+    stale.expected_version = Version(model[ids[0]].size() - 1);
+    auto conflict = log.Stage(std::move(stale));
+    ASSERT_FALSE(conflict.ok());
+    EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
+  };
+  const LogOptions small_segments{.max_segment_bytes = 256 << 10};
+  {
+    auto log = OpenOrDie(dir.path(), small_segments);
+    append_some(*log, 12'000, ids.size() - 500);  // 500 streams are left for later
+    check(*log);
+  }
+  {
+    auto log = OpenOrDie(dir.path(), small_segments);
+    check(*log);
+    // Recovered and newly staged positions in the same streams, and new streams.
+    append_some(*log, 3'000, ids.size());
+    check(*log);
+  }
+  auto log = OpenOrDie(dir.path(), small_segments);
+  check(*log);
+  EXPECT_GT(log->Counters().segments, 10u);
 }
 
 }  // namespace

@@ -41,6 +41,14 @@ class SegmentFile {
   // reuse). kIo when it cannot be opened or sized.
   Status Open(const std::string& path);
   uint64_t size() const { return size_; }
+  // The file's bytes from `offset` on that are already read into memory
+  // (empty when there are none): no I/O, for looking ahead. Valid until the
+  // next call that reads.
+  std::string_view Buffered(uint64_t offset) const {
+    if (offset < buffer_offset_ || offset >= buffer_offset_ + buffered_) return {};
+    return std::string_view(buffer_.data() + (offset - buffer_offset_),
+                            buffer_offset_ + buffered_ - offset);
+  }
 
   // The first position its header names; 0 when the header is damaged or
   // incomplete (Scan then says which).

@@ -12,7 +12,7 @@
 #include "events/result.h"
 #include "projections/block_vector.h"
 #include "projections/fold_batch.h"
-#include "projections/hash_index.h"
+#include "events/hash_index.h"
 #include "projections/token_state.h"
 #include "projections/usage_series.h"
 

@@ -1,4 +1,4 @@
-#include "projections/hash_index.h"
+#include "events/hash_index.h"
 
 #include <gtest/gtest.h>
 

@@ -6,13 +6,14 @@
 
 namespace tl {
 
-// The projection's hash indexes (token id → entry, secret digest → entries):
-// open addressing with linear probing over 8-byte slots holding the low 32
-// bits of the key's hash and a reference (an entry number + 1; 0 = empty),
-// at most 70% full. Keys with equal hashes may repeat; the caller compares
-// the keys of the references it is offered. Against the 16-byte slots and
-// the node-per-digest std::unordered_multimap it replaces, it halves the id
-// index and needs no allocation per token.
+// The hash indexes of the log (token id → stream) and of the projections
+// (token id → entry, secret digest → entries): open addressing with linear
+// probing over 8-byte slots holding the low 32 bits of the key's hash and a
+// reference (an entry number + 1; 0 = empty), at most 70% full. Keys with
+// equal hashes may repeat; the caller compares the keys of the references it
+// is offered. Against the 16-byte slots and the node-per-digest
+// std::unordered_multimap it replaces, it halves the id index and needs no
+// allocation per token.
 class HashIndex {
  public:
   void Insert(size_t hash, uint32_t ref);  // REQUIRES: ref > 0
