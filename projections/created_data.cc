@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "events/json_text.h"
 #include "events/time_format.h"
+#include "projections/compact_json_reader.h"
 
 namespace tl {
 namespace {
@@ -20,7 +20,7 @@ namespace {
 // nlohmann and ApplyToToken (ApplyCreated and its helpers) do.
 class CreatedReader {
  public:
-  CreatedReader(std::string_view s, const Event& e, TokenState& t) : s_(s), e_(e), t_(t) {}
+  CreatedReader(std::string_view s, const Event& e, TokenState& t) : in_(s), e_(e), t_(t) {}
 
   bool Read() {
     t_ = TokenState{};
@@ -33,9 +33,8 @@ class CreatedReader {
     if (Eat('}')) return AtEnd();
     uint32_t seen = 0;
     while (true) {
-      std::string_view key;
-      if (!PlainString(key) || !Eat(':')) return false;
-      const int field = FieldOf(key);
+      if (!in_.String(text_) || !Eat(':')) return false;
+      const int field = FieldOf(text_);
       if (field < 0) return false;  // not ours: nlohmann reads it
       const uint32_t bit = 1u << field;
       if (seen & bit) return false;  // repeated: nlohmann keeps the last
@@ -88,9 +87,8 @@ class CreatedReader {
       case kHint:
         return StringValue(t_.hint);
       case kSecretDigest: {
-        std::string_view v;
-        if (!PlainString(v)) return false;
-        t_.secret_digest = v;
+        if (!in_.String(text_)) return false;
+        t_.secret_digest = text_;
         return true;
       }
       case kPermissions:
@@ -104,9 +102,8 @@ class CreatedReader {
           t_.expires_at_ms = std::nullopt;
           return true;
         }
-        std::string_view v;
-        if (!PlainString(v)) return false;
-        t_.expires_at_ms = ParseRfc3339(v);
+        if (!in_.String(text_)) return false;
+        t_.expires_at_ms = ParseRfc3339(text_);
         return true;
       }
       case kCredits:
@@ -122,12 +119,7 @@ class CreatedReader {
     return false;
   }
 
-  bool StringValue(std::string& out) {
-    std::string_view v;
-    if (!PlainString(v)) return false;
-    out.assign(v);
-    return true;
-  }
+  bool StringValue(std::string& out) { return in_.String(out); }
 
   // An array of strings only (StringList would skip anything else).
   bool StringArray(std::vector<std::string>& out) {
@@ -135,9 +127,7 @@ class CreatedReader {
     if (!Eat('[')) return false;
     if (Eat(']')) return true;
     while (true) {
-      std::string_view v;
-      if (!PlainString(v)) return false;
-      out.emplace_back(v);
+      if (!in_.String(out.emplace_back())) return false;
       if (Eat(']')) return true;
       if (!Eat(',')) return false;
     }
@@ -151,12 +141,11 @@ class CreatedReader {
     if (Eat('}')) return true;
     bool seen_a = false, seen_b = false;
     while (true) {
-      std::string_view key;
-      if (!PlainString(key) || !Eat(':')) return false;
-      if (key == a && !seen_a) {
+      if (!in_.String(text_) || !Eat(':')) return false;
+      if (text_ == a && !seen_a) {
         seen_a = true;
         if (!read_a()) return false;
-      } else if (key == b && !seen_b) {
+      } else if (text_ == b && !seen_b) {
         seen_b = true;
         if (!read_b()) return false;
       } else {
@@ -192,9 +181,8 @@ class CreatedReader {
     }
     Refill r;
     auto interval = [&] {
-      std::string_view v;
-      if (!PlainString(v)) return false;
-      r.interval = v == "month" ? RefillInterval::kMonth : RefillInterval::kDay;
+      if (!in_.String(text_)) return false;
+      r.interval = text_ == "month" ? RefillInterval::kMonth : RefillInterval::kDay;
       return true;
     };
     if (!TwoKeyObject("amount", [&] { return Integer(r.amount); }, "interval", interval)) {
@@ -220,70 +208,17 @@ class CreatedReader {
     return true;
   }
 
-  char Peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
-  bool Eat(char c) {
-    if (i_ >= s_.size() || s_[i_] != c) return false;
-    ++i_;
-    return true;
-  }
-  bool AtEnd() const { return i_ == s_.size(); }
-  bool Null() {
-    if (s_.substr(i_, 4) != "null") return false;
-    i_ += 4;
-    return true;
-  }
+  // The primitives below only: a string must be well-formed (any escape is
+  // decoded as nlohmann does), an integer plain decimal within int64.
+  bool Eat(char c) { return in_.Eat(c); }
+  bool AtEnd() const { return in_.AtEnd(); }
+  bool Null() { return in_.Null(); }
+  bool Integer(int64_t& v) { return in_.Int(v); }
 
-  // A string without escapes or control characters, whose bytes are
-  // well-formed UTF-8 (as nlohmann's lexer requires: no overlong forms, no
-  // surrogates, nothing past U+10FFFF). `out` views the input.
-  bool PlainString(std::string_view& out) {
-    if (!Eat('"')) return false;
-    const size_t start = i_;
-    const size_t n = s_.size();
-    while (i_ < n) {
-      const auto c = static_cast<unsigned char>(s_[i_]);
-      if (c == '"') {
-        out = s_.substr(start, i_ - start);
-        ++i_;
-        return true;
-      }
-      if (c == '\\' || c < 0x20) return false;
-      if (c < 0x80) {
-        ++i_;
-        continue;
-      }
-      if (!Utf8Sequence()) return false;
-    }
-    return false;
-  }
-
-  // One multi-byte UTF-8 sequence at i_.
-  bool Utf8Sequence() {
-    const auto* begin = reinterpret_cast<const unsigned char*>(s_.data());
-    const size_t len = Utf8SequenceLength(begin + i_, begin + s_.size());
-    i_ += len;
-    return len != 0;
-  }
-
-  // An integer of at most 18 digits (no overflow; nlohmann reads it as one).
-  bool Integer(int64_t& v) {
-    const bool negative = Eat('-');
-    const size_t start = i_;
-    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
-    const size_t digits = i_ - start;
-    if (digits == 0 || digits > 18 || (digits > 1 && s_[start] == '0')) return false;
-    const char next = Peek();
-    if (next == '.' || next == 'e' || next == 'E') return false;  // a float
-    int64_t x = 0;
-    for (size_t k = start; k < i_; ++k) x = x * 10 + (s_[k] - '0');
-    v = negative ? -x : x;
-    return true;
-  }
-
-  std::string_view s_;
+  CompactJsonReader in_;
+  std::string text_;  // the last string read
   const Event& e_;
   TokenState& t_;
-  size_t i_ = 0;
 };
 
 }  // namespace
