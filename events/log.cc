@@ -131,6 +131,7 @@ Status EventLog::Recover() {
   streams_.FinishRecovery();
   last_position_ = summary.last;
   last_hash_ = summary.last_hash;
+  last_time_ms_ = summary.last_time_ms;
   for (const auto& [first, path] : summary.segments) segments_.push_back(Segment{first, path, -1});
   tail_offset_ = summary.newest_segment_size;
 
@@ -241,6 +242,9 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
   std::string prev = last_hash_;
   Position pos = last_position_;
   Version version = current;
+  // Event times (and so ids) never decrease along positions: a time before
+  // the last event's (a clock stepped back) is raised to it.
+  const int64_t time_ms = std::max(req.time_ms, last_time_ms_);
   for (size_t i = 0; i < req.events.size(); ++i) {
     Event e;
     pos = pos.next();
@@ -249,9 +253,9 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     e.token_id = req.token_id;
     e.version = version;
     e.position = pos;
-    e.time_ms = req.time_ms;
+    e.time_ms = time_ms;
     e.actor = req.actor;
-    e.id = EventId(req.time_ms, pos);
+    e.id = EventId(time_ms, pos);
     e.data = std::move(req.events[i].second);
     e.prev_hash = prev;
     e.hash = ComputeHash(e, data_json[i]);
@@ -269,6 +273,7 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
   }
   last_position_ = pos;
   last_hash_ = prev;
+  last_time_ms_ = time_ms;
   pending_last_ = pos;
   counters_.events += records.size();
   result.first = result.events.front().position;
@@ -328,6 +333,7 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
     }
     last_position_ = pos;
     last_hash_ = prev;
+    last_time_ms_ = std::max(last_time_ms_, events.back().time_ms);
     pending_last_ = pos;
     counters_.events += events.size();
     last = pos;
@@ -497,6 +503,11 @@ Position EventLog::DurablePosition() const {
 Position EventLog::LastStagedPosition() const {
   std::lock_guard<std::mutex> l(mu_);
   return last_position_;
+}
+
+int64_t EventLog::LastStagedTime() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return last_time_ms_;
 }
 
 Version EventLog::StreamVersion(const std::string& token_id) const {

@@ -108,6 +108,9 @@ class EventLog final : public EventSource {
   std::vector<Event> ReadStream(const std::string& token_id, Version after, size_t max) const;
 
   Position LastStagedPosition() const;
+  // The time of the last staged event (0 when empty). Stage never gives an
+  // event an earlier time than this.
+  int64_t LastStagedTime() const;
   Version StreamVersion(const std::string& token_id) const;
   // Streams (tokens) with at least one staged event.
   size_t StreamCount() const;
@@ -170,6 +173,7 @@ class EventLog final : public EventSource {
   Position last_position_;    // staged
   Position durable_position_;
   std::string last_hash_ = kGenesisHash;
+  int64_t last_time_ms_ = 0;  // of the last staged event
   StreamIndex streams_;
   std::unordered_map<std::string, AppendResult> idempotency_;  // without events
   // Location of each position p at locations_[p-1]: segment index << 32 |

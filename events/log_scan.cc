@@ -110,6 +110,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
             v = e.version;
           }
           summary.last = e.position;
+          summary.last_time_ms = e.time_ms;
           if (hex_hashes) {
             summary.last_hash = e.hash;
           } else {
@@ -137,6 +138,15 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
   }
   if (!hex_hashes && summary.events > 0) summary.last_hash = ToHex(last_raw_hash);
   return summary;
+}
+
+std::string TornTailNotice(const ScanSummary& summary) {
+  const SegmentDamage& torn = summary.torn_tail;
+  if (torn.kind != SegmentDamage::kTorn || torn.unwritten) return {};
+  return "the record after position " + std::to_string(summary.last.value()) + " (byte " +
+         std::to_string(torn.offset) + " of the newest segment) is torn or damaged (" +
+         torn.reason + ") and was left out; `tokenledger serve` would cut it, " +
+         "`tokenledger log verify` reports it";
 }
 
 }  // namespace tl

@@ -61,6 +61,7 @@ struct ScanSummary {
   uint64_t events = 0;
   Position last;  // 0 when empty
   std::string last_hash = kGenesisHash;
+  int64_t last_time_ms = 0;  // the last event's time; 0 when empty
   std::vector<std::pair<Position, std::string>> segments;  // (first position, path)
   // A torn write at the end of the newest segment (kind kTorn), left in place.
   SegmentDamage torn_tail;
@@ -74,5 +75,10 @@ struct ScanSummary {
 // kCorruption naming the segment, the byte offset, the position and how to repair.
 Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
                             const std::function<bool(const ScannedRecord&)>& on_record);
+
+// What a reader that leaves the log as it is (replay, export) says about a
+// torn tail it did not read: which position it was and why. Empty when the
+// scan met none, or only unwritten (preallocated) space, which loses nothing.
+std::string TornTailNotice(const ScanSummary& summary);
 
 }  // namespace tl

@@ -355,5 +355,33 @@ TEST(EventLog, ManyStreamsKeepVersionsAndPositionsAcrossReopens) {
   EXPECT_GT(log->Counters().segments, 10u);
 }
 
+// A clock may step back (NTP); event times, and the ids made from them, must
+// still never decrease along positions, across a reopen too.
+TEST(EventLog, EventTimesNeverGoBackAlongPositions) {
+  TempDir dir;
+  std::vector<Event> events;
+  {
+    auto log = EventLog::Open(dir.path());
+    ASSERT_TRUE(log.ok());
+    for (int64_t t : {5'000, 3'000, 6'000}) {
+      auto r = (*log)->Append(UseRequest("tok_a", t));
+      ASSERT_TRUE(r.ok());
+      events.push_back(r->events.front());
+    }
+  }
+  auto log = EventLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->LastStagedTime(), 6'000);
+  auto r = (*log)->Append(UseRequest("tok_b", 4'000));
+  ASSERT_TRUE(r.ok());
+  events.push_back(r->events.front());
+  EXPECT_EQ(events[0].time_ms, 5'000);
+  EXPECT_EQ(events[1].time_ms, 5'000);  // raised to the last event's
+  EXPECT_EQ(events[2].time_ms, 6'000);
+  EXPECT_EQ(events[3].time_ms, 6'000);
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_LT(events[i - 1].id, events[i].id) << i;
+  EXPECT_EQ((*log)->Read(Position(2), 1).at(0), events[1]);  // as stored
+}
+
 }  // namespace
 }  // namespace tl

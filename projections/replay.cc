@@ -117,7 +117,8 @@ void ReadBatches(const std::string& log_dir, const ScanOptions& options, BatchQu
 // by event, so they are exact however far the reader has got; what the reader
 // finds after the folder stopped (damage past --until, say) is never reported,
 // just as a single pass would never have read it.
-Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const ReplayLimit& limit) {
+Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const ReplayLimit& limit,
+                           const std::function<void(std::string_view)>& warn) {
   ScanOptions options;
   options.skip_before = p.last_position().next();
   // CRCs and the chain linkage are still checked; per-stream version order
@@ -172,7 +173,12 @@ Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const Repl
                      "log damaged at position " + std::to_string(bad_data->value()) +
                          ": record does not decode (its data is not a JSON object)");
   }
-  if (!stopped && queue.result() && !queue.result()->ok()) return queue.result()->error();
+  if (!stopped && queue.result()) {
+    if (!queue.result()->ok()) return queue.result()->error();
+    if (std::string notice = TornTailNotice(queue.result()->value()); !notice.empty() && warn) {
+      warn(notice);
+    }
+  }
   return p.last_position();
 }
 

@@ -145,6 +145,34 @@ TEST(ReplayTest, LimitsStopAtTheExactEvent) {
   }
 }
 
+TEST(ReplayTest, ATornTailIsLeftOutAndReportedWhenReached) {
+  TempDir dir;
+  std::vector<Event> events = MakeEvents(300);
+  WriteLog(dir.path(), events, 1'000);
+  std::vector<std::string> warnings;
+  auto warn = [&](std::string_view w) { warnings.emplace_back(w); };
+  Projection intact;
+  ASSERT_TRUE(ReplayLog(dir.path(), intact, {}, warn).ok());
+  EXPECT_TRUE(warnings.empty());
+
+  // The last record loses its last 5 bytes, as a crash mid-write leaves it.
+  const std::string seg = dir.path() + "/" + logfmt::SegmentFileName(Position(1));
+  std::filesystem::resize_file(seg, std::filesystem::file_size(seg) - 5);
+  Projection p;
+  auto last = ReplayLog(dir.path(), p, {}, warn);
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  EXPECT_EQ(*last, Position(299));
+  EXPECT_EQ(p.Digest(), DigestOfApply(events, 299));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("after position 299"), std::string::npos) << warnings[0];
+
+  // A replay that stops before it never got there: nothing to report.
+  warnings.clear();
+  Projection limited;
+  ASSERT_TRUE(ReplayLog(dir.path(), limited, ReplayLimit{.until = Position(100)}, warn).ok());
+  EXPECT_TRUE(warnings.empty());
+}
+
 TEST(ReplayTest, DamageIsReportedOnlyWhereASinglePassWouldReachIt) {
   TempDir dir;
   std::vector<Event> events = MakeEvents(10'000);

@@ -131,10 +131,16 @@ struct SnapshotSink {
 };
 
 // Writes format 2 of `p` to `fd`.
-Status WriteSnapshotBody(int fd, const std::string& path, const Projection& p) {
+Status WriteSnapshotBody(int fd, const std::string& path, const Projection& p,
+                         std::string_view last_hash) {
   SnapshotSink sink{fd, &path, {}};
   CanonicalJsonWriter out(kIoBufferBytes, &SnapshotSink::Take, &sink);
-  out.Literal("{\"format\":2,\"position\":");
+  out.Literal("{\"format\":2");
+  if (!last_hash.empty()) {
+    out.Literal(",\"hash\":");
+    out.String(last_hash);
+  }
+  out.Literal(",\"position\":");
   out.Uint(p.last_position().value());
   out.Literal("}\n");
   p.WriteTokenLines(out);
@@ -214,7 +220,13 @@ Json ParseLine(std::string_view line) {
   return Json::parse(line, nullptr, /*allow_exceptions=*/false);
 }
 
-Result<Projection> ReadSnapshotV2(LineReader& in, uint64_t name_position) {
+bool IsHashHex(const Json& v) {
+  unsigned char raw[32];
+  return v.is_string() && v.get_ref<const std::string&>().size() == 64 &&
+         FromLowerHex(v.get_ref<const std::string&>(), raw);
+}
+
+Result<Projection> ReadSnapshotV2(LineReader& in, uint64_t name_position, std::string* last_hash) {
   Result<std::string_view> line = in.Next();
   if (!line.ok()) return line.error();
   if (line->empty() || line->back() != '\n') return MakeError(ErrorCode::kCorruption, "no header");
@@ -222,7 +234,16 @@ Result<Projection> ReadSnapshotV2(LineReader& in, uint64_t name_position) {
   sha.Update(*line);
   const Json header = ParseLine(*line);
   if (Status s = CheckHeader(header, 2, name_position); !s.ok()) return s.error();
-  if (header.size() != 2) return MakeError(ErrorCode::kCorruption, "unreadable header");
+  // The hash of the event at `position` (written since it was added; older
+  // snapshots have none).
+  auto hash = header.find("hash");
+  if (hash != header.end() && !IsHashHex(*hash)) {
+    return MakeError(ErrorCode::kCorruption, "unreadable header");
+  }
+  if (header.size() != (hash == header.end() ? 2u : 3u)) {
+    return MakeError(ErrorCode::kCorruption, "unreadable header");
+  }
+  *last_hash = hash == header.end() ? std::string() : hash->get<std::string>();
 
   // Tokens are built as they are read; a checksum mismatch at the end throws
   // them away. Reading the file twice (verify, then build) would cost the
@@ -304,20 +325,22 @@ Result<Projection> ReadSnapshotV1(const fs::path& path, uint64_t name_position) 
 
 // Reads and verifies one snapshot file of either format; the error message
 // says what is wrong.
-Result<Projection> ReadSnapshot(const fs::path& path, uint64_t name_position) {
+Result<Projection> ReadSnapshot(const fs::path& path, uint64_t name_position,
+                                std::string* last_hash) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)
     return MakeError(ErrorCode::kIo, std::string("cannot open: ") + std::strerror(errno));
   LineReader in(fd.get());
   Result<std::string_view> head = in.Head(kFormat1Start.size());
   if (!head.ok()) return head.error();
+  last_hash->clear();
   if (*head == kFormat1Start) return ReadSnapshotV1(path, name_position);
-  return ReadSnapshotV2(in, name_position);
+  return ReadSnapshotV2(in, name_position, last_hash);
 }
 
 }  // namespace
 
-Status WriteSnapshot(const std::string& dir, const Projection& p) {
+Status WriteSnapshot(const std::string& dir, const Projection& p, std::string_view last_hash) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return MakeError(ErrorCode::kIo, "create " + dir + ": " + ec.message());
@@ -329,7 +352,7 @@ Status WriteSnapshot(const std::string& dir, const Projection& p) {
     Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) return IoError("open", tmp_path, errno);
     try {
-      written = WriteSnapshotBody(fd.get(), tmp_path, p);
+      written = WriteSnapshotBody(fd.get(), tmp_path, p, last_hash);
     } catch (...) {  // a string that is not UTF-8 (Json::type_error), as dump() throws
       ::unlink(tmp_path.c_str());
       throw;
@@ -360,14 +383,19 @@ Status WriteSnapshot(const std::string& dir, const Projection& p) {
 }
 
 Result<Projection> LoadNewestSnapshot(const std::string& dir,
-                                      const std::function<void(std::string_view)>& warn) {
+                                      const std::function<void(std::string_view)>& warn,
+                                      std::string* last_hash) {
+  std::string ignored;
+  if (last_hash == nullptr) last_hash = &ignored;
+  last_hash->clear();
   std::error_code ec;
   if (!fs::exists(dir, ec)) return Projection{};
   auto snapshots = ListSnapshots(dir, ec);
   if (ec) return MakeError(ErrorCode::kIo, "list " + dir + ": " + ec.message());
   for (const auto& [position, path] : snapshots) {
-    Result<Projection> p = ReadSnapshot(path, position);
+    Result<Projection> p = ReadSnapshot(path, position, last_hash);
     if (p.ok()) return p;
+    last_hash->clear();
     warn("snapshot " + path.string() + " skipped: " + p.error().message);
   }
   if (!snapshots.empty()) {
@@ -375,6 +403,12 @@ Result<Projection> LoadNewestSnapshot(const std::string& dir,
          " files); starting from an empty state");
   }
   return Projection{};
+}
+
+Position NewestSnapshotPosition(const std::string& dir) {
+  std::error_code ec;
+  auto snapshots = ListSnapshots(dir, ec);
+  return snapshots.empty() ? Position(0) : Position(snapshots.front().first);
 }
 
 }  // namespace tl

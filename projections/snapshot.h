@@ -14,11 +14,14 @@ namespace tl {
 //
 // Format 2 is JSON text, one value a line, each line ending in '\n', written
 // and read as a stream so neither side holds more than one line of text:
-//   {"format":2,"position":P}                  header
+//   {"format":2,"hash":X,"position":P}         header
 //   {"state":S,"usage":U}                      one line per token, ids ascending
 //   ...                                        (Projection::WriteTokenLines)
 //   {"count":N,"sha256":H}                     trailer, the last line
-// N is the number of token lines and H the SHA-256 hex of every byte before
+// X is the hash of the log's event at P, so that a snapshot is never taken
+// for the state of a different history that happens to reach P; files
+// written before it was added have no "hash" (and are loaded without that
+// check). N is the number of token lines and H the SHA-256 hex of every byte before
 // the trailer (header and token lines, newlines included). Owners' usage and
 // every index are derived on load, so only tokens are stored. A file without
 // the trailer, with bytes after it, or whose N or H disagree is rejected.
@@ -30,14 +33,22 @@ namespace tl {
 
 // Writes a snapshot of `p` atomically (temporary file, fsync, rename, fsync of
 // the directory, which is created if missing), then deletes all but the newest
-// two snapshots. kIo when the operating system refuses.
-Status WriteSnapshot(const std::string& dir, const Projection& p);
+// two snapshots. kIo when the operating system refuses. `last_hash`: the hash
+// of the event at p.last_position() (empty: none recorded).
+Status WriteSnapshot(const std::string& dir, const Projection& p, std::string_view last_hash = {});
 
 // The newest valid snapshot in `dir`. A damaged or unreadable one is reported
 // through `warn` (naming the file) and the next older one is tried. When none
 // is valid (or `dir` has none), an empty Projection; `warn` is told if any
-// snapshot file existed.
+// snapshot file existed. `last_hash`, when given, receives the hash the
+// loaded snapshot recorded for its last event (empty when it has none).
 Result<Projection> LoadNewestSnapshot(const std::string& dir,
-                                      const std::function<void(std::string_view)>& warn);
+                                      const std::function<void(std::string_view)>& warn,
+                                      std::string* last_hash = nullptr);
+
+// The position the newest snapshot file in `dir` is named for (the file is
+// not read); Position(0) when there is none. Snapshots cover only durable
+// events, so a log must reach it.
+Position NewestSnapshotPosition(const std::string& dir);
 
 }  // namespace tl

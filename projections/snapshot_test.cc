@@ -199,6 +199,52 @@ TEST_F(SnapshotTest, EveryChangedByteIsRejected) {
   EXPECT_GT(rejected, 3 * good.size());
 }
 
+TEST_F(SnapshotTest, RecordsTheHashOfItsLastEvent) {
+  Grow(12);
+  const std::string hash(64, 'a');
+  ASSERT_TRUE(WriteSnapshot(dir_, p_, hash).ok());
+  const std::string name = "snapshot-00000000000000000012.json";
+  EXPECT_EQ(Read(name).substr(0, Read(name).find('\n')),
+            "{\"format\":2,\"hash\":\"" + hash + "\",\"position\":12}");
+  std::string loaded_hash = "stale";
+  auto loaded = LoadNewestSnapshot(dir_, warn_, &loaded_hash);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->Digest(), p_.Digest());
+  EXPECT_EQ(loaded_hash, hash);
+  EXPECT_TRUE(warnings_.empty());
+  EXPECT_EQ(NewestSnapshotPosition(dir_), Position(12));
+
+  // Without one (snapshots written before it was recorded): loaded, no hash.
+  Grow(3);
+  ASSERT_TRUE(WriteSnapshot(dir_, p_).ok());
+  loaded = LoadNewestSnapshot(dir_, warn_, &loaded_hash);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->last_position(), Position(15));
+  EXPECT_EQ(loaded_hash, "");
+  EXPECT_EQ(NewestSnapshotPosition(dir_), Position(15));
+  EXPECT_EQ(NewestSnapshotPosition(dir_ + "/missing"), Position(0));
+}
+
+TEST_F(SnapshotTest, AHashThatIsNotLowerCaseHexIsRejected) {
+  Grow(12);
+  ASSERT_TRUE(WriteSnapshot(dir_, p_, std::string(64, 'a')).ok());
+  const std::string name = "snapshot-00000000000000000012.json";
+  const std::string good = Read(name);
+  for (const std::string& bad : {std::string(64, 'A'), std::string(63, 'a'), std::string("")}) {
+    std::string content = good;
+    content.replace(content.find(std::string(64, 'a')), 64, bad);
+    Write(name, content);
+    warnings_.clear();
+    std::string loaded_hash = "stale";
+    auto loaded = LoadNewestSnapshot(dir_, warn_, &loaded_hash);
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(loaded->token_count(), 0u) << bad;
+    EXPECT_EQ(loaded_hash, "") << bad;
+    ASSERT_FALSE(warnings_.empty());
+    EXPECT_NE(warnings_.front().find("unreadable header"), std::string::npos) << warnings_.front();
+  }
+}
+
 TEST_F(SnapshotTest, EveryTruncationIsRejected) {
   Grow(12);
   ASSERT_TRUE(WriteSnapshot(dir_, p_).ok());

@@ -10,6 +10,7 @@
 #include "events/log_scan.h"
 #include "events/time_format.h"
 #include "projections/replay.h"
+#include "projections/snapshot.h"
 #include "services/cli_args.h"
 #include "services/kafka_cli.h"
 
@@ -49,6 +50,14 @@ int RunLogVerify(const std::vector<std::string>& args) {
     std::cerr << "log verify: FAILED: " << summary.error().message << "\n";
     return 1;
   }
+  const std::string snapshot_dir = *a.Get("data") + "/snapshots";
+  if (const Position snapshot = NewestSnapshotPosition(snapshot_dir); snapshot > summary->last) {
+    std::cerr << "log verify: FAILED: a snapshot in " << snapshot_dir << " covers position "
+              << snapshot.value() << " but the log ends at position " << summary->last.value()
+              << ": acknowledged events are missing from the log. Restore the data directory "
+                 "from a replica (`tokenledger restore --from-kafka --data NEWDIR`) or a backup\n";
+    return 1;
+  }
   std::cout << "events: " << summary->events << "\n"
             << "last position: " << summary->last.value() << "\n"
             << "last hash: " << summary->last_hash << "\n";
@@ -60,7 +69,7 @@ int RunLogVerify(const std::vector<std::string>& args) {
   } else if (summary->torn_tail.kind == SegmentDamage::kTorn) {
     std::cerr << "log verify: torn tail at position " << summary->last.value() + 1 << " ("
               << summary->torn_tail.reason << " at byte " << summary->torn_tail.offset
-              << " of the newest segment): an interrupted write that was never acknowledged; "
+              << " of the newest segment): an interrupted write that no snapshot covers; "
                  "`tokenledger serve` cuts it on start\n";
     return 1;
   }
@@ -84,6 +93,9 @@ int RunLogExport(const std::vector<std::string>& args) {
   if (!summary.ok()) {
     std::cerr << "log export: " << summary.error().message << "\n";
     return 1;
+  }
+  if (std::string notice = TornTailNotice(*summary); !notice.empty()) {
+    std::cerr << "log export: warning: " << notice << "\n";
   }
   return 0;
 }
@@ -121,7 +133,9 @@ int RunReplay(const std::vector<std::string>& args) {
     }
   } else {
     if (!a.Has("data")) return Usage(a, usage);
-    auto replayed = ReplayLog(LogDir(*a.Get("data")), p, limit);
+    auto replayed = ReplayLog(LogDir(*a.Get("data")), p, limit, [](std::string_view w) {
+      std::cerr << "replay: warning: " << w << "\n";
+    });
     if (!replayed.ok()) {
       std::cerr << "replay: " << replayed.error().message << "\n";
       return 1;

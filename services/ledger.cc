@@ -60,7 +60,9 @@ Ledger::~Ledger() {
   digest_wanted_cv_.notify_all();
   if (snapshotter_.joinable()) snapshotter_.join();
   if (digester_.joinable()) digester_.join();
-  if (log_) {
+  // Only a ledger that loaded (it has a follower) has a state to keep; one
+  // whose start was refused must leave the snapshots as they are.
+  if (log_ && follower_) {
     if (Status s = WriteSnapshotNow(); !s.ok())
       options_.warn("final snapshot failed: " + s.error().message);
   }
@@ -70,23 +72,27 @@ Status Ledger::Load() {
   // Opening the log (its index of streams and positions) and loading the
   // snapshot need nothing from each other and take seconds each at a million
   // tokens: they run at once. The loader's warnings are reported after it.
+  const std::string snapshot_dir = options_.data_dir + "/snapshots";
   std::vector<std::string> snapshot_warnings;
+  std::string snapshot_hash;
   std::future<Result<Projection>> loading = std::async(std::launch::async, [&] {
-    return LoadNewestSnapshot(options_.data_dir + "/snapshots",
-                              [&](std::string_view w) { snapshot_warnings.emplace_back(w); });
+    return LoadNewestSnapshot(
+        snapshot_dir, [&](std::string_view w) { snapshot_warnings.emplace_back(w); },
+        &snapshot_hash);
   });
   auto log = EventLog::Open(options_.data_dir + "/log", options_.log);
   Result<Projection> snap = loading.get();
   for (const std::string& w : snapshot_warnings) options_.warn(w);
   if (!log.ok()) return log.error();
   log_ = std::move(log).value();
+  last_command_ms_ = log_->LastStagedTime();
   if (!snap.ok()) return snap.error();
   projection_ = std::move(snap).value();
-  if (projection_.last_position() > log_->DurablePosition()) {
-    options_.warn("snapshot at position " + std::to_string(projection_.last_position().value()) +
-                  " is ahead of the log (" + std::to_string(log_->DurablePosition().value()) +
-                  "); ignoring it and replaying the whole log");
-    projection_ = Projection();
+  if (Status s = CheckSnapshotAgainstLog(snapshot_dir, snapshot_hash); !s.ok()) return s;
+  if (projection_.last_position() == Position(0) && log_->DurablePosition() != Position(0)) {
+    options_.warn("no snapshot to start from in " + snapshot_dir +
+                  "; rebuilding the state from the whole log (" +
+                  std::to_string(log_->DurablePosition().value()) + " events)");
   }
   last_snapshot_ = projection_.last_position();
   Result<Position> replayed = ReplayLog(log_->dir(), projection_);
@@ -98,6 +104,38 @@ Status Ledger::Load() {
   }
   // Before any command: the one copy of the whole state the follower needs.
   follower_ = std::make_unique<ProjectionFollower>(*log_, projection_);
+  return Ok{};
+}
+
+Status Ledger::CheckSnapshotAgainstLog(const std::string& snapshot_dir,
+                                       const std::string& snapshot_hash) const {
+  // A snapshot covers only durable events, and a durable event is never cut
+  // as a torn tail: a log that ends before the snapshot, or holds another
+  // event where the snapshot's last one was, has lost acknowledged events
+  // (a damaged, cut or deleted segment, or a log from elsewhere). Starting
+  // anyway would silently drop them; the operator decides.
+  const Position at = projection_.last_position();
+  const Position log_end = log_->DurablePosition();
+  const std::string repair =
+      " Restore the data directory from a replica (`tokenledger restore --from-kafka --data "
+      "NEWDIR`) or a backup; to accept the log as it is, move " +
+      snapshot_dir + " away and start again.";
+  if (at > log_end) {
+    return MakeError(ErrorCode::kCorruption,
+                     "the newest snapshot covers position " + std::to_string(at.value()) +
+                         " but the log ends at position " + std::to_string(log_end.value()) +
+                         ": acknowledged events are missing from the log." + repair);
+  }
+  if (at == Position(0) || snapshot_hash.empty()) return Ok{};
+  std::vector<Event> event = log_->Read(at, 1);
+  if (event.size() != 1 || event[0].hash != snapshot_hash) {
+    return MakeError(ErrorCode::kCorruption,
+                     "the newest snapshot was taken after an event at position " +
+                         std::to_string(at.value()) + " with hash " + snapshot_hash +
+                         ", but the log holds another event there: the log is not the history "
+                         "the snapshot was taken from." +
+                         repair);
+  }
   return Ok{};
 }
 
@@ -119,11 +157,11 @@ Status Ledger::Bootstrap() {
   cmd.owner = "admin";
   cmd.permissions = {std::string(kLedgerAdmin)};
   Caller system{"system", "admin", {std::string(kLedgerAdmin)}};
-  const int64_t now = Now();
+  std::unique_lock<std::shared_mutex> l(mu_);
+  const int64_t now = CommandTimeLocked();
   auto events = DecideCreate(cmd, system, now, SecretDigest(secret), SecretHint(secret),
                              kDefaultSecretPrefix);
   if (!events.ok()) return events.error();
-  std::unique_lock<std::shared_mutex> l(mu_);
   auto pending = CommitLocked(NewTokenId(options_.random_bytes), Version(0), system, now,
                               std::move(events).value());
   l.unlock();
@@ -150,6 +188,11 @@ Result<Caller> Ledger::Authenticate(std::string_view secret) const {
                      "the bearer token is unknown, expired or revoked");
   }
   return Caller{t->id, t->owner, t->permissions};
+}
+
+int64_t Ledger::CommandTimeLocked() {
+  last_command_ms_ = std::max(last_command_ms_, Now());
+  return last_command_ms_;
 }
 
 const TokenState* Ledger::AuthenticateLocked(std::string_view digest, int64_t now) const {
@@ -200,8 +243,8 @@ Result<const TokenState*> Ledger::VisibleLocked(const Caller& caller, std::strin
 Result<Json> Ledger::Create(const Caller& caller, const Json& body,
                             std::string_view idempotency_key) {
   if (Status s = Authorize(caller, kLedgerWrite); !s.ok()) return s.error();
-  const int64_t now = Now();
-  Result<CreateTokenCommand> cmd = ParseCreateToken(body, now);
+  const int64_t received = Now();
+  Result<CreateTokenCommand> cmd = ParseCreateToken(body, received);
   if (!cmd.ok()) return cmd.error();
 
   std::unique_lock<std::mutex> keyed;  // a keyed create runs alone, so repeats see the first
@@ -214,8 +257,9 @@ Result<Json> Ledger::Create(const Caller& caller, const Json& body,
     }
     keyed = std::unique_lock<std::mutex>(idempotency_mu_);
     scoped_key = caller.token_id + "/" + std::string(idempotency_key);
-    std::erase_if(remembered_,
-                  [&](const auto& kv) { return now - kv.second.at_ms > kIdempotencyWindowMs; });
+    std::erase_if(remembered_, [&](const auto& kv) {
+      return received - kv.second.at_ms > kIdempotencyWindowMs;
+    });
     auto it = remembered_.find(scoped_key);
     if (it != remembered_.end()) {
       if (it->second.body_digest != body_digest) {
@@ -229,13 +273,15 @@ Result<Json> Ledger::Create(const Caller& caller, const Json& body,
 
   const std::string secret = GenerateSecret(cmd->prefix, options_.random_bytes);
   const std::string id = NewTokenId(options_.random_bytes);
-  auto events =
-      DecideCreate(*cmd, caller, now, SecretDigest(secret), SecretHint(secret), cmd->prefix);
-  if (!events.ok()) return events.error();
+  const std::string digest = SecretDigest(secret);
+  const std::string hint = SecretHint(secret);
   Json response;
   std::optional<Pending> pending;
   {
     std::unique_lock<std::shared_mutex> l(mu_);
+    const int64_t now = CommandTimeLocked();
+    auto events = DecideCreate(*cmd, caller, now, digest, hint, cmd->prefix);
+    if (!events.ok()) return events.error();
     auto committed =
         CommitLocked(id, Version(0), caller, now, std::move(events).value(), scoped_key);
     if (!committed.ok()) return committed.error();
@@ -244,18 +290,18 @@ Result<Json> Ledger::Create(const Caller& caller, const Json& body,
   }
   AwaitDurable(*pending);
   response["token"] = secret;
-  if (!scoped_key.empty()) remembered_[scoped_key] = Remembered{body_digest, response, now};
+  if (!scoped_key.empty()) remembered_[scoped_key] = Remembered{body_digest, response, received};
   return response;
 }
 
 Result<Json> Ledger::ChangeToken(const Caller& caller, std::string_view id,
                                  const TokenDecider& decide) {
   if (Status s = Authorize(caller, kLedgerWrite); !s.ok()) return s.error();
-  const int64_t now = Now();
   Json response;
   std::optional<Pending> pending;
   {
     std::unique_lock<std::shared_mutex> l(mu_);
+    const int64_t now = CommandTimeLocked();
     auto t = VisibleLocked(caller, id);
     if (!t.ok()) return t.error();
     auto events = decide(**t, now);
@@ -312,11 +358,10 @@ Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
   auto cmd = ParseVerify(body);
   if (!cmd.ok()) return cmd.error();
   const std::string digest = SecretDigest(cmd->token);
-  const int64_t now = Now();
   std::optional<Pending> pending;
   Result<Json> response = [&] {
     std::unique_lock<std::shared_mutex> l(mu_);
-    return VerifyLocked(caller, *cmd, digest, now, &pending);
+    return VerifyLocked(caller, *cmd, digest, CommandTimeLocked(), &pending);
   }();
   if (pending) AwaitDurable(*pending);
   return response;
@@ -332,12 +377,12 @@ Result<Json> Ledger::AuthenticateAndVerify(std::string_view bearer_secret,
       body.ok() ? ParseVerify(body.value()) : Result<VerifyCommand>(body.error());
   std::string digest;
   if (cmd.ok()) digest = SecretDigest(cmd->token);
-  const int64_t now = Now();
   // Reused by this thread's requests: assigning keeps the strings' buffers.
   thread_local Caller caller;
   std::optional<Pending> pending;
   Result<Json> response = [&]() -> Result<Json> {
     std::unique_lock<std::shared_mutex> l(mu_);
+    const int64_t now = CommandTimeLocked();
     const TokenState* c = AuthenticateLocked(caller_digest, now);
     if (c == nullptr) {
       return MakeError(ErrorCode::kUnauthenticated,
@@ -563,7 +608,12 @@ Status Ledger::WriteSnapshotNow() {
   return follower_->Read([&](const Projection& p) -> Status {
     if (p.last_position() == last_snapshot_.load()) return Ok{};
     if (options_.before_snapshot_write) options_.before_snapshot_write(p.last_position());
-    Status written = WriteSnapshot(options_.data_dir + "/snapshots", p);
+    std::string last_hash;
+    if (p.last_position() != Position(0)) {
+      std::vector<Event> last = log_->Read(p.last_position(), 1);
+      if (last.size() == 1) last_hash = std::move(last[0].hash);
+    }
+    Status written = WriteSnapshot(options_.data_dir + "/snapshots", p, last_hash);
     if (written.ok()) last_snapshot_ = p.last_position();
     return written;
   });

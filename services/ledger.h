@@ -139,6 +139,10 @@ class Ledger {
   explicit Ledger(LedgerOptions options);
   Status Load();
   Status Bootstrap();
+  // After Load has the log and the snapshot (projection_): kCorruption when
+  // the log has lost events the snapshot proves were acknowledged.
+  Status CheckSnapshotAgainstLog(const std::string& snapshot_dir,
+                                 const std::string& snapshot_hash) const;
   // Events staged by a command, not yet durable.
   struct Pending {
     Position last;
@@ -154,6 +158,11 @@ class Ledger {
   // one to wait for.
   Result<Json> VerifyLocked(const Caller& caller, const VerifyCommand& cmd, std::string_view digest,
                             int64_t now, std::optional<Pending>* pending);
+  // REQUIRES: mu_ held exclusively. The time a command decides at and stamps
+  // its events with: the clock, read in the order commands stage their
+  // events, and never before the last command's (event times and ids then
+  // never go backwards along positions, even when the clock steps back).
+  int64_t CommandTimeLocked();
   // REQUIRES: mu_ held. The caller behind a secret with `digest`, as Authenticate.
   const TokenState* AuthenticateLocked(std::string_view digest, int64_t now) const;
   // REQUIRES: mu_ held. The token `id` if the caller may see it, else kNotFound.
@@ -177,8 +186,9 @@ class Ledger {
   Histogram append_latency_;
   std::optional<std::string> bootstrap_secret_;
 
-  mutable std::shared_mutex mu_;  // guards projection_
+  mutable std::shared_mutex mu_;  // guards projection_ and last_command_ms_
   Projection projection_;
+  int64_t last_command_ms_ = 0;  // see CommandTimeLocked
 
   // Create responses by Idempotency-Key, for repeats within 24 h.
   struct Remembered {

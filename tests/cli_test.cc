@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "events/event.h"
+#include "events/log_format.h"
 #include "events/log_test_util.h"
 
 #ifndef TOKENLEDGER_BIN
@@ -454,6 +456,37 @@ TEST_F(CliTest, LogVerifyAndReplayAgreeWithReadyzAfterStop) {
   EXPECT_EQ(ReadFile(dir_.sub("serve.stderr")).find(t["token"].get<std::string>()),
             std::string::npos);
   EXPECT_EQ(ReadFile(dir_.sub("serve.stderr")).find(kAdmin), std::string::npos);
+}
+
+// The last record of a stopped server's log is damaged: the snapshot written
+// on stop proves it was acknowledged. `log verify` fails naming both
+// positions; replay and export still read what is intact but say what they
+// left out.
+TEST_F(CliTest, ALostLastRecordIsReportedByVerifyReplayAndExport) {
+  TokenJson({"create", "--name", "a"});
+  const uint64_t position = Readyz()["position"];
+  EXPECT_EQ(server_->Stop(), 0);  // writes the snapshot of `position`
+  const std::string segment = data_ + "/log/" + logfmt::SegmentFileName(Position(1));
+  std::filesystem::resize_file(segment, std::filesystem::file_size(segment) - 5);
+  const std::string before = std::to_string(position - 1);
+
+  Outcome verified = Tokenledger({"log", "verify", "--data", data_}, "");
+  EXPECT_EQ(verified.exit_code, 1);
+  EXPECT_NE(verified.err.find("covers position " + std::to_string(position) +
+                              " but the log ends at position " + before),
+            std::string::npos)
+      << verified.err;
+  Outcome replayed = Tokenledger({"replay", "--data", data_}, "");
+  EXPECT_EQ(replayed.exit_code, 0) << replayed.err;
+  EXPECT_NE(replayed.out.find("\nposition: " + before + "\n"), std::string::npos);
+  EXPECT_NE(replayed.err.find("replay: warning: the record after position " + before),
+            std::string::npos)
+      << replayed.err;
+  Outcome exported = Tokenledger({"log", "export", "--data", data_}, "");
+  EXPECT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_NE(exported.err.find("log export: warning: the record after position " + before),
+            std::string::npos)
+      << exported.err;
 }
 
 }  // namespace
