@@ -82,17 +82,20 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
                 PeekAhead(segment.Buffered(offset + logfmt::kRecordHeaderSize + payload.size())));
           }
           const bool skip = summary.last.next() < options.skip_before;
-          // The hash covers the data: verifying needs it decoded.
-          bool parse = (options.parse_data || options.verify_hashes) && !skip;
-          const bool raw = parse && !options.verify_hashes && payload.size() > 1 &&
-                           static_cast<uint8_t>(payload[1]) < 32 &&
+          const bool verify = options.verify_hashes && !skip;
+          bool parse = options.parse_data && !skip;
+          const bool raw = parse && payload.size() > 1 && static_cast<uint8_t>(payload[1]) < 32 &&
                            (options.raw_data_types >> static_cast<uint8_t>(payload[1]) & 1) != 0;
           if (raw) parse = false;  // the callback decodes raw_data
-          raw_data = {};
-          if (!logfmt::DecodePayload(payload, parse, e, &key, raw ? &raw_data : nullptr,
+          // The hash covers the data bytes exactly as stored (the append
+          // hashed and wrote the same bytes): verifying needs no parse.
+          std::string_view data_bytes;
+          if (!logfmt::DecodePayload(payload, parse, e, &key,
+                                     raw || verify ? &data_bytes : nullptr,
                                      hex_hashes ? nullptr : &raw_hashes)) {
             return "record does not decode";
           }
+          raw_data = raw ? data_bytes : std::string_view();
           if (e.position != summary.last.next()) {
             return "record holds position " + std::to_string(e.position.value()) + " where " +
                    std::to_string(summary.last.value() + 1) + " belongs";
@@ -100,7 +103,7 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
           if (hex_hashes ? e.prev_hash != summary.last_hash : raw_hashes.prev != last_raw_hash) {
             return "hash chain broken: prev_hash differs";
           }
-          if (options.verify_hashes && !skip && ComputeHash(e) != e.hash) {
+          if (verify && ComputeHash(e, data_bytes) != e.hash) {
             return "hash mismatch: the event was altered";
           }
           if (options.check_stream_versions) {

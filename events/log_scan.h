@@ -17,8 +17,10 @@ namespace tl {
 inline constexpr int kScanLookahead = 4;
 
 struct ScanOptions {
-  bool parse_data = true;      // false: Event::data stays empty (cheaper); ignored when verifying
-  bool verify_hashes = false;  // recompute every hash (log verify); linkage is always checked
+  bool parse_data = true;  // false: Event::data is not decoded (cheaper)
+  // Recompute every hash (over the data bytes as stored, so the data need not
+  // be parsed for it); the linkage (prev_hash) is always checked.
+  bool verify_hashes = false;
   // Check that each stream's versions run 1,2,3… (one hash-map entry per
   // token). `log verify` and Open check; a replay trusts what they checked.
   bool check_stream_versions = true;
@@ -39,7 +41,7 @@ struct ScanOptions {
   // Bit (1 << type) set: records of that type reach the callback with
   // Event::data null, undecoded, and the callback decodes
   // ScannedRecord::raw_data itself (a replay reads one field of token.used
-  // without building a JSON object). Ignored when verifying hashes.
+  // without building a JSON object).
   uint32_t raw_data_types = 0;
   // false: Event::prev_hash and Event::hash are left empty (the chain is
   // still checked, on the raw bytes). Ignored when verifying hashes.

@@ -118,8 +118,9 @@ void ReadBatches(const std::string& log_dir, const ScanOptions& options, BatchQu
 // finds after the folder stopped (damage past --until, say) is never reported,
 // just as a single pass would never have read it.
 Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const ReplayLimit& limit,
-                           const std::function<void(std::string_view)>& warn) {
+                           const ReplayChecks& checks) {
   ScanOptions options;
+  options.verify_hashes = checks.verify_hashes;
   options.skip_before = p.last_position().next();
   // CRCs and the chain linkage are still checked; per-stream version order
   // was checked when the log was opened or verified, and costs a map lookup
@@ -131,7 +132,7 @@ Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const Repl
   options.raw_data_types = 1u << static_cast<uint8_t>(EventType::kUsed) |
                            1u << static_cast<uint8_t>(EventType::kUseDenied) |
                            1u << static_cast<uint8_t>(EventType::kCreated);
-  options.hex_hashes = false;  // the fold never reads them
+  options.hex_hashes = false;  // the fold never reads them (verifying makes them hex anyway)
 
   std::vector<FoldBatch> batches(kBatches);
   BatchQueue queue(batches);
@@ -175,9 +176,8 @@ Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const Repl
   }
   if (!stopped && queue.result()) {
     if (!queue.result()->ok()) return queue.result()->error();
-    if (std::string notice = TornTailNotice(queue.result()->value()); !notice.empty() && warn) {
-      warn(notice);
-    }
+    std::string notice = TornTailNotice(queue.result()->value());
+    if (!notice.empty() && checks.warn) checks.warn(notice);
   }
   return p.last_position();
 }

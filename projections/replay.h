@@ -16,12 +16,20 @@ struct ReplayLimit {
   std::optional<int64_t> until_time_ms;  // last event time to apply
 };
 
+struct ReplayChecks {
+  // Recompute the hash of every event folded: an event altered on disk (its
+  // CRCs redone, its hash not) fails the replay instead of entering the state.
+  bool verify_hashes = false;
+  // Told about a torn tail the replay reached and left out (TornTailNotice).
+  std::function<void(std::string_view)> warn;
+};
+
 // Folds the events of the log in `log_dir` that come after p.last_position()
 // into `p`, stopping before the first event past a limit. Reads the files
-// directly (the log need not be open); a torn tail is left out and, when the
-// replay got that far, reported through `warn` (see TornTailNotice); any
-// other damage fails with kCorruption. Returns p.last_position() afterwards.
+// directly (the log need not be open); a torn tail is left out (see
+// ReplayChecks::warn); any other damage fails with kCorruption. Returns
+// p.last_position() afterwards.
 Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const ReplayLimit& limit = {},
-                           const std::function<void(std::string_view)>& warn = {});
+                           const ReplayChecks& checks = {});
 
 }  // namespace tl

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -19,6 +20,7 @@
 namespace tl {
 namespace {
 
+using testing::AlterEventData;
 using testing::EventMaker;
 using testing::TempDir;
 
@@ -152,14 +154,14 @@ TEST(ReplayTest, ATornTailIsLeftOutAndReportedWhenReached) {
   std::vector<std::string> warnings;
   auto warn = [&](std::string_view w) { warnings.emplace_back(w); };
   Projection intact;
-  ASSERT_TRUE(ReplayLog(dir.path(), intact, {}, warn).ok());
+  ASSERT_TRUE(ReplayLog(dir.path(), intact, {}, {.warn = warn}).ok());
   EXPECT_TRUE(warnings.empty());
 
   // The last record loses its last 5 bytes, as a crash mid-write leaves it.
   const std::string seg = dir.path() + "/" + logfmt::SegmentFileName(Position(1));
   std::filesystem::resize_file(seg, std::filesystem::file_size(seg) - 5);
   Projection p;
-  auto last = ReplayLog(dir.path(), p, {}, warn);
+  auto last = ReplayLog(dir.path(), p, {}, {.warn = warn});
   ASSERT_TRUE(last.ok()) << last.error().message;
   EXPECT_EQ(*last, Position(299));
   EXPECT_EQ(p.Digest(), DigestOfApply(events, 299));
@@ -169,8 +171,45 @@ TEST(ReplayTest, ATornTailIsLeftOutAndReportedWhenReached) {
   // A replay that stops before it never got there: nothing to report.
   warnings.clear();
   Projection limited;
-  ASSERT_TRUE(ReplayLog(dir.path(), limited, ReplayLimit{.until = Position(100)}, warn).ok());
+  ASSERT_TRUE(ReplayLog(dir.path(), limited, ReplayLimit{.until = Position(100)}, {.warn = warn}).ok());
   EXPECT_TRUE(warnings.empty());
+}
+
+// An event altered on disk with fresh CRCs but its old hash: folded by a
+// replay that trusts the CRCs, refused by one that verifies hashes, whether
+// the batch decodes the event itself (token.used) or through JSON.
+TEST(ReplayTest, VerifyingHashesRefusesAnAlteredEvent) {
+  std::vector<Event> events = MakeEvents(300);
+  for (EventType type : {EventType::kUsed, EventType::kUpdated}) {
+    SCOPED_TRACE(EventTypeName(type));
+    TempDir dir;
+    std::vector<Event> copy = events;
+    WriteLog(dir.path(), copy, 1'000);
+    auto it = std::find_if(copy.begin() + 100, copy.end(), [&](const Event& e) {
+      return e.type == type && (type != EventType::kUsed || e.data["cost"] == 1);
+    });
+    ASSERT_NE(it, copy.end());
+    ASSERT_TRUE(AlterEventData(dir.path(), it->position, [&](Json& data) {
+      if (type == EventType::kUsed) {
+        data["cost"] = 3;
+      } else {
+        std::string& name = data["name"].get_ref<std::string&>();
+        name.back() = name.back() == '0' ? '1' : '0';
+      }
+    }));
+    Projection trusting;
+    ASSERT_TRUE(ReplayLog(dir.path(), trusting).ok());
+    EXPECT_NE(trusting.Digest(), DigestOfApply(copy, copy.size()));
+
+    Projection verifying;
+    auto refused = ReplayLog(dir.path(), verifying, {}, {.verify_hashes = true});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("position " + std::to_string(it->position.value())),
+              std::string::npos)
+        << refused.error().message;
+    EXPECT_NE(refused.error().message.find("hash mismatch"), std::string::npos);
+    EXPECT_EQ(verifying.last_position().value(), it->position.value() - 1);
+  }
 }
 
 TEST(ReplayTest, DamageIsReportedOnlyWhereASinglePassWouldReachIt) {

@@ -95,7 +95,9 @@ Status Ledger::Load() {
                   std::to_string(log_->DurablePosition().value()) + " events)");
   }
   last_snapshot_ = projection_.last_position();
-  Result<Position> replayed = ReplayLog(log_->dir(), projection_);
+  // The events folded on top of the snapshot are checked against their
+  // hashes: one altered on disk (CRCs redone) stops the start-up.
+  Result<Position> replayed = ReplayLog(log_->dir(), projection_, {}, {.verify_hashes = true});
   if (!replayed.ok()) return replayed.error();
   if (*replayed != log_->DurablePosition()) {
     return MakeError(ErrorCode::kCorruption,

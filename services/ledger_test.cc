@@ -135,6 +135,30 @@ TEST_F(LedgerTest, AMissingSnapshotIsReplacedByAFullReplayWithAWarning) {
       << warnings_[0];
 }
 
+// An event after the snapshot altered on disk (CRCs redone, hash not) is
+// refused when the start-up folds it.
+TEST_F(LedgerTest, AnAlteredEventAfterTheSnapshotIsRefused) {
+  RunOnce(1);  // the snapshot covers positions 1 and 2
+  {
+    auto ledger = Open();
+    ASSERT_TRUE(ledger.ok());
+    auto admin = (*ledger)->Authenticate(kBootstrapSecret);
+    ASSERT_TRUE((*ledger)->Create(*admin, Json{{"name", "short-lived"}}, "").ok());
+    // Closing without a new snapshot: position 3 stays after it.
+    fs::rename(dir_.path() + "/snapshots", dir_.path() + "/kept");
+  }
+  fs::remove_all(dir_.path() + "/snapshots");
+  fs::rename(dir_.path() + "/kept", dir_.path() + "/snapshots");
+  ASSERT_TRUE(testing::AlterEventData(dir_.path() + "/log", Position(3), [](Json& data) {
+    data["name"] = "short-lIved";
+  }));
+  auto refused = Open();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(Contains(refused.error().message, "position 3") &&
+              Contains(refused.error().message, "hash mismatch"))
+      << refused.error().message;
+}
+
 // Commands read the clock in the order they stage their events, and never
 // before the last command's time: a clock that steps back (across a restart
 // too) leaves event times, and the ids made from them, in position order.

@@ -489,5 +489,24 @@ TEST_F(CliTest, ALostLastRecordIsReportedByVerifyReplayAndExport) {
       << exported.err;
 }
 
+// An event altered on disk with fresh CRCs (its hash left as it was) stops
+// every command that reads it, naming its position.
+TEST_F(CliTest, AnAlteredEventStopsVerifyReplayAndExport) {
+  Json t = TokenJson({"create", "--name", "a"});
+  EXPECT_EQ(server_->Stop(), 0);
+  ASSERT_TRUE(testing::AlterEventData(data_ + "/log", Position(2), [](Json& data) {
+    data["name"] = "b";
+  }));
+  for (std::vector<std::string> command : {std::vector<std::string>{"log", "verify"},
+                                           std::vector<std::string>{"replay"},
+                                           std::vector<std::string>{"log", "export"}}) {
+    command.insert(command.end(), {"--data", data_});
+    Outcome outcome = Tokenledger(command, "");
+    EXPECT_EQ(outcome.exit_code, 1) << command[0];
+    EXPECT_NE(outcome.err.find("position 2"), std::string::npos) << outcome.err;
+    EXPECT_NE(outcome.err.find("hash mismatch"), std::string::npos) << outcome.err;
+  }
+}
+
 }  // namespace
 }  // namespace tl
