@@ -41,7 +41,7 @@ void PrintState(const Projection& p) {
 }  // namespace
 
 int RunLogVerify(const std::vector<std::string>& args) {
-  CliArgs a(args, {"data"});
+  CliArgs a(args, {.values = {"data"}});
   if (!a.ok() || !a.Has("data")) return Usage(a, "log verify --data DIR");
   auto summary = ScanLog(LogDir(*a.Get("data")), {.parse_data = false, .verify_hashes = true},
                          [](const ScannedRecord&) { return true; });
@@ -77,10 +77,13 @@ int RunLogVerify(const std::vector<std::string>& args) {
 }
 
 int RunLogExport(const std::vector<std::string>& args) {
-  CliArgs a(args, {"data", "from"});
+  CliArgs a(args, {.values = {"data", "from"}});
   if (!a.ok() || !a.Has("data")) return Usage(a, "log export --data DIR [--from POSITION]");
   auto from = ParseUint(a.Get("from", "1"));
-  if (!from) return Usage(a, "log export --data DIR [--from POSITION]");
+  if (!from) {
+    std::cerr << "log export: --from must be a position, a whole number such as 1\n";
+    return 2;
+  }
   ScanOptions options;
   options.skip_before = Position(*from);
   options.verify_hashes = true;  // nothing altered leaves as if it were the log's
@@ -101,7 +104,9 @@ int RunLogExport(const std::vector<std::string>& args) {
 }
 
 int RunReplay(const std::vector<std::string>& args) {
-  CliArgs a(args, {"data", "until", "out", "brokers", "topic", "kafka-property"}, {"from-kafka"});
+  CliArgs a(args, {.values = {"data", "until", "out", "brokers", "topic", "kafka-property"},
+                   .switches = {"from-kafka"},
+                   .repeatable = {"kafka-property"}});
   const char* usage =
       "replay --data DIR [--until POSITION|TIME] [--out FILE]\n"
       "       tokenledger replay --from-kafka --brokers HOST:PORT --topic NAME [--until ...] "
@@ -155,7 +160,9 @@ int RunReplay(const std::vector<std::string>& args) {
 }
 
 int RunRestore(const std::vector<std::string>& args) {
-  CliArgs a(args, {"data", "brokers", "topic", "kafka-property"}, {"from-kafka"});
+  CliArgs a(args, {.values = {"data", "brokers", "topic", "kafka-property"},
+                   .switches = {"from-kafka"},
+                   .repeatable = {"kafka-property"}});
   const char* usage = "restore --from-kafka --brokers HOST:PORT --topic NAME --data NEWDIR";
   if (!a.ok() || !a.Has("from-kafka") || !a.Has("brokers") || !a.Has("data"))
     return Usage(a, usage);

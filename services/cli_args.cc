@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "services/secret.h"
+
 namespace tl {
 
 std::optional<uint64_t> ParseUint(const std::string& text) {
@@ -27,9 +29,10 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValues(
   return out;
 }
 
-CliArgs::CliArgs(const std::vector<std::string>& args,
-                 const std::vector<std::string>& flags_with_values,
-                 const std::vector<std::string>& switches) {
+CliArgs::CliArgs(const std::vector<std::string>& args, const CliSpec& spec) {
+  auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.rfind("--", 0) != 0 || a.size() == 2) {
@@ -42,9 +45,8 @@ CliArgs::CliArgs(const std::vector<std::string>& args,
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
-    const bool wants_value = std::find(flags_with_values.begin(), flags_with_values.end(), name) !=
-                             flags_with_values.end();
-    const bool is_switch = std::find(switches.begin(), switches.end(), name) != switches.end();
+    const bool wants_value = listed(spec.values, name);
+    const bool is_switch = listed(spec.switches, name);
     if (!wants_value && !is_switch) {
       error_ = "unknown flag --" + name;
       return;
@@ -60,8 +62,22 @@ CliArgs::CliArgs(const std::vector<std::string>& args,
       }
       value = args[++i];
     }
+    if (Has(name) && !listed(spec.repeatable, name)) {
+      error_ = "--" + name + " is given more than once";
+      return;
+    }
     values_[name].push_back(value.value_or(""));
   }
+  error_ = ExtraPositionals(spec.max_positional);
+}
+
+std::string CliArgs::ExtraPositionals(size_t max) const {
+  if (positional_.size() <= max) return "";
+  std::string out = positional_.size() - max == 1 ? "unexpected argument" : "unexpected arguments";
+  // Redacted: a secret pasted in the wrong place must not reach a terminal log.
+  for (size_t i = max; i < positional_.size(); ++i)
+    out += " '" + RedactSecrets(positional_[i]) + "'";
+  return out;
 }
 
 std::optional<std::string> CliArgs::Get(const std::string& name) const {

@@ -20,15 +20,21 @@ std::optional<uint64_t> ParseUint(const std::string& text);
 Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValues(
     const std::vector<std::string>& items, const std::string& flag);
 
-// Command-line flags of one subcommand: `--name value`, `--name=value`, or a
-// bare `--switch`; repeated names keep every value; anything not starting
-// with `--` is positional. An unknown flag is an error, so a typo is never
-// silently ignored.
+// What one subcommand accepts. Names are without the leading "--".
+struct CliSpec {
+  std::vector<std::string> values;      // --name VALUE or --name=VALUE
+  std::vector<std::string> switches;    // bare --name
+  std::vector<std::string> repeatable;  // of `values`, those that may be given more than once
+  size_t max_positional = 0;            // arguments not starting with "--"
+};
+
+// Command-line flags of one subcommand, parsed strictly so that a typo or a
+// stray word is never silently ignored: an unknown flag, a flag given twice
+// (unless repeatable), a missing value or more positional arguments than
+// allowed is an error() naming what is wrong.
 class CliArgs {
  public:
-  // `flags_with_values` and `switches` are names without the leading "--".
-  CliArgs(const std::vector<std::string>& args, const std::vector<std::string>& flags_with_values,
-          const std::vector<std::string>& switches = {});
+  CliArgs(const std::vector<std::string>& args, const CliSpec& spec);
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
@@ -36,6 +42,9 @@ class CliArgs {
   std::string Get(const std::string& name, const std::string& dflt) const;
   std::vector<std::string> GetAll(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
+  // "unexpected argument(s) ..." naming the positionals past the first `max`;
+  // empty when there are none.
+  std::string ExtraPositionals(size_t max) const;
 
  private:
   std::map<std::string, std::vector<std::string>> values_;

@@ -33,14 +33,25 @@ bool Holds(const Caller& caller, std::string_view p) {
 }
 
 // The first ledger permission in `wanted` (not already in `already`) that the
-// caller may not hand out.
-Status CheckLedgerGrants(const Caller& caller, const std::vector<std::string>& wanted,
-                         const std::vector<std::string>& already) {
+// caller does not hold; nullptr when there is none.
+const std::string* FirstUnheldLedgerPermission(const Caller& caller,
+                                               const std::vector<std::string>& wanted,
+                                               const std::vector<std::string>& already) {
   for (const auto& p : wanted) {
     if (!IsLedgerPermission(p) || Holds(caller, p)) continue;
     if (std::find(already.begin(), already.end(), p) != already.end()) continue;
+    return &p;
+  }
+  return nullptr;
+}
+
+// kForbidden "permissions" when `wanted` adds a ledger permission the caller
+// may not hand out.
+Status CheckLedgerGrants(const Caller& caller, const std::vector<std::string>& wanted,
+                         const std::vector<std::string>& already) {
+  if (const std::string* p = FirstUnheldLedgerPermission(caller, wanted, already)) {
     return MakeError(ErrorCode::kForbidden,
-                     "cannot grant " + p + ": the calling token does not hold it", "permissions");
+                     "cannot grant " + *p + ": the calling token does not hold it", "permissions");
   }
   return Ok{};
 }
@@ -120,11 +131,12 @@ Result<std::vector<NewEvent>> DecideCreate(const CreateTokenCommand& cmd, const 
 Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const UpdateTokenCommand& cmd,
                                            const Caller& caller, int64_t now_ms,
                                            std::optional<Version> if_match) {
-  if (!CanSee(caller, state)) return MakeError(ErrorCode::kNotFound, "no such token");
+  if (!CanSee(caller, state)) return MakeError(ErrorCode::kNotFound, "no such token", "id");
   if (if_match && *if_match != state.version) {
     return MakeError(ErrorCode::kPreconditionFailed,
                      "the token is at version " + std::to_string(state.version.value()) + ", not " +
-                         std::to_string(if_match->value()));
+                         std::to_string(if_match->value()),
+                     "If-Match");
   }
   if (state.revoked) return Revoked();
   if (cmd.permissions) {
@@ -170,10 +182,18 @@ Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const Update
 }
 
 Result<std::vector<NewEvent>> DecideRegenerate(const TokenState& state,
-                                               const RegenerateCommand& cmd, int64_t now_ms,
-                                               std::string_view new_digest,
+                                               const RegenerateCommand& cmd, const Caller& caller,
+                                               int64_t now_ms, std::string_view new_digest,
                                                std::string_view new_hint) {
   if (state.revoked) return Revoked();
+  // The new secret carries every permission of the token: handing it to a
+  // caller that lacks one of its ledger: permissions would grant it.
+  if (const std::string* p = FirstUnheldLedgerPermission(caller, state.permissions, {})) {
+    return MakeError(
+        ErrorCode::kForbidden,
+        "cannot regenerate a token that holds " + *p + ": the calling token does not hold it",
+        "permissions");
+  }
   std::vector<NewEvent> out;
   out.push_back(
       {EventType::kRegenerated,

@@ -60,8 +60,8 @@ Result<std::vector<NewEvent>> DecideCreate(const CreateTokenCommand& cmd, const 
 
 // token.updated with only the fields that differ from `state`, then
 // token.permissions_changed when the permission set differs. Checked in this
-// order: invisible to the caller -> kNotFound; `if_match` given and not
-// state.version -> kPreconditionFailed; revoked -> kConflict; adding a ledger:
+// order: invisible to the caller -> kNotFound "id"; `if_match` given and not
+// state.version -> kPreconditionFailed "If-Match"; revoked -> kConflict; adding a ledger:
 // permission the caller does not hold -> kForbidden "permissions". A refill on
 // a token with unlimited credits makes it limited (the fold starts it with a
 // full period). Nothing changed -> no events (the request succeeds without
@@ -70,11 +70,15 @@ Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const Update
                                            const Caller& caller, int64_t now_ms,
                                            std::optional<Version> if_match);
 
-// token.regenerated; the old secret keeps working until now + grace.
-// Revoked -> kConflict.
+// token.regenerated; the old secret keeps working until now + grace. The
+// caller receives the new secret, so it must hold every ledger: permission of
+// the token, as if it granted them (kForbidden, field "permissions"): otherwise
+// a ledger:write token could regenerate its owner's admin token and become
+// admin. Checked in this order: revoked -> kConflict; that rule -> kForbidden.
+// REQUIRES: the caller may see the token (CanSee).
 Result<std::vector<NewEvent>> DecideRegenerate(const TokenState& state,
-                                               const RegenerateCommand& cmd, int64_t now_ms,
-                                               std::string_view new_digest,
+                                               const RegenerateCommand& cmd, const Caller& caller,
+                                               int64_t now_ms, std::string_view new_digest,
                                                std::string_view new_hint);
 
 // token.revoked, or no events when already revoked (revoking is idempotent).

@@ -258,6 +258,7 @@ TEST(DecideUpdateTest, RejectionsInOrder) {
   auto stale = DecideUpdate(revoked, u, Writer(), kNow, Version(2));
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.error().code, ErrorCode::kPreconditionFailed);
+  EXPECT_EQ(stale.error().field, "If-Match");
   auto conflict = DecideUpdate(revoked, u, Writer(), kNow, Version(1));
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
@@ -298,21 +299,58 @@ TEST(DecideUpdateTest, NothingChangedMeansNoEvent) {
 // --- regenerate, revoke, credits ----------------------------------------------------
 
 TEST(DecideRegenerateTest, GraceAndRevoked) {
-  auto r = DecideRegenerate(Active(), RegenerateCommand{3600}, kNow, "new", "tl_…new1");
+  auto r = DecideRegenerate(Active(), RegenerateCommand{3600}, Writer(), kNow, "new", "tl_…new1");
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].type, EventType::kRegenerated);
   EXPECT_EQ((*r)[0].data, Json::parse(R"({"secret_digest": "new", "hint": "tl_…new1",
       "previous_valid_until": "2026-09-21T13:00:00.000Z"})"));
-  auto no_grace = DecideRegenerate(Active(), RegenerateCommand{0}, kNow, "new", "h");
+  auto no_grace = DecideRegenerate(Active(), RegenerateCommand{0}, Writer(), kNow, "new", "h");
   ASSERT_TRUE(no_grace.ok());
   EXPECT_EQ((*no_grace)[0].data["previous_valid_until"], FormatRfc3339Ms(kNow));
 
   TokenState t = Active();
   t.revoked = true;
-  auto c = DecideRegenerate(t, RegenerateCommand{}, kNow, "new", "h");
+  auto c = DecideRegenerate(t, RegenerateCommand{}, Writer(), kNow, "new", "h");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kConflict);
+}
+
+// The caller receives the new secret: regenerating is granting the token's
+// permissions to it, so the ledger grant rule applies (audit: a ledger:write
+// token regenerated its owner's ledger:admin token and became admin).
+TEST(DecideRegenerateTest, CallerMustHoldEveryLedgerPermissionOfTheToken) {
+  const struct {
+    std::vector<std::string> perms;
+    bool allowed;
+  } cases[] = {
+      {{"reports:read"}, true},
+      {{"ledger:write", "ledger:read"}, true},  // exactly the writer's
+      {{"*:*", "ledger:read"}, true},           // wildcards reach no ledger permission
+      {{"ledger:admin"}, false},
+      {{"ledger:read", "ledger:verify"}, false},
+      {{"ledger:*"}, false},
+  };
+  for (const auto& c : cases) {
+    TokenState t = Active();
+    t.permissions = c.perms;
+    auto r = DecideRegenerate(t, RegenerateCommand{}, Writer(), kNow, "new", "h");
+    EXPECT_EQ(r.ok(), c.allowed) << c.perms.back();
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, ErrorCode::kForbidden);
+      EXPECT_EQ(r.error().field, "permissions");
+      EXPECT_NE(r.error().message.find(c.perms.back()), std::string::npos) << r.error().message;
+    }
+    // An admin holds every ledger permission.
+    EXPECT_TRUE(DecideRegenerate(t, RegenerateCommand{}, Admin(), kNow, "new", "h").ok());
+  }
+  // A revoked token is a conflict first, whoever asks.
+  TokenState revoked = Active();
+  revoked.permissions = {"ledger:admin"};
+  revoked.revoked = true;
+  auto r = DecideRegenerate(revoked, RegenerateCommand{}, Writer(), kNow, "new", "h");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
 }
 
 TEST(DecideRevokeTest, Idempotent) {
@@ -624,7 +662,7 @@ TEST(DeciderFoldTest, CreateUseRegenerateRevoke) {
   EXPECT_EQ(spent.code, "USAGE_EXCEEDED");
   EXPECT_EQ(spent.response["rate_limit"]["remaining"], 8);
 
-  auto regen = DecideRegenerate(t, RegenerateCommand{60}, time, "digest2", "tl_…0002");
+  auto regen = DecideRegenerate(t, RegenerateCommand{60}, Writer(), time, "digest2", "tl_…0002");
   ASSERT_TRUE(regen.ok());
   apply((*regen)[0]);
   EXPECT_EQ(t.previous_digest, "digest1");

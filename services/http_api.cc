@@ -12,6 +12,7 @@
 #include "events/crypto.h"
 #include "events/time_format.h"
 #include "services/console/console_assets.h"
+#include "services/secret.h"
 
 namespace tl {
 namespace {
@@ -57,13 +58,15 @@ ProblemKind KindOf(ErrorCode code) {
   return {500, "internal", "Internal error"};
 }
 
+// Every problem answer is written here. Details and fields may quote client
+// input (an id, a query, a JSON key), so secrets are redacted from both.
 void WriteProblem(httplib::Response& res, int status, std::string_view slug, std::string_view title,
                   std::string_view detail, std::string_view field = {}) {
   Json body{{"type", "urn:tokenledger:problem:" + std::string(slug)},
             {"title", title},
             {"status", status},
-            {"detail", detail}};
-  if (!field.empty()) body["field"] = field;
+            {"detail", RedactSecrets(detail)}};
+  if (!field.empty()) body["field"] = RedactSecrets(field);
   res.status = status;
   if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
   res.set_content(body.dump(), "application/problem+json");
@@ -117,8 +120,9 @@ std::string NewRequestId() {
   return buf;
 }
 
+// Echoed in a header and logged, so never a secret (a client may send one by mistake).
 bool SaneRequestId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
+  if (id.empty() || id.size() > 64 || ContainsSecret(id)) return false;
   for (char c : id) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
       return false;
@@ -156,6 +160,15 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// AppendJsonString of `s` with its secrets redacted (no copy when it has none).
+void AppendRedactedJsonString(std::string& out, std::string_view s) {
+  if (ContainsSecret(s)) {
+    AppendJsonString(out, RedactSecrets(s));
+  } else {
+    AppendJsonString(out, s);
+  }
+}
+
 // A double as Json's dump writes it (shortest round trip, always a fraction or exponent).
 void AppendJsonNumber(std::string& out, double x) {
   if (!std::isfinite(x)) {
@@ -170,6 +183,8 @@ void AppendJsonNumber(std::string& out, double x) {
 Result<std::optional<Version>> IfMatch(const httplib::Request& req) {
   if (!req.has_header("If-Match")) return std::optional<Version>();
   std::string v = req.get_header_value("If-Match");
+  // RFC 9110 13.1.1: "*" matches any current version; a missing token is 404 anyway.
+  if (v == "*") return std::optional<Version>();
   if (v.rfind("W/", 0) == 0) v = v.substr(2);
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
   uint64_t n = 0;
@@ -178,6 +193,21 @@ Result<std::optional<Version>> IfMatch(const httplib::Request& req) {
     return BadParam("If-Match", "must be a token version number");
   }
   return std::optional<Version>(Version(n));
+}
+
+// RFC 9112 6.3: a request with neither Content-Length nor Transfer-Encoding
+// has a body of length zero. cpp-httplib 0.11 instead reads a POST, PUT,
+// PATCH or DELETE body until the connection closes, so a kept-alive client
+// that sends none (`curl -X POST` without -d) waits for the read timeout and
+// gets a bare 400. Declaring the length zero before routing makes httplib read
+// nothing. The const_cast is sound: httplib's process_request owns the
+// Request as a non-const local and calls the pre-routing handler before it
+// reads the body.
+void DeclareMissingBodyEmpty(const httplib::Request& req) {
+  const std::string& m = req.method;
+  if (m != "POST" && m != "PUT" && m != "PATCH" && m != "DELETE") return;  // httplib reads no body
+  if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) return;
+  const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
 }
 
 Result<UsageQuery> UsageParams(const httplib::Request& req, int64_t now) {
@@ -229,6 +259,7 @@ HttpApi::HttpApi(Ledger& ledger, HttpOptions options)
 
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     tls_request = RequestScope{std::chrono::steady_clock::now(), nullptr, true};
+    DeclareMissingBodyEmpty(req);
     std::string id = req.get_header_value("X-Request-Id");
     res.set_header("X-Request-Id", SaneRequestId(id) ? id : NewRequestId());
     return httplib::Server::HandlerResponse::Unhandled;
@@ -304,11 +335,11 @@ void HttpApi::Log(const httplib::Request& req, const httplib::Response& res) {
   line += ",\"method\":";
   AppendJsonString(line, req.method);
   line += ",\"msg\":\"request\",\"path\":";
-  AppendJsonString(line, req.path);
+  AppendRedactedJsonString(line, req.path);  // a client may put a secret in a path
   line += ",\"remote\":";
   AppendJsonString(line, req.remote_addr);
   line += ",\"request_id\":";
-  AppendJsonString(line, HeaderView(res.headers, "X-Request-Id"));
+  AppendRedactedJsonString(line, HeaderView(res.headers, "X-Request-Id"));
   line += ",\"route\":";
   AppendJsonString(line, route_name);
   line += ",\"status\":";

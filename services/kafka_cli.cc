@@ -175,11 +175,11 @@ class LoopbackForwarder {
 }  // namespace
 
 int RunConsume(const std::vector<std::string>& args) {
-  CliArgs a(args, {"brokers", "topic", "group", "type", "property", "max-idle-ms"},
-            {"from-beginning"});
-  if (!a.ok() || !a.positional().empty()) {
-    std::fprintf(stderr, "tokenledger consume: %s\n",
-                 a.ok() ? "unexpected argument" : a.error().c_str());
+  CliArgs a(args, {.values = {"brokers", "topic", "group", "type", "property", "max-idle-ms"},
+                   .switches = {"from-beginning"},
+                   .repeatable = {"property"}});
+  if (!a.ok()) {
+    std::fprintf(stderr, "tokenledger consume: %s\n", a.error().c_str());
     return 2;
   }
   const std::string brokers = a.Get("brokers", "");
@@ -341,10 +341,9 @@ int RunConsume(const std::vector<std::string>& args) {
 }
 
 int RunDevKafka(const std::vector<std::string>& args) {
-  CliArgs a(args, {"brokers", "port"});
-  if (!a.ok() || !a.positional().empty()) {
-    std::fprintf(stderr, "tokenledger dev-kafka: %s\n",
-                 a.ok() ? "unexpected argument" : a.error().c_str());
+  CliArgs a(args, {.values = {"brokers", "port"}});
+  if (!a.ok()) {
+    std::fprintf(stderr, "tokenledger dev-kafka: %s\n", a.error().c_str());
     return 2;
   }
   auto brokers = ParseUint(a.Get("brokers", "3"));

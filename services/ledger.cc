@@ -17,8 +17,14 @@ namespace {
 constexpr int64_t kIdempotencyWindowMs = 24LL * 3600 * 1000;
 constexpr size_t kMaxPage = 1000;
 
+// Names the id only when it is one: anything else in the path (a typo, a
+// secret pasted by mistake) is not echoed.
 Error NotFound(std::string_view id) {
-  return MakeError(ErrorCode::kNotFound, "no token " + std::string(id));
+  if (!IsTokenId(id)) {
+    return MakeError(ErrorCode::kNotFound, "no such token: ids are tok_ and 22 base62 characters",
+                     "id");
+  }
+  return MakeError(ErrorCode::kNotFound, "no token " + std::string(id), "id");
 }
 
 bool AllDigits(std::string_view s) {
@@ -335,7 +341,7 @@ Result<Json> Ledger::Regenerate(const Caller& caller, std::string_view id, const
   std::string secret;  // minted inside the decision: it needs the token's prefix
   Result<Json> response = ChangeToken(caller, id, [&](const TokenState& t, int64_t now) {
     secret = GenerateSecret(t.prefix, options_.random_bytes);
-    return DecideRegenerate(t, *cmd, now, SecretDigest(secret), SecretHint(secret));
+    return DecideRegenerate(t, *cmd, caller, now, SecretDigest(secret), SecretHint(secret));
   });
   if (response.ok()) (*response)["token"] = secret;
   return response;

@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kHelp = R"(usage: tokenledger <command> [flags]
 
-  serve      --data DIR --listen HOST:PORT [--tls-cert F --tls-key F] [--threads N]
+  serve      --data DIR [--listen HOST:PORT] [--tls-cert F --tls-key F] [--threads N]
              [--kafka-brokers B [--kafka-topic T] [--kafka-property k=v]...]
              (relay to Kafka; or TOKENLEDGER_KAFKA_BROKERS / TOKENLEDGER_KAFKA_TOPIC)
   log verify --data DIR                      check every CRC and the hash chain

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "events/crypto.h"
@@ -69,6 +71,29 @@ std::string Checksum(std::string_view covered) {
   return Base62Fixed(Crc32Ieee(covered), kSecretCheckChars);
 }
 
+// Where the first secret in `text` at or after `from` starts, and its length;
+// {npos, 0} when there is none. A secret is `<prefix>_` + 49 base62 chars
+// whose last 6 are the checksum of what precedes them; every prefix length
+// ending at each '_' is tried, so a secret glued to other text is found too.
+std::pair<size_t, size_t> FindSecret(std::string_view text, size_t from) {
+  constexpr size_t kTail = kSecretBodyChars + kSecretCheckChars;
+  for (size_t us = text.find('_', from); us != std::string_view::npos;
+       us = text.find('_', us + 1)) {
+    if (text.size() - us - 1 < kTail) break;  // no room after this '_' nor any later one
+    const std::string_view tail = text.substr(us + 1, kTail);
+    if (!AllBase62(tail)) continue;
+    const std::string_view check = tail.substr(kSecretBodyChars);
+    for (size_t len = 1; len <= 8 && len <= us - from; ++len) {
+      const size_t start = us - len;
+      if (!IsValidSecretPrefix(text.substr(start, 1))) break;
+      if (Checksum(text.substr(start, len + 1 + kSecretBodyChars)) == check) {
+        return {start, len + 1 + kTail};
+      }
+    }
+  }
+  return {std::string_view::npos, 0};
+}
+
 constexpr std::array<uint32_t, 256> MakeCrcTable() {
   std::array<uint32_t, 256> t{};
   for (uint32_t i = 0; i < 256; ++i) {
@@ -118,6 +143,23 @@ bool LooksLikeSecret(std::string_view s) {
   if (!AllBase62(tail)) return false;
   const size_t covered = s.size() - kSecretCheckChars;
   return Checksum(s.substr(0, covered)) == s.substr(covered);
+}
+
+bool ContainsSecret(std::string_view text) {
+  return FindSecret(text, 0).first != std::string_view::npos;
+}
+
+std::string RedactSecrets(std::string_view text) {
+  std::string out;
+  size_t done = 0;
+  for (auto [start, len] = FindSecret(text, 0); start != std::string_view::npos;
+       std::tie(start, len) = FindSecret(text, done)) {
+    out.append(text.substr(done, start - done));
+    out.append(kRedactedSecret);
+    done = start + len;
+  }
+  out.append(text.substr(done));
+  return out;
 }
 
 std::string SecretDigest(std::string_view secret) { return Sha256Hex(secret); }

@@ -36,6 +36,19 @@ std::string GenerateSecret(std::string_view prefix, const RandomBytesFn& random_
 // rather than rejecting. Use it to skip work, never to decide validity.
 bool LooksLikeSecret(std::string_view s);
 
+// What RedactSecrets puts where a secret was.
+inline constexpr std::string_view kRedactedSecret = "[redacted]";
+
+// True when `text` contains a secret minted by GenerateSecret (the format
+// above with a valid checksum) anywhere, even glued to other characters, as
+// secret scanners find them. Operator-chosen bootstrap secrets of another
+// form are not recognised.
+bool ContainsSecret(std::string_view text);
+
+// `text` with every secret ContainsSecret finds replaced by kRedactedSecret.
+// For whatever echoes client input into a response or a log line.
+std::string RedactSecrets(std::string_view text);
+
 // What the ledger stores instead of the secret: SHA-256 hex.
 std::string SecretDigest(std::string_view secret);
 

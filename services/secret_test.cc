@@ -92,6 +92,41 @@ TEST(LooksLikeSecretTest, RejectsMalformed) {
   for (const auto& c : cases) EXPECT_FALSE(LooksLikeSecret(c.s)) << c.why;
 }
 
+TEST(RedactSecretsTest, ReplacesEverySecretWhereverItSits) {
+  const std::string a = GenerateSecret("tl", CountingBytes(0));
+  const std::string b = GenerateSecret("acme1234", CountingBytes(7));
+  const std::string r = std::string(kRedactedSecret);
+  const struct {
+    std::string in, out;
+  } cases[] = {
+      {a, r},
+      {"/v1/tokens/" + a, "/v1/tokens/" + r},
+      {"'" + a + "' at offset 8 is not a permission",
+       "'" + r + "' at offset 8 is not a permission"},
+      {a + b, r + r},  // glued together
+      {"x" + a + "y", "x" + r + "y"},
+      {a + "_" + b + " and " + a, r + "_" + r + " and " + r},
+      {"__" + b, "__" + r},
+  };
+  for (const auto& c : cases) {
+    EXPECT_TRUE(ContainsSecret(c.in)) << c.in;
+    EXPECT_EQ(RedactSecrets(c.in), c.out) << c.in;
+  }
+}
+
+TEST(RedactSecretsTest, LeavesEverythingElseAlone) {
+  const std::string a = GenerateSecret("tl", CountingBytes(0));
+  std::string typo = a;
+  typo[10] = typo[10] == 'a' ? 'b' : 'a';  // the checksum no longer fits
+  for (const std::string& text :
+       {std::string(), std::string("no token tok_0000000000000000000001"), std::string("_"),
+        std::string("tl_"), a.substr(0, a.size() - 1), typo, std::string("UPPER") + a.substr(2),
+        std::string("test-admin-secret-0123456789-abcdefghij"), std::string(200, '_')}) {
+    EXPECT_FALSE(ContainsSecret(text)) << text;
+    EXPECT_EQ(RedactSecrets(text), text);
+  }
+}
+
 TEST(SecretPrefixTest, Rules) {
   EXPECT_TRUE(IsValidSecretPrefix("tl"));
   EXPECT_TRUE(IsValidSecretPrefix("a"));

@@ -20,14 +20,15 @@ namespace tl {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tokenledger serve --data DIR --listen HOST:PORT [--tls-cert FILE --tls-key FILE]\n"
+    "usage: tokenledger serve --data DIR [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
     "         [--threads N]\n"
     "         [--kafka-brokers HOST:PORT[,...] [--kafka-topic NAME] [--kafka-property k=v]...]\n"
     "  --kafka-brokers turns on the relay of every event to Kafka (also\n"
     "  TOKENLEDGER_KAFKA_BROKERS); --kafka-topic defaults to tokenledger.events (also\n"
     "  TOKENLEDGER_KAFKA_TOPIC); --kafka-property passes any librdkafka property\n"
     "  (SASL, TLS, ...). Flags override the environment. The last position Kafka\n"
-    "  acknowledged is kept in DIR/relay.checkpoint.\n";
+    "  acknowledged is kept in DIR/relay.checkpoint. --listen defaults to\n"
+    "  127.0.0.1:8080.\n";
 
 constexpr std::chrono::milliseconds kRelayFlushOnStop{5000};
 
@@ -142,12 +143,17 @@ Json RelayReady(const RelayStats& s) {
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  CliArgs a(args, {"data", "listen", "tls-cert", "tls-key", "threads", "kafka-brokers",
-                   "kafka-topic", "kafka-property"});
+  CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "kafka-brokers",
+                              "kafka-topic", "kafka-property"},
+                   .repeatable = {"kafka-property"}});
   std::string host;
   int port = 0;
-  if (!a.ok() || !a.Has("data") || !SplitHostPort(a.Get("listen", "127.0.0.1:8080"), host, port)) {
-    std::cerr << (a.ok() ? "" : a.error() + "\n") << kUsage;
+  if (!a.ok() || !a.Has("data")) {
+    std::cerr << "serve: " << (a.ok() ? "--data DIR is required" : a.error()) << "\n" << kUsage;
+    return 2;
+  }
+  if (!SplitHostPort(a.Get("listen", "127.0.0.1:8080"), host, port)) {
+    std::cerr << "serve: --listen must be HOST:PORT, such as 127.0.0.1:8080\n" << kUsage;
     return 2;
   }
   if (a.Has("tls-cert") != a.Has("tls-key")) {
@@ -179,6 +185,7 @@ int RunServe(const std::vector<std::string>& args) {
   options.data_dir = *a.Get("data");
   options.clock = &clock;
   options.bootstrap_secret = Env("TOKENLEDGER_BOOTSTRAP_TOKEN");
+  const bool operator_chose_secret = options.bootstrap_secret.has_value();
   // /readyz answers within a probe's timeout even at millions of tokens.
   options.digest_budget_ms = 250;
   auto ledger = Ledger::Open(std::move(options));
@@ -187,8 +194,16 @@ int RunServe(const std::vector<std::string>& args) {
     return 1;
   }
   if (auto secret = (*ledger)->TakeBootstrapSecret()) {
-    // The one and only time this secret is shown.
-    std::cout << "bootstrap admin token: " << *secret << std::endl;
+    if (operator_chose_secret) {
+      // The operator has it already: a secret is never printed needlessly.
+      auto admin = (*ledger)->Authenticate(*secret);
+      std::cout << "bootstrap admin token "
+                << (admin.ok() ? admin->token_id : std::string("(id unknown)"))
+                << " created from TOKENLEDGER_BOOTSTRAP_TOKEN" << std::endl;
+    } else {
+      // The one and only time this secret is shown.
+      std::cout << "bootstrap admin token: " << *secret << std::endl;
+    }
   }
 
   // Declared before the HTTP server so that it outlives the handlers that

@@ -207,10 +207,34 @@ void PrintHuman(const std::string& verb, const Json& body) {
   }
 }
 
+// A whole sentence for a failed exchange: httplib's names ("Connection",
+// "Read") are cut short.
+std::string ConnectionFailure(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection:
+      return "connection refused or failed (is the server running at that address?)";
+    case httplib::Error::ConnectionTimeout:
+      return "timed out while connecting";
+    case httplib::Error::Read:
+      return "the connection failed while reading the answer";
+    case httplib::Error::Write:
+      return "the connection failed while sending the request";
+    case httplib::Error::SSLConnection:
+      return "the TLS connection failed";
+    case httplib::Error::SSLServerVerification:
+      return "the server's TLS certificate could not be verified";
+    default:
+      return "the request failed (" + httplib::to_string(e) + ")";
+  }
+}
+
 }  // namespace
 
 int RunTokenCli(const std::vector<std::string>& args) {
-  CliArgs a(args, kValueFlags, {"json", "no-expiry", "no-refill", "help"});
+  CliArgs a(args, {.values = kValueFlags,
+                   .switches = {"json", "no-expiry", "no-refill", "help"},
+                   .repeatable = {"permission", "origin", "ip"},
+                   .max_positional = 2});  // verb [ID|SECRET]
   if (!a.ok() || a.positional().empty() || a.Has("help")) {
     std::cerr << (a.ok() ? "" : a.error() + "\n") << kUsage;
     return a.Has("help") ? 0 : 2;
@@ -233,6 +257,11 @@ int RunTokenCli(const std::vector<std::string>& args) {
   Json body = nullptr;
   httplib::Headers headers;
   try {
+    // Every verb takes at most one argument; create and list take none.
+    const size_t max_positional = verb == "create" || verb == "list" ? 1 : 2;
+    if (std::string extra = a.ExtraPositionals(max_positional); !extra.empty()) {
+      throw Usage{"token " + verb + ": " + extra};
+    }
     if (verb == "create") {
       method = "POST";
       path = "/v1/tokens";
@@ -298,7 +327,7 @@ int RunTokenCli(const std::vector<std::string>& args) {
                             ? client.Patch(path.c_str(), headers, payload, "application/json")
                             : client.Post(path.c_str(), headers, payload, "application/json");
   if (!res) {
-    std::cerr << "token: cannot reach " << addr << ": " << httplib::to_string(res.error()) << "\n";
+    std::cerr << "token: cannot reach " << addr << ": " << ConnectionFailure(res.error()) << "\n";
     return 3;
   }
   Json reply = Json::parse(res->body, nullptr, false);

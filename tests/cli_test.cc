@@ -22,6 +22,7 @@
 #include "events/event.h"
 #include "events/log_format.h"
 #include "events/log_test_util.h"
+#include "services/secret.h"
 
 #ifndef TOKENLEDGER_BIN
 #error "TOKENLEDGER_BIN must name the tokenledger binary"
@@ -85,12 +86,18 @@ pid_t Spawn(std::vector<std::string> args, const std::map<std::string, std::stri
 // `tokenledger serve` as a child: killed on destruction whatever happened.
 class Server {
  public:
-  Server(const std::string& data_dir, const std::string& stderr_path) {
+  // `admin_secret` empty: no TOKENLEDGER_BOOTSTRAP_TOKEN, the server mints one.
+  Server(const std::string& data_dir, const std::string& stderr_path,
+         const std::string& admin_secret = kAdmin) {
     int pipe_fds[2];
     EXPECT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
     int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    pid_ = Spawn({"serve", "--data", data_dir, "--listen", "127.0.0.1:0", "--threads", "8"},
-                 {{"TOKENLEDGER_BOOTSTRAP_TOKEN", kAdmin}}, -1, pipe_fds[1], err);
+    pid_ = Spawn(
+        {"serve", "--data", data_dir, "--listen", "127.0.0.1:0", "--threads", "8"},
+        admin_secret.empty()
+            ? std::map<std::string, std::string>{}
+            : std::map<std::string, std::string>{{"TOKENLEDGER_BOOTSTRAP_TOKEN", admin_secret}},
+        -1, pipe_fds[1], err);
     close(pipe_fds[1]);
     close(err);
     out_ = pipe_fds[0];
@@ -233,10 +240,40 @@ std::map<std::string, std::string> Fields(const std::string& text) {
   return out;
 }
 
-TEST_F(CliTest, ServePrintsTheBootstrapSecretOnFirstStart) {
+// An operator-chosen secret (TOKENLEDGER_BOOTSTRAP_TOKEN) is never printed:
+// stdout is often kept in a service log.
+TEST_F(CliTest, ServeNamesTheBootstrapTokenButNeverPrintsAChosenSecret) {
   const auto& lines = server_->stdout_lines();
   ASSERT_FALSE(lines.empty());
-  EXPECT_EQ(lines[0], std::string("bootstrap admin token: ") + kAdmin);
+  for (const std::string& line : lines) EXPECT_EQ(line.find(kAdmin), std::string::npos) << line;
+  Json admins = TokenJson({"list", "--owner", "admin"});
+  ASSERT_EQ(admins["tokens"].size(), 1u) << admins;
+  const std::string id = admins["tokens"][0]["id"];
+  EXPECT_EQ(lines[0], "bootstrap admin token " + id + " created from TOKENLEDGER_BOOTSTRAP_TOKEN");
+}
+
+// A generated secret is printed once, on the first start only.
+TEST_F(CliTest, ServePrintsAGeneratedBootstrapSecretOnce) {
+  const std::string data = dir_.sub("generated");
+  std::string secret;
+  {
+    Server first(data, dir_.sub("generated.stderr"), /*admin_secret=*/"");
+    const auto& lines = first.stdout_lines();
+    ASSERT_FALSE(lines.empty());
+    const std::string prefix = "bootstrap admin token: ";
+    ASSERT_EQ(lines[0].rfind(prefix, 0), 0u) << lines[0];
+    secret = lines[0].substr(prefix.size());
+    EXPECT_TRUE(LooksLikeSecret(secret)) << secret;
+    httplib::Client c("127.0.0.1", first.port());
+    auto r = c.Get("/v1/tokens", {{"Authorization", "Bearer " + secret}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(first.Stop(), 0);
+  }
+  Server again(data, dir_.sub("generated.stderr"), /*admin_secret=*/"");
+  for (const std::string& line : again.stdout_lines()) {
+    EXPECT_EQ(line.find("bootstrap"), std::string::npos) << line;
+  }
 }
 
 TEST_F(CliTest, CreateShowListUpdateAsTablesAndJson) {
@@ -409,7 +446,49 @@ TEST_F(CliTest, FailuresExitNonZeroWithTheServersMessage) {
   // Flags override the environment: a dead address fails to connect.
   Outcome unreachable = Token({"list", "--addr", "http://127.0.0.1:1"});
   EXPECT_EQ(unreachable.exit_code, 3);
-  EXPECT_NE(unreachable.err.find("cannot reach"), std::string::npos);
+  // A whole sentence, not httplib's cut-short "Connection".
+  EXPECT_NE(unreachable.err.find("cannot reach http://127.0.0.1:1: connection refused or failed"),
+            std::string::npos)
+      << unreachable.err;
+}
+
+// The audit found stray arguments and repeated flags ignored, and a bad
+// --from answered with the usage line alone.
+TEST_F(CliTest, StrayArgumentsRepeatedFlagsAndBadValuesAreNamed) {
+  auto expect_usage_error = [](const Outcome& r, const std::string& message) {
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  };
+  expect_usage_error(Tokenledger({"replay", "--data", data_, "extra"}, ""),
+                     "unexpected argument 'extra'");
+  expect_usage_error(Tokenledger({"log", "verify", "--data", data_, "x", "y"}, ""),
+                     "unexpected arguments 'x' 'y'");
+  expect_usage_error(
+      Tokenledger({"log", "export", "--data", data_, "--from", "1", "--from", "2"}, ""),
+      "--from is given more than once");
+  for (const std::string bad : {"abc", "-1", "5x", "", "99999999999999999999"}) {
+    expect_usage_error(Tokenledger({"log", "export", "--data", data_, "--from", bad}, ""),
+                       "--from must be a position");
+  }
+  expect_usage_error(Token({"show", "tok_AAAAAAAAAAAAAAAAAAAAAA", "extra"}),
+                     "unexpected argument 'extra'");
+  expect_usage_error(Token({"list", "extra"}), "unexpected argument 'extra'");
+  expect_usage_error(
+      Token({"revoke", "tok_AAAAAAAAAAAAAAAAAAAAAA", "--reason", "a", "--reason", "b"}),
+      "--reason is given more than once");
+  // Repeatable flags stay repeatable.
+  Json t = TokenJson({"create", "--name", "r", "--permission", "a:b", "--permission", "c:d"});
+  EXPECT_EQ(t["permissions"], Json({"a:b", "c:d"}));
+
+  // serve's --listen is optional, and its usage says so.
+  Outcome serve = Tokenledger({"serve"}, "");
+  expect_usage_error(serve, "--data DIR is required");
+  EXPECT_NE(serve.err.find("[--listen HOST:PORT]"), std::string::npos) << serve.err;
+  EXPECT_NE(serve.err.find("defaults to\n  127.0.0.1:8080"), std::string::npos) << serve.err;
+  Outcome help = Tokenledger({"--help"}, "");
+  EXPECT_NE(help.out.find("serve      --data DIR [--listen HOST:PORT]"), std::string::npos)
+      << help.out;
 }
 
 TEST_F(CliTest, LogVerifyAndReplayAgreeWithReadyzAfterStop) {

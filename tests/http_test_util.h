@@ -4,11 +4,20 @@
 // dir, a FakeClock (tests move time instead of sleeping), a Ledger and the
 // server on its own thread, plus a small JSON client.
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -55,6 +64,99 @@ inline Reply ToReply(const httplib::Result& r) {
   out.body = Json::parse(r->body, nullptr, false);
   return out;
 }
+
+// Sends `request` verbatim on a new loopback connection to `port` and reads
+// one response (headers, then a Content-Length body); for requests
+// httplib::Client will not send, such as a POST without Content-Length. The
+// connection stays open until the response is read, as a kept-alive client's
+// would. Gives up after `timeout_s` (status 0).
+inline Reply RawExchange(int port, const std::string& request, int timeout_s = 10) {
+  Reply out;
+  out.body = Json::parse("", nullptr, false);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    ADD_FAILURE() << "socket failed";
+    return out;
+  }
+  timeval tv{timeout_s, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string got;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(request.size())) {
+    ADD_FAILURE() << "cannot send to port " << port;
+    close(fd);
+    return out;
+  }
+  size_t header_end = std::string::npos;
+  size_t want = std::string::npos;  // header bytes + Content-Length
+  char buf[4096];
+  while (want == std::string::npos || got.size() < want) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;  // closed, or timed out
+    got.append(buf, static_cast<size_t>(n));
+    if (header_end == std::string::npos &&
+        (header_end = got.find("\r\n\r\n")) != std::string::npos) {
+      size_t length = 0;
+      for (std::istringstream lines(got.substr(0, header_end)); lines;) {
+        std::string line;
+        std::getline(lines, line);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string name = line.substr(0, colon);
+        const size_t value_at = line.find_first_not_of(' ', colon + 1);
+        std::string value = value_at == std::string::npos ? "" : line.substr(value_at);
+        out.headers.emplace(name, value);
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (name == "content-length") length = std::stoul(value);
+        if (name == "content-type") out.content_type = value;
+      }
+      want = header_end + 4 + length;
+    }
+  }
+  close(fd);
+  if (header_end == std::string::npos) return out;
+  std::sscanf(got.c_str(), "HTTP/1.%*d %d", &out.status);
+  out.raw = got.substr(header_end + 4);
+  out.body = Json::parse(out.raw, nullptr, false);
+  return out;
+}
+
+// Redirects stderr (fd 2) to a file for its lifetime.
+class CaptureStderr {
+ public:
+  explicit CaptureStderr(std::string path) : path_(std::move(path)) {
+    std::fflush(stderr);
+    saved_ = dup(2);
+    int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    EXPECT_GE(fd, 0);
+    dup2(fd, 2);
+    close(fd);
+  }
+  ~CaptureStderr() { Restore(); }
+  void Restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    dup2(saved_, 2);
+    close(saved_);
+    saved_ = -1;
+  }
+  std::string Text() const {
+    std::ifstream f(path_);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  std::string path_;
+  int saved_ = -1;
+};
 
 struct ServerOptions {
   int64_t start_ms = DefaultStartMs();

@@ -158,7 +158,7 @@ class ServeProcess {
     static int starts = 0;
     const std::string stdout_path = tmp.sub("serve" + std::to_string(++starts) + ".stdout");
     pid_ = Spawn(spec, -1, stdout_path, stderr_path_);
-    // "listening on http://127.0.0.1:PORT" (after "bootstrap admin token: ..."
+    // "listening on http://127.0.0.1:PORT" (after "bootstrap admin token ..."
     // on a first start).
     const std::string marker = "listening on http://127.0.0.1:";
     auto until = std::chrono::steady_clock::now() + 20s;
