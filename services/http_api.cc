@@ -260,6 +260,7 @@ HttpApi::HttpApi(Ledger& ledger, HttpOptions options)
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     tls_request = RequestScope{std::chrono::steady_clock::now(), nullptr, true};
     DeclareMissingBodyEmpty(req);
+    res.set_header("X-Content-Type-Options", "nosniff");  // every answer is what its type says
     std::string id = req.get_header_value("X-Request-Id");
     res.set_header("X-Request-Id", SaneRequestId(id) ? id : NewRequestId());
     return httplib::Server::HandlerResponse::Unhandled;
@@ -438,8 +439,13 @@ void HttpApi::RegisterRoutes() {
         tokenledger::FindConsoleAsset(std::string(req.matches[1]));
     if (asset == nullptr) return WriteProblem(res, 404, "not-found", "Not found", "no such page");
     res.set_header("Cache-Control", "no-cache");
+    // The console's buttons revoke and regenerate: no other site may frame it
+    // (clickjacking), and it loads and posts nothing but its own files and /v1.
     res.set_header("Content-Security-Policy",
-                   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'");
+                   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                   "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_header("Referrer-Policy", "no-referrer");
     res.set_content(std::string(asset->body), std::string(asset->content_type).c_str());
   });
 

@@ -103,6 +103,22 @@ TEST(HttpApiTest, HealthzAndReadyzMatchAReplayOfTheLog) {
   EXPECT_EQ(s.Position(), 4u);
 }
 
+// The console may not be framed by another site (its buttons revoke and
+// regenerate), and no answer's content type may be second-guessed.
+TEST(HttpApiTest, ConsoleCannotBeFramedAndTypesAreNotSniffed) {
+  TestServer s;
+  Reply page = s.Get("/console/", "");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.Header("Content-Security-Policy").find("frame-ancestors 'none'"),
+            std::string::npos)
+      << page.Header("Content-Security-Policy");
+  EXPECT_EQ(page.Header("X-Frame-Options"), "DENY");
+  EXPECT_EQ(page.Header("Referrer-Policy"), "no-referrer");
+  for (const Reply& r : {page, s.Get("/healthz", ""), s.Get("/v1/tokens"), s.Get("/nope", "")}) {
+    EXPECT_EQ(r.Header("X-Content-Type-Options"), "nosniff") << r.raw;
+  }
+}
+
 TEST(HttpApiTest, MetricsCountRequestsVerificationsAndFsyncs) {
   TestServer s;
   Json t = s.CreateToken({{"name", "m"}, {"credits", 1}});
