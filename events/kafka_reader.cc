@@ -99,6 +99,68 @@ Status ChainChecker::Finish(bool expect_from_one) const {
                     " to " + std::to_string(highest_) + " present)");
 }
 
+Status PositionOrder::Add(Event e, const std::string& where,
+                          const std::function<Status(const Event&)>& on_event) {
+  const uint64_t pos = e.position.value();
+  if (pos < next_) {
+    // A re-sent copy of an event already delivered (it must be identical),
+    // or one from before where a tail started.
+    if (Status st = checker_.Feed(e); !st.ok()) {
+      return Corruption(st.error().message + " (" + where + ")");
+    }
+    return checker_.last_was_new() ? on_event(e) : Status(Ok{});
+  }
+  if (auto it = held_.find(pos); it != held_.end()) {
+    if (it->second != e) {
+      return Corruption("CHAIN BREAK at position " + std::to_string(pos) +
+                        ": seen twice with different contents (" + where + ")");
+    }
+    return Ok{};
+  }
+  held_.emplace(pos, std::move(e));
+  while (!held_.empty() && held_.begin()->first == next_) {
+    auto node = held_.extract(held_.begin());
+    if (Status st = checker_.Feed(node.mapped()); !st.ok()) return st;
+    ++next_;
+    if (Status st = on_event(node.mapped()); !st.ok()) return st;
+  }
+  return Ok{};
+}
+
+Status PositionOrder::CheckNoHole(const std::string& topic) const {
+  if (held_.empty()) return Ok{};
+  return Corruption("CHAIN BREAK: position " + std::to_string(next_) +
+                    " is missing from kafka topic " + topic +
+                    " (next present: " + std::to_string(held_.begin()->first) +
+                    ", highest: " + std::to_string(held_.rbegin()->first) + ")");
+}
+
+Result<int> TopicPartitionCount(rd_kafka_t* rk, const std::string& brokers,
+                                const std::string& topic, std::chrono::milliseconds timeout) {
+  // Metadata of all topics: asking for this one by name makes brokers that
+  // auto-create topics (the mock does even when the client says not to)
+  // create it, and a mistyped name would look like an empty topic.
+  const rd_kafka_metadata_t* md_raw = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &md_raw, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return MakeError(ErrorCode::kUnavailable, "kafka brokers " + brokers + " unreachable (no answer in " +
+                                                  std::to_string(timeout.count()) +
+                                                  " ms): " + rd_kafka_err2str(err));
+  }
+  KafkaPtr<const rd_kafka_metadata_t> md(md_raw);
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    if (topic != t.topic || t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) continue;
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "kafka topic " + topic + ": " + rd_kafka_err2str(t.err));
+    }
+    if (t.partition_cnt > 0) return t.partition_cnt;
+  }
+  return MakeError(ErrorCode::kNotFound, "kafka topic " + topic + " does not exist");
+}
+
 Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Event&)>& on_event) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -127,25 +189,13 @@ Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Eve
   KafkaPtr<rd_kafka_t> rk(raw);
 
   // Which partitions, and where each one ends right now.
-  const int metadata_timeout_ms =
-      static_cast<int>(std::min<int64_t>(opts.stall_timeout.count(), 10000));
-  KafkaPtr<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk.get(), opts.topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* md_raw = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &md_raw, metadata_timeout_ms);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "kafka brokers " + opts.brokers + " unreachable: " + rd_kafka_err2str(err));
-  }
-  KafkaPtr<const rd_kafka_metadata_t> md(md_raw);
-  if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-      md->topics[0].partition_cnt == 0) {
-    return MakeError(ErrorCode::kNotFound, "kafka topic " + opts.topic + " does not exist");
-  }
-  if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "kafka topic " + opts.topic + ": " + rd_kafka_err2str(md->topics[0].err));
-  }
-  const int partitions = md->topics[0].partition_cnt;
+  const int metadata_timeout_ms = static_cast<int>(
+      std::min<int64_t>(opts.stall_timeout.count(), kMetadataTimeout.count()));
+  Result<int> partition_count = TopicPartitionCount(rk.get(), opts.brokers, opts.topic,
+                                                    std::chrono::milliseconds(metadata_timeout_ms));
+  if (!partition_count.ok()) return partition_count.error();
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  const int partitions = *partition_count;
   std::vector<int64_t> end(partitions, 0);
   std::vector<int64_t> next_offset(partitions, 0);
   KafkaPtr<rd_kafka_topic_partition_list_t> assignment(
@@ -189,9 +239,7 @@ Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Eve
     }
   }
 
-  ChainChecker checker;
-  std::map<uint64_t, Event> pending;  // arrived ahead of `emitted + 1`
-  uint64_t emitted = 0;
+  PositionOrder order;
   auto last_progress = std::chrono::steady_clock::now();
   while (open_partitions > 0) {
     KafkaPtr<rd_kafka_message_t> msg(rd_kafka_consumer_poll(rk.get(), 100));
@@ -236,36 +284,10 @@ Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Eve
       return Corruption("kafka topic " + opts.topic + " " + where +
                         ": not a tokenledger CloudEvent (" + ex.what() + ")");
     }
-    const uint64_t pos = e.position.value();
-    if (pos <= emitted) {
-      // A re-sent copy of an event already delivered: it must be identical.
-      if (Status st = checker.Feed(e); !st.ok()) {
-        return Corruption(st.error().message + " (" + where + ")");
-      }
-      continue;
-    }
-    if (auto it = pending.find(pos); it != pending.end()) {
-      if (it->second != e) {
-        return Corruption("CHAIN BREAK at position " + std::to_string(pos) +
-                          ": seen twice with different contents (" + where + ")");
-      }
-      continue;
-    }
-    pending.emplace(pos, std::move(e));
-    while (!pending.empty() && pending.begin()->first == emitted + 1) {
-      auto node = pending.extract(pending.begin());
-      if (Status st = checker.Feed(node.mapped()); !st.ok()) return st;
-      if (Status st = on_event(node.mapped()); !st.ok()) return st;
-      ++emitted;
-    }
+    if (Status st = order.Add(std::move(e), where, on_event); !st.ok()) return st;
   }
-  if (!pending.empty()) {
-    return Corruption("CHAIN BREAK: position " + std::to_string(emitted + 1) +
-                      " is missing from kafka topic " + opts.topic +
-                      " (next present: " + std::to_string(pending.begin()->first) +
-                      ", highest: " + std::to_string(pending.rbegin()->first) + ")");
-  }
-  return checker.Finish(/*expect_from_one=*/true);
+  if (Status st = order.CheckNoHole(opts.topic); !st.ok()) return st;
+  return order.checker().Finish(/*expect_from_one=*/true);
 }
 
 Result<std::vector<Event>> ReadAllEvents(const ReaderOptions& opts) {

@@ -12,6 +12,8 @@
 #include "events/event.h"
 #include "events/result.h"
 
+struct rd_kafka_s;  // librdkafka's rd_kafka_t
+
 namespace tl {
 
 // Verifies the hash chain of events that may arrive in any order and more
@@ -50,6 +52,45 @@ class ChainChecker {
   uint64_t count_ = 0;  // distinct positions seen
   bool last_was_new_ = false;
 };
+
+// Puts events read from several partitions back into position order: an
+// event is held until every position before it was delivered, then the chain
+// is verified (ChainChecker) and `on_event` is called, in order. Duplicates
+// are checked against the first copy and dropped. An event below the first
+// position to deliver that was never seen (a tail that started in the middle
+// of the topic) is verified and delivered at once. Not thread-safe.
+class PositionOrder {
+ public:
+  // `first`: the first position to deliver (1 for a whole topic).
+  explicit PositionOrder(uint64_t first = 1) : next_(first) {}
+  // Adds one event. Errors (kCorruption, naming the position; `where` is
+  // appended) at a chain break, or with `on_event`'s error, which stops the
+  // delivery of held events.
+  Status Add(Event e, const std::string& where,
+             const std::function<Status(const Event&)>& on_event);
+  // The next position to deliver; events at or above it are held or new.
+  uint64_t next() const { return next_; }
+  bool holding() const { return !held_.empty(); }
+  // kCorruption "CHAIN BREAK: position N is missing from kafka topic T ..."
+  // when events are held behind a missing position; Ok otherwise.
+  Status CheckNoHole(const std::string& topic) const;
+  const ChainChecker& checker() const { return checker_; }
+
+ private:
+  ChainChecker checker_;
+  std::map<uint64_t, Event> held_;  // arrived ahead of next_
+  uint64_t next_;
+};
+
+// The number of partitions of `topic`, asked with a metadata request of at
+// most `timeout`: kUnavailable when the brokers do not answer by then,
+// kNotFound when the topic does not exist. `rk` is any client handle;
+// `brokers` only names them in the message.
+Result<int> TopicPartitionCount(rd_kafka_s* rk, const std::string& brokers,
+                                const std::string& topic, std::chrono::milliseconds timeout);
+
+// How long readers wait for the brokers' first metadata answer.
+inline constexpr std::chrono::milliseconds kMetadataTimeout{10000};
 
 struct ReaderOptions {
   std::string brokers;

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "events/json_log.h"
 #include "events/time_format.h"
 
 namespace tl {
@@ -26,6 +27,21 @@ constexpr int64_t kRecentErrorMs = 30000;
 constexpr std::chrono::milliseconds kMinBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{10000};
 constexpr const char* kCheckpointFormat = "tokenledger.relay-checkpoint.v1";
+// CloudEvents Kafka protocol binding, structured content mode: the value is
+// the whole event in the JSON event format.
+constexpr const char* kContentTypeHeader = "content-type";
+constexpr const char* kCloudEventsJson = "application/cloudevents+json";
+
+// Whether a librdkafka property's value is a credential (SASL password,
+// OAuth secret, private key, key password): such values are cut out of
+// every log line, whatever librdkafka puts in its messages.
+bool IsSecretProperty(const std::string& key) {
+  for (const char* word : {"password", "secret", "oauthbearer.config", "ssl.key.pem",
+                           "ssl_key", "ssl.keystore"}) {
+    if (key.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
 
 Error IoError(const std::string& what, const std::string& path) {
   return MakeError(ErrorCode::kIo, what + " " + path + ": " + std::strerror(errno));
@@ -210,10 +226,25 @@ struct KafkaRelay::Impl {
         log = true;
       }
     }
-    if (log && opts.log_errors) {
-      std::fprintf(stderr, "kafka relay (topic %s, brokers %s): %s\n", opts.topic.c_str(),
-                   opts.brokers.c_str(), message.c_str());
+    if (log && opts.log_errors) Log("error", message, {});
+  }
+
+  // One JSON log line naming the relay, with credentials cut out.
+  void Log(const char* level, const std::string& message, Json fields) const {
+    fields["msg"] = "kafka relay: " + Redact(message);
+    fields["topic"] = opts.topic;
+    fields["brokers"] = Redact(opts.brokers);
+    WriteJsonLogLine(level, std::move(fields));
+  }
+
+  std::string Redact(std::string text) const {
+    for (const auto& [key, value] : opts.properties) {
+      if (value.empty() || !IsSecretProperty(key)) continue;
+      for (size_t at = text.find(value); at != std::string::npos; at = text.find(value, at)) {
+        text.replace(at, value.size(), "[redacted]");
+      }
     }
+    return text;
   }
 
   void Publish() {
@@ -256,10 +287,12 @@ struct KafkaRelay::Impl {
                       reason);
   }
 
-  static void OnLog(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  static void OnLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
     // librdkafka's own log lines (connection refused, ...): the relay
     // reports errors through OnError; keep warnings and worse on stderr.
-    if (level <= 4) std::fprintf(stderr, "kafka relay [librdkafka %s]: %s\n", fac, buf);
+    if (level > 4) return;
+    const auto* self = static_cast<const Impl*>(rd_kafka_opaque(rk));
+    self->Log(level <= 3 ? "error" : "warn", buf, {{"librdkafka", fac}});
   }
 
   // Builds a configuration; nullptr and `error` set when a property is refused.
@@ -377,6 +410,7 @@ struct KafkaRelay::Impl {
           rk, RD_KAFKA_V_TOPIC(opts.topic.c_str()),
           RD_KAFKA_V_KEY(e.token_id.data(), e.token_id.size()),
           RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_HEADER(kContentTypeHeader, kCloudEventsJson, -1),
           RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(e.position.value()))),
           RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;

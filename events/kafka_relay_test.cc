@@ -20,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <set>
 #include <sstream>
@@ -114,22 +115,30 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
   return pred();
 }
 
-// Produces one raw message (for tampering and duplicates).
-void ProduceRaw(const std::string& brokers, const std::string& topic, const std::string& key,
-                const std::string& value) {
+// Produces raw messages (key, value) in order, partitioned by key as the
+// relay does (for tampering, duplicates and holes).
+void ProduceRawMany(const std::string& brokers, const std::string& topic,
+                    const std::vector<std::pair<std::string, std::string>>& messages) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr);
   rd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr, sizeof errstr);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   ASSERT_NE(rk, nullptr);
-  ASSERT_EQ(
-      rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-      RD_KAFKA_RESP_ERR_NO_ERROR);
+  for (const auto& [key, value] : messages) {
+    ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_KEY(key.data(), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
   ASSERT_EQ(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_destroy(rk);
+}
+
+void ProduceRaw(const std::string& brokers, const std::string& topic, const std::string& key,
+                const std::string& value) {
+  ProduceRawMany(brokers, topic, {{key, value}});
 }
 
 // A fresh path for this run of the current test (repeats and parallel runs
@@ -537,15 +546,138 @@ TEST(KafkaConsume, ReportsATamperedEventLoudly) {
   EXPECT_NE(err.find("position 26"), std::string::npos) << err;
 }
 
+// Appends `count` random events over `tokens` tokens to `source` and relays
+// them to `topic`, waiting until Kafka acknowledged them all.
+void RelayRandomWorkload(const MockKafkaCluster& cluster, const std::string& topic,
+                         MemorySource& source, unsigned seed, int count, int tokens) {
+  std::mt19937 rng(seed);
+  AppendRandom(source, rng, count, tokens);
+  KafkaRelay relay(source, Options(cluster, topic));
+  ASSERT_TRUE(relay.Start().ok());
+  ASSERT_TRUE(WaitFor(
+      [&] { return relay.Stats().acked_position.value() == static_cast<uint64_t>(count); }, 10s));
+  relay.Stop();
+}
+
+// A consume run: exit code, stdout, stderr.
+struct ConsumeRun {
+  int rc;
+  std::string out;
+  std::string err;
+};
+ConsumeRun Consume(const std::vector<std::string>& args) {
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  int rc = RunConsume(args);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  return {rc, out, ::testing::internal::GetCapturedStderr()};
+}
+
+TEST(KafkaConsume, ReportsAMissingPositionAsAChainBreakAndPrintsNothingPastIt) {
+  MockKafkaCluster cluster(1);
+  ASSERT_TRUE(cluster.CreateTopic("ledger", 3).ok());
+  ASSERT_TRUE(cluster.CreateTopic("holed", 3).ok());
+  MemorySource source;
+  std::mt19937 rng(5);
+  AppendRandom(source, rng, 40, 5);
+  // The topic as an attacker or a lost write leaves it: position 20 gone.
+  std::vector<std::pair<std::string, std::string>> without_20;
+  for (const Event& e : source.All()) {
+    if (e.position.value() != 20) without_20.emplace_back(e.token_id, ToCloudEvent(e).dump());
+  }
+  ProduceRawMany(cluster.bootstrap(), "holed", without_20);
+  for (int run = 0; run < 2; ++run) {  // nothing past the hole is committed: reported again
+    ConsumeRun c = Consume({"--brokers", cluster.bootstrap(), "--topic", "holed", "--group",
+                            "audit", "--from-beginning", "--max-idle-ms", "3000"});
+    EXPECT_EQ(c.rc, 3) << c.err;
+    EXPECT_NE(c.err.find("CHAIN BREAK: position 20 is missing"), std::string::npos) << c.err;
+    EXPECT_NE(c.err.find("next present: 21"), std::string::npos) << c.err;
+    std::vector<uint64_t> printed;
+    std::istringstream lines(c.out);
+    for (std::string line; std::getline(lines, line);) {
+      printed.push_back(EventFromJson(Json::parse(line)).position.value());
+    }
+    std::vector<uint64_t> expected(run == 0 ? 19 : 0);
+    std::iota(expected.begin(), expected.end(), 1);
+    EXPECT_EQ(printed, expected) << "run " << run;
+  }
+}
+
+TEST(KafkaConsume, MissingTopicAndUnreachableBrokersAreErrors) {
+  MockKafkaCluster cluster(1);
+  ConsumeRun missing = Consume({"--brokers", cluster.bootstrap(), "--topic", "absent", "--group",
+                                "audit", "--from-beginning", "--max-idle-ms", "3000"});
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.err.find("kafka topic absent does not exist"), std::string::npos)
+      << missing.err;
+
+  auto started = std::chrono::steady_clock::now();
+  ConsumeRun down = Consume({"--brokers", "127.0.0.1:1", "--group", "audit", "--max-idle-ms",
+                             "3000"});
+  EXPECT_EQ(down.rc, 1);
+  EXPECT_NE(down.err.find("kafka brokers 127.0.0.1:1 unreachable"), std::string::npos)
+      << down.err;
+  EXPECT_EQ(down.err.find("%3|"), std::string::npos) << "raw librdkafka lines: " << down.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);
+}
+
+TEST(KafkaConsume, HelpPrintsUsage) {
+  ConsumeRun c = Consume({"--help"});
+  EXPECT_EQ(c.rc, 0);
+  EXPECT_NE(c.out.find("usage: tokenledger consume"), std::string::npos) << c.out;
+}
+
+TEST(KafkaRelay, RecordsAreStructuredModeCloudEvents) {
+  MockKafkaCluster cluster(1);
+  ASSERT_TRUE(cluster.CreateTopic("ledger", 2).ok());
+  MemorySource source;
+  RelayRandomWorkload(cluster, "ledger", source, /*seed=*/6, /*count=*/10, /*tokens=*/3);
+  std::vector<TopicMessage> messages = ReadTopicRaw(cluster.bootstrap(), "ledger");
+  ASSERT_EQ(messages.size(), 10u);
+  for (const TopicMessage& m : messages) {
+    EXPECT_EQ(m.content_type, "application/cloudevents+json") << "offset " << m.offset;
+  }
+}
+
+TEST(KafkaRelay, LogLinesAreJsonAndNeverHoldASecret) {
+  const std::string password = "pw-" + std::to_string(std::random_device{}()) + "-secret";
+  const std::string checkpoint = TempPath("relay.checkpoint");
+  std::ofstream(checkpoint) << "not a checkpoint";  // a warning of its own
+  MemorySource source;
+  source.Append("tok_0", EventType::kUsed);
+  RelayOptions o;
+  o.brokers = "127.0.0.1:1";  // nothing listens: librdkafka and relay errors
+  o.topic = "ledger";
+  o.checkpoint_path = checkpoint;
+  o.properties = {{"sasl.username", "relay"}, {"sasl.password", password}};
+  ::testing::internal::CaptureStderr();
+  {
+    KafkaRelay relay(source, o);
+    ASSERT_TRUE(relay.Start().ok());
+    WaitFor([&] { return relay.Stats().errors >= 2; }, 10s);
+    relay.Stop(100ms);
+  }
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find(password), std::string::npos) << err;
+  int lines_seen = 0;
+  bool checkpoint_warned = false;
+  std::istringstream lines(err);
+  for (std::string line; std::getline(lines, line);) {
+    ++lines_seen;
+    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(j.is_object()) << "not a JSON log line: " << line;
+    EXPECT_TRUE(j.contains("level") && j.contains("msg") && j.contains("time")) << line;
+    checkpoint_warned |= line.find("unusable checkpoint") != std::string::npos;
+  }
+  EXPECT_GE(lines_seen, 2) << err;
+  EXPECT_TRUE(checkpoint_warned) << err;
+}
+
 TEST(KafkaCli, ReadEventsFromKafkaRebuildsTheLog) {
   MockKafkaCluster cluster(3);
   MemorySource source;
-  std::mt19937 rng(4);
-  AppendRandom(source, rng, 400, 50);
-  KafkaRelay relay(source, Options(cluster, "tokenledger.events"));
-  ASSERT_TRUE(relay.Start().ok());
-  ASSERT_TRUE(WaitFor([&] { return relay.Stats().acked_position.value() == 400; }, 10s));
-  relay.Stop();
+  RelayRandomWorkload(cluster, "tokenledger.events", source, /*seed=*/4, /*count=*/400,
+                      /*tokens=*/50);
   Result<std::vector<Event>> read = ReadEventsFromKafka(cluster.bootstrap(), "tokenledger.events");
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(*read, source.All());

@@ -20,6 +20,7 @@ struct TopicMessage {
   std::string key;
   std::string value;
   Event event;
+  std::string content_type;  // the record's "content-type" header; empty when absent
 };
 
 // Every message of the topic up to the high watermarks, read by assign()
@@ -70,6 +71,14 @@ std::vector<TopicMessage> ReadTopicRaw(const std::string& brokers, const std::st
                        std::string(static_cast<const char*>(m->key), m->key_len),
                        std::string(static_cast<const char*>(m->payload), m->len), Event{}};
       msg.event = FromCloudEvent(Json::parse(msg.value));
+      rd_kafka_headers_t* headers = nullptr;
+      const void* ct = nullptr;
+      size_t ct_size = 0;
+      if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          rd_kafka_header_get_last(headers, "content-type", &ct, &ct_size) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR) {
+        msg.content_type.assign(static_cast<const char*>(ct), ct_size);
+      }
       out.push_back(std::move(msg));
     }
     rd_kafka_message_destroy(m);

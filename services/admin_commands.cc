@@ -109,9 +109,19 @@ int RunReplay(const std::vector<std::string>& args) {
                    .repeatable = {"kafka-property"}});
   const char* usage =
       "replay --data DIR [--until POSITION|TIME] [--out FILE]\n"
-      "       tokenledger replay --from-kafka --brokers HOST:PORT --topic NAME [--until ...] "
-      "[--out FILE]";
+      "       tokenledger replay --from-kafka --brokers HOST:PORT [--topic NAME] [--until ...] "
+      "[--out FILE]\n"
+      "  --topic defaults to tokenledger.events";
   if (!a.ok()) return Usage(a, usage);
+  // One source: the local log or the topic, never a silently ignored second one.
+  if (a.Has("from-kafka") && a.Has("data")) {
+    std::cerr << "replay: --data and --from-kafka are two sources; give one\n";
+    return Usage(a, usage);
+  }
+  if (!a.Has("from-kafka") && (a.Has("brokers") || a.Has("topic") || a.Has("kafka-property"))) {
+    std::cerr << "replay: --brokers, --topic and --kafka-property need --from-kafka\n";
+    return Usage(a, usage);
+  }
   ReplayLimit limit;
   if (auto until = a.Get("until")) {
     if (auto pos = ParseUint(*until)) {
@@ -163,7 +173,9 @@ int RunRestore(const std::vector<std::string>& args) {
   CliArgs a(args, {.values = {"data", "brokers", "topic", "kafka-property"},
                    .switches = {"from-kafka"},
                    .repeatable = {"kafka-property"}});
-  const char* usage = "restore --from-kafka --brokers HOST:PORT --topic NAME --data NEWDIR";
+  const char* usage =
+      "restore --from-kafka --brokers HOST:PORT [--topic NAME] --data NEWDIR\n"
+      "  --topic defaults to tokenledger.events";
   if (!a.ok() || !a.Has("from-kafka") || !a.Has("brokers") || !a.Has("data"))
     return Usage(a, usage);
   const std::string dir = LogDir(*a.Get("data"));

@@ -9,18 +9,23 @@
 
 namespace tl {
 
-// `tokenledger consume --brokers B --topic T --group G [--from-beginning]
-//   [--type TYPE] [--property k=v]... [--max-idle-ms N]`
+// `tokenledger consume --brokers B [--topic T] --group G [--from-beginning]
+//   [--type TYPE] [--property k=v]... [--max-idle-ms N] [--help]`
 // An audit tail: joins consumer group G (session.timeout.ms=6000), prints each
-// event once as a JSON line (EventToJson) on stdout, commits offsets, and
-// verifies the hash chain as events arrive from all partitions (ChainChecker).
+// event once, in position order, as a JSON line (EventToJson) on stdout,
+// commits offsets only over what it printed, and verifies the hash chain
+// (PositionOrder). The brokers must answer metadata within kMetadataTimeout
+// (10 s) and the topic must exist, else exit 1 with a message.
 // --from-beginning starts at the earliest offset when the group has no
 // committed offset (Kafka's auto.offset.reset semantics); otherwise only new
 // events are read. --type prints only that event type (the chain is still
-// verified over all). --max-idle-ms exits 0 after N ms without a message
+// verified over all). --max-idle-ms exits after N ms without a message
 // (counted from the first partition assignment). Runs until SIGINT/SIGTERM
-// otherwise. Exit codes: 0 done, 1 Kafka error, 2 usage, 3 chain break or a
-// message that is not one of our events (reported on stderr with positions).
+// otherwise. A position missing while later ones were read is a chain break
+// once it has been missing for 30 s, or when --max-idle-ms ends the run.
+// Exit codes: 0 done, 1 Kafka error, 2 usage, 3 chain break (an altered
+// event, a hole, or a message that is not one of our events; reported on
+// stderr with positions, nothing past it printed or committed).
 int RunConsume(const std::vector<std::string>& args);
 
 // `tokenledger dev-kafka [--brokers N] [--port P]`

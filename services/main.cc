@@ -19,10 +19,11 @@ constexpr const char* kHelp = R"(usage: tokenledger <command> [flags]
   log verify --data DIR                      check every CRC and the hash chain
   log export --data DIR [--from POSITION]    events as CloudEvents JSON lines
   replay     --data DIR [--until POSITION|TIME] [--out FILE]
-  replay     --from-kafka --brokers B --topic T
-  restore    --from-kafka --brokers B --topic T --data NEWDIR
-  consume    --brokers B --topic T --group G [--from-beginning] [--type T]
+  replay     --from-kafka --brokers B [--topic T]   (topic default: tokenledger.events)
+  restore    --from-kafka --brokers B [--topic T] --data NEWDIR
+  consume    --brokers B [--topic T] --group G [--from-beginning] [--type T] [--max-idle-ms N]
   dev-kafka  [--brokers 3] [--port P]
+             (serve, consume and dev-kafka take --help)
   token      create|list|show|update|regenerate|revoke|credits|verify|events|usage
              (uses TOKENLEDGER_ADDR and TOKENLEDGER_TOKEN; --help for details)
 )";

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "events/clock.h"
+#include "events/json_log.h"
 #include "events/kafka_relay.h"
 #include "services/cli_args.h"
 #include "services/http_api.h"
@@ -50,10 +51,7 @@ std::optional<std::string> Env(const char* name) {
   return std::string(v);
 }
 
-void LogInfo(Json line) {
-  line["level"] = "info";
-  std::cerr << line.dump(-1, ' ', false, Json::error_handler_t::replace) << std::endl;
-}
+void LogInfo(Json line) { WriteJsonLogLine("info", std::move(line)); }
 
 // The relay's settings from flags and the environment (flags win); nullopt
 // when no brokers are configured. Property values are never logged: they
@@ -145,7 +143,12 @@ Json RelayReady(const RelayStats& s) {
 int RunServe(const std::vector<std::string>& args) {
   CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "kafka-brokers",
                               "kafka-topic", "kafka-property"},
+                   .switches = {"help"},
                    .repeatable = {"kafka-property"}});
+  if (a.ok() && a.Has("help")) {
+    std::cout << kUsage;
+    return 0;
+  }
   std::string host;
   int port = 0;
   if (!a.ok() || !a.Has("data")) {
@@ -265,7 +268,7 @@ int RunServe(const std::vector<std::string>& args) {
              {"acked_position", s.acked_position.value()},
              {"lag_positions", s.lag_positions}});
   }
-  std::cerr << R"({"level":"info","msg":"stopped; writing snapshot"})" << std::endl;
+  LogInfo({{"msg", "stopped; writing snapshot"}});
   return 0;
 }
 
