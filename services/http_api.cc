@@ -2,12 +2,16 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "events/crypto.h"
 #include "events/time_format.h"
@@ -104,10 +108,41 @@ Result<int64_t> TimeParam(const httplib::Request& req, const char* name, int64_t
   return *t;
 }
 
+// A body is one JSON document whose objects never repeat a key: parsers
+// disagree on which of two values wins, so a proxy or an audit trail reading
+// the other one would see another request than the ledger decided on.
 Result<Json> ParseBody(const httplib::Request& req) {
   if (req.body.empty()) return Json(nullptr);
-  Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  thread_local std::vector<std::vector<std::string>> keys;  // of each open object
+  size_t depth = 0;
+  std::optional<std::string> repeated;
+  auto check_keys = [&](int, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+        if (keys.size() <= depth) keys.emplace_back();
+        keys[depth++].clear();
+        break;
+      case Json::parse_event_t::object_end:
+        --depth;
+        break;
+      case Json::parse_event_t::key: {
+        std::vector<std::string>& seen = keys[depth - 1];
+        const std::string& key = parsed.get_ref<const std::string&>();
+        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+          if (!repeated) repeated = key;
+        } else {
+          seen.push_back(key);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    return true;
+  };
+  Json j = Json::parse(req.body, check_keys, /*allow_exceptions=*/false);
   if (j.is_discarded()) return BadParam("body", "is not valid JSON");
+  if (repeated) return BadParam(*repeated, "appears twice in one object");
   return j;
 }
 

@@ -980,6 +980,10 @@ TEST(HttpApiTest, BadInputIsProblemJsonNamingTheFieldAndAppendsNothing) {
   ExpectProblem(s.PostRaw("/v1/tokens", "[1,2]"), 400, "");
   ExpectProblem(s.PostRaw("/v1/tokens/" + id + "/credits", "not json"), 400, "body");
   ExpectProblem(s.PostRaw("/v1/verify", "{"), 400, "body");
+  // A repeated key is refused, whichever value a parser would keep.
+  ExpectProblem(s.PostRaw("/v1/tokens", R"({"name": "a", "name": "b"})"), 400, "name");
+  ExpectProblem(s.PostRaw("/v1/tokens", R"({"name": "a", "meta": {"k": 1, "k": 2}})"), 400, "k");
+  ExpectProblem(s.PostRaw("/v1/verify", R"({"token": "x", "cost": 1, "cost": 0})"), 400, "cost");
   ExpectProblem(s.Post("/v1/tokens", Json::object()), 400, "name");
   ExpectProblem(s.Post("/v1/tokens", {{"name", 5}}), 400, "name");
   ExpectProblem(s.Post("/v1/tokens", {{"name", ""}}), 400, "name");
