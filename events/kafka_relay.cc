@@ -512,6 +512,18 @@ Status KafkaRelay::Start() {
   if (opts_.brokers.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "kafka brokers not set", "kafka-brokers");
   }
+  // A user value for a forced property is overridden: say so rather than
+  // let an operator believe `acks=1` took effect.
+  for (const auto& [key, value] : opts_.properties) {
+    for (const auto& [forced_key, forced_value] : ForcedProperties()) {
+      if (key == forced_key && value != forced_value) {
+        impl->Log("warn",
+                  "kafka property " + key + "=" + value + " ignored: the relay always produces with " +
+                      forced_key + "=" + forced_value,
+                  {});
+      }
+    }
+  }
 
   uint64_t start = 0;
   if (!opts_.checkpoint_path.empty()) {

@@ -649,7 +649,7 @@ TEST(KafkaRelay, LogLinesAreJsonAndNeverHoldASecret) {
   o.brokers = "127.0.0.1:1";  // nothing listens: librdkafka and relay errors
   o.topic = "ledger";
   o.checkpoint_path = checkpoint;
-  o.properties = {{"sasl.username", "relay"}, {"sasl.password", password}};
+  o.properties = {{"sasl.username", "relay"}, {"sasl.password", password}, {"acks", "1"}};
   ::testing::internal::CaptureStderr();
   {
     KafkaRelay relay(source, o);
@@ -661,6 +661,7 @@ TEST(KafkaRelay, LogLinesAreJsonAndNeverHoldASecret) {
   EXPECT_EQ(err.find(password), std::string::npos) << err;
   int lines_seen = 0;
   bool checkpoint_warned = false;
+  bool acks_warned = false;  // a forced property the user tried to change
   std::istringstream lines(err);
   for (std::string line; std::getline(lines, line);) {
     ++lines_seen;
@@ -668,9 +669,11 @@ TEST(KafkaRelay, LogLinesAreJsonAndNeverHoldASecret) {
     ASSERT_TRUE(j.is_object()) << "not a JSON log line: " << line;
     EXPECT_TRUE(j.contains("level") && j.contains("msg") && j.contains("time")) << line;
     checkpoint_warned |= line.find("unusable checkpoint") != std::string::npos;
+    acks_warned |= line.find("acks=1 ignored") != std::string::npos;
   }
   EXPECT_GE(lines_seen, 2) << err;
   EXPECT_TRUE(checkpoint_warned) << err;
+  EXPECT_TRUE(acks_warned) << err;
 }
 
 TEST(KafkaCli, ReadEventsFromKafkaRebuildsTheLog) {
