@@ -375,7 +375,8 @@ void HttpApi::Log(const httplib::Request& req, const httplib::Response& res) {
   line += ",\"remote\":";
   AppendJsonString(line, req.remote_addr);
   line += ",\"request_id\":";
-  AppendRedactedJsonString(line, HeaderView(res.headers, "X-Request-Id"));
+  // Never a secret: the pre-routing handler replaces one (SaneRequestId).
+  AppendJsonString(line, HeaderView(res.headers, "X-Request-Id"));
   line += ",\"route\":";
   AppendJsonString(line, route_name);
   line += ",\"status\":";
