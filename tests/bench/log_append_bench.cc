@@ -2,21 +2,34 @@
 // cost of one fsync on the same disk (what bounds group commit).
 //
 //   log_append_bench [DIR=/work/tmp-bench] [threads=64] [seconds=10] [syncs=2] [depth=1]
+//                    [driver=threads]
 //
 // `syncs` is LogOptions::max_syncs_in_flight (1 = no overlapping rounds).
+// `threads` is the number of writers; `driver` says how they run:
+//   threads: each writer is an OS thread that blocks in WaitDurable.
+//   loop:    the writers are logical clients multiplexed on ONE thread, as an
+//            epoll server serves its connections: each iteration stages the
+//            next append(s) of every writer that is ready, asks a
+//            DurableWaiter (`syncs` threads) for the last position staged,
+//            blocks on an eventfd that the waiter's notify writes to, and
+//            acknowledges every writer whose appends are now durable (its
+//            latency ends when the loop sees that); those become ready again.
 //
 // Each writer appends token.used events to its own stream as fast as it can.
-// With depth 1 it is synchronous: one event at a time, each returning once it
-// is durable (EventLog::Append). With depth N it pipelines: it stages N
-// appends (EventLog::Stage), then waits until the last is durable
-// (WaitDurable); each event's latency runs from its Stage to that return, so
-// nothing is counted before it is on disk.
-// Prints events/s, append latency p50/p99/max, fsyncs/s and events per fsync;
+// With depth 1 it is synchronous (with either driver): one event at a time,
+// the next staged only once the previous one is durable. With depth N it
+// pipelines: it stages N appends (EventLog::Stage), then waits until the last
+// is durable; each event's latency runs from its Stage until the writer learns
+// that (WaitDurable returns, or the loop reads the eventfd), so nothing is
+// counted before it is on disk.
+// Prints events/s, append latency p50/p99/max, fsyncs/s and events per fsync
+// (with `loop` also the loop thread's time staging and blocked per iteration);
 // then a write+fdatasync loop of the size one group commit writes, alone.
 // The log lives in a fresh directory under DIR (same disk as /work by
 // default) and is removed afterwards.
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,11 +38,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "events/durable_waiter.h"
 #include "events/log.h"
 
 namespace tl {
@@ -80,10 +95,164 @@ void FsyncAlone(const std::string& dir, size_t bytes, int n, bool preallocated) 
   std::printf(
       "fsync alone (write %zu B + fdatasync, %s): %.0f/s, p50 %.0f us, p99 %.0f us, max "
       "%.0f us\n",
-      bytes, preallocated ? "into preallocated space" : "appending", lat.size() / secs, Percentile(lat, 0.50), Percentile(lat, 0.99), lat.back());
+      bytes, preallocated ? "into preallocated space" : "appending", lat.size() / secs,
+      Percentile(lat, 0.50), Percentile(lat, 0.99), lat.back());
 }
 
-int Run(const std::string& base, int threads, double seconds, size_t syncs, size_t depth) {
+// One writer's appends: its own stream, the same event data every time.
+struct Writer {
+  explicit Writer(int t) {
+    proto.token_id = "tok_bench" + std::to_string(t);
+    proto.actor = "tok_verifier";
+    data = Json{{"cost", 1},
+                {"permissions", Json::array({"read:orders"})},
+                {"origin", nullptr},
+                {"ip", "10.0.0." + std::to_string(t)}};
+    latencies.reserve(1 << 20);
+  }
+  // Stages `depth` appends (noting when each was staged in staged_at) and
+  // returns the last position, or nothing after printing why it failed.
+  std::optional<Position> StageAppends(EventLog& log, size_t depth) {
+    staged_at.clear();
+    Position last;
+    for (size_t d = 0; d < depth; ++d) {
+      AppendRequest r = proto;
+      r.time_ms = 1'767'225'600'000 + static_cast<int64_t>(latencies.size() + d);
+      r.events.emplace_back(EventType::kUsed, data);
+      staged_at.push_back(SteadyClock::now());
+      auto res = log.Stage(std::move(r));
+      if (!res.ok()) {
+        std::fprintf(stderr, "append: %s\n", res.error().message.c_str());
+        return std::nullopt;
+      }
+      last = res->last;
+    }
+    return last;
+  }
+  // The staged appends are durable (seen at `done`).
+  void Acknowledge(SteadyClock::time_point done) {
+    for (const auto& t0 : staged_at) {
+      latencies.push_back(std::chrono::duration<double, std::micro>(done - t0).count());
+    }
+    staged_at.clear();
+  }
+
+  AppendRequest proto;
+  Json data;
+  std::vector<SteadyClock::time_point> staged_at;  // of the appends in flight
+  Position last;                                   // the last one in flight
+  std::vector<double> latencies;                   // microseconds
+};
+
+// Each writer on its own thread, blocking in WaitDurable. False on failure.
+bool DriveThreads(EventLog& log, std::vector<Writer>& writers, double seconds, size_t depth) {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (Writer& writer : writers) {
+    threads.emplace_back([&, w = &writer] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        const std::optional<Position> last = w->StageAppends(log, depth);
+        if (!last) {
+          failed = true;
+          return;
+        }
+        log.WaitDurable(*last);
+        w->Acknowledge(SteadyClock::now());
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  return !failed;
+}
+
+// Every writer multiplexed on this thread, told of durability through an
+// eventfd by a DurableWaiter with `syncs` threads. False on failure.
+bool DriveLoop(EventLog& log, std::vector<Writer>& writers, double seconds, size_t depth,
+               size_t syncs) {
+  const int efd = ::eventfd(0, EFD_CLOEXEC);
+  if (efd < 0) {
+    std::perror("eventfd");
+    return false;
+  }
+  // Published before the eventfd is written, so the loop reads it after.
+  std::atomic<uint64_t> durable{0};
+  bool ok = true;
+  SteadyClock::duration staging{}, waiting{};
+  uint64_t iterations = 0;  // that staged
+  uint64_t staged_events = 0;
+  {
+    DurableWaiter waiter(log, syncs, [&](Position p) {
+      uint64_t seen = durable.load(std::memory_order_relaxed);
+      while (seen < p.value() &&
+             !durable.compare_exchange_weak(seen, p.value(), std::memory_order_release)) {
+      }
+      const uint64_t one = 1;
+      if (::write(efd, &one, sizeof one) != sizeof one) std::abort();
+    });
+    const auto end = SteadyClock::now() + std::chrono::duration<double>(seconds);
+    std::vector<Writer*> ready;
+    for (Writer& w : writers) ready.push_back(&w);
+    std::vector<Writer*> in_flight;
+    bool stopping = false;
+    while (true) {
+      stopping = stopping || SteadyClock::now() >= end;
+      if (!stopping && !ready.empty()) {
+        const auto stage_start = SteadyClock::now();
+        Position last;
+        for (Writer* w : ready) {
+          const std::optional<Position> staged = w->StageAppends(log, depth);
+          if (!staged) {
+            ok = false;
+            break;
+          }
+          w->last = *staged;
+          last = *staged;
+          staged_events += depth;
+          in_flight.push_back(w);
+        }
+        ready.clear();
+        if (!ok) break;
+        waiter.Request(last);
+        staging += SteadyClock::now() - stage_start;
+        ++iterations;
+      }
+      if (in_flight.empty()) break;  // stopping, and everything acknowledged
+      const auto wait_start = SteadyClock::now();
+      uint64_t count;
+      if (::read(efd, &count, sizeof count) != sizeof count) {
+        std::perror("read eventfd");
+        ok = false;
+        break;
+      }
+      const Position now_durable(durable.load(std::memory_order_acquire));
+      const auto done = SteadyClock::now();
+      waiting += done - wait_start;
+      std::erase_if(in_flight, [&](Writer* w) {
+        if (w->last > now_durable) return false;
+        w->Acknowledge(done);
+        ready.push_back(w);
+        return true;
+      });
+    }
+  }  // the waiter makes whatever is still requested durable before efd closes
+  ::close(efd);
+  // What the one thread did: staging (CPU) against blocking on the eventfd.
+  const double stage_us = std::chrono::duration<double, std::micro>(staging).count();
+  const double wait_us = std::chrono::duration<double, std::micro>(waiting).count();
+  std::printf(
+      "event loop: %llu iterations; per iteration %.0f us staging (%.2f us an event), "
+      "%.0f us blocked on the eventfd\n",
+      static_cast<unsigned long long>(iterations), stage_us / std::max<uint64_t>(iterations, 1),
+      stage_us / static_cast<double>(std::max<uint64_t>(staged_events, 1)),
+      wait_us / std::max<uint64_t>(iterations, 1));
+  return ok;
+}
+
+int Run(const std::string& base, int threads, double seconds, size_t syncs, size_t depth,
+        bool loop) {
   std::random_device rd;
   const std::string dir = base + "/log-append-bench-" + std::to_string(rd());
   std::filesystem::create_directories(dir);
@@ -98,66 +267,28 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs, size
       return 1;
     }
     EventLog& log = **opened;
-    std::atomic<bool> stop{false};
-    std::atomic<bool> failed{false};
-    std::vector<std::vector<double>> latencies(threads);
-    std::vector<std::thread> writers;
+    std::vector<Writer> writers;
+    writers.reserve(threads);
+    for (int t = 0; t < threads; ++t) writers.emplace_back(t);
     const LogCounters before = log.Counters();
     const auto start = SteadyClock::now();
-    for (int t = 0; t < threads; ++t) {
-      writers.emplace_back([&, t] {
-        std::vector<double>& lat = latencies[t];
-        lat.reserve(1 << 20);
-        AppendRequest proto;
-        proto.token_id = "tok_bench" + std::to_string(t);
-        proto.actor = "tok_verifier";
-        const Json data{{"cost", 1},
-                        {"permissions", Json::array({"read:orders"})},
-                        {"origin", nullptr},
-                        {"ip", "10.0.0." + std::to_string(t)}};
-        std::vector<SteadyClock::time_point> staged_at;
-        staged_at.reserve(depth);
-        while (!stop.load(std::memory_order_relaxed)) {
-          // `depth` appends in flight, each acknowledged only once durable.
-          staged_at.clear();
-          Position last;
-          for (size_t d = 0; d < depth; ++d) {
-            AppendRequest r = proto;
-            r.time_ms = 1'767'225'600'000 + static_cast<int64_t>(lat.size() + d);
-            r.events.emplace_back(EventType::kUsed, data);
-            staged_at.push_back(SteadyClock::now());
-            auto res = log.Stage(std::move(r));
-            if (!res.ok()) {
-              std::fprintf(stderr, "append: %s\n", res.error().message.c_str());
-              failed = true;
-              return;
-            }
-            last = res->last;
-          }
-          log.WaitDurable(last);
-          const auto done = SteadyClock::now();
-          for (const auto& t0 : staged_at) {
-            lat.push_back(std::chrono::duration<double, std::micro>(done - t0).count());
-          }
-        }
-      });
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    stop = true;
-    for (auto& w : writers) w.join();
+    const bool ok = loop ? DriveLoop(log, writers, seconds, depth, syncs)
+                         : DriveThreads(log, writers, seconds, depth);
     const double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
-    if (failed) return 1;
+    if (!ok) return 1;
     const LogCounters after = log.Counters();
     std::vector<double> all;
-    for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    for (const Writer& w : writers) all.insert(all.end(), w.latencies.begin(), w.latencies.end());
     std::sort(all.begin(), all.end());
     const uint64_t events = after.events - before.events;
     const uint64_t fsyncs = after.fsyncs - before.fsyncs;
     total_events = after.events;
     events_per_fsync = fsyncs ? static_cast<double>(events) / fsyncs : 0;
-    std::printf("%d writers, %zu appends in flight each, %zu syncs in flight, %.1f s: %llu events, "
-                "%.0f events/s\n",
-                threads, depth, syncs, secs, static_cast<unsigned long long>(events), events / secs);
+    std::printf(
+        "%d writers (%s), %zu appends in flight each, %zu syncs in flight, %.1f s: %llu "
+        "events, %.0f events/s\n",
+        threads, loop ? "one event-loop thread" : "one thread each", depth, syncs, secs,
+        static_cast<unsigned long long>(events), events / secs);
     std::printf("append latency: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n",
                 Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999), all.back());
     std::printf("fsyncs: %llu (%.0f/s), %.1f events per fsync\n",
@@ -188,9 +319,13 @@ int main(int argc, char** argv) {
   const double seconds = argc > 3 ? std::atof(argv[3]) : 10;
   const size_t syncs = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 2;
   const size_t depth = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 1;
-  if (threads < 1 || seconds <= 0 || syncs < 1 || depth < 1) {
-    std::fprintf(stderr, "usage: log_append_bench [DIR] [threads] [seconds] [syncs] [depth]\n");
+  const std::string driver = argc > 6 ? argv[6] : "threads";
+  if (threads < 1 || seconds <= 0 || syncs < 1 || depth < 1 ||
+      (driver != "threads" && driver != "loop")) {
+    std::fprintf(stderr,
+                 "usage: log_append_bench [DIR] [threads] [seconds] [syncs] [depth] "
+                 "[threads|loop]\n");
     return 2;
   }
-  return tl::Run(dir, threads, seconds, syncs, depth);
+  return tl::Run(dir, threads, seconds, syncs, depth, driver == "loop");
 }

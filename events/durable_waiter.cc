@@ -1,0 +1,56 @@
+#include "events/durable_waiter.h"
+
+#include <utility>
+
+namespace tl {
+
+DurableWaiter::DurableWaiter(EventLog& log, size_t threads, std::function<void(Position)> notify)
+    : log_(log), notify_(std::move(notify)) {
+  if (threads == 0) threads = 1;
+  threads_.reserve(threads);
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+}
+
+DurableWaiter::~DurableWaiter() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  wanted_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void DurableWaiter::Request(Position p) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (p <= wanted_) return;  // an earlier request's notify covers p
+    wanted_ = p;
+    // A busy thread looks at wanted_ again when its WaitDurable returns, so
+    // only an idle one needs waking.
+    wake = idle_ > 0;
+  }
+  if (wake) wanted_cv_.notify_one();
+}
+
+void DurableWaiter::Run() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    ++idle_;
+    wanted_cv_.wait(l, [this] { return wanted_ > claimed_ || stopping_; });
+    --idle_;
+    // Stopping still drains what was requested.
+    if (wanted_ <= claimed_) return;
+    const Position claim = wanted_;
+    claimed_ = claim;
+    l.unlock();
+    log_.WaitDurable(claim);
+    // `claim` rather than the log's DurablePosition(), which takes the log's
+    // mutex that stagers contend for: every requested position is claimed by
+    // some thread, and that thread's notify reports it.
+    notify_(claim);
+    l.lock();
+  }
+}
+
+}  // namespace tl
