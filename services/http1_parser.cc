@@ -371,12 +371,12 @@ Http1Status ScanChunked(std::string_view buf, size_t pos, const Http1Limits& lim
     if (size == 0) break;  // last-chunk
 
     // chunk-data CRLF; a wrong byte where the CRLF belongs fails at once.
+    // (Written as differences: size may be close to SIZE_MAX.)
     const size_t have = buf.size() - pos;
-    if (have > size && buf[pos + size] != '\r') return Fail(error, 400, "malformed chunked body");
-    if (have > size + 1 && buf[pos + size + 1] != '\n') {
-      return Fail(error, 400, "malformed chunked body");
-    }
-    if (have < size + 2) return Http1Status::kNeedMore;
+    if (have <= size) return Http1Status::kNeedMore;
+    if (buf[pos + size] != '\r') return Fail(error, 400, "malformed chunked body");
+    if (have - size == 1) return Http1Status::kNeedMore;
+    if (buf[pos + size + 1] != '\n') return Fail(error, 400, "malformed chunked body");
     if (framing_left < 2) return Fail(error, 413, "chunked framing too large");
     framing_left -= 2;
     if (sink != nullptr) sink->append(buf.data() + pos, size);

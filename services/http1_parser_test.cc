@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -375,6 +376,8 @@ TEST(Http1ParserTest, MalformedChunkedFramingIsRefused) {
   for (const char* body : {
            "g\r\nabc\r\n0\r\n\r\n",                // no hex digit
            "\r\n0\r\n\r\n",                        // empty size
+           "\r\n\r\n",                             // empty size, read as the last chunk
+           ";a\r\n\r\n",                           // extension without a size
            "-1\r\na\r\n0\r\n\r\n",                 // sign
            "3\r\nabcd\r\n0\r\n\r\n",               // data longer than its size
            "3\r\nab\r\n0\r\n\r\n",                 // shorter
@@ -417,8 +420,10 @@ TEST(Http1ParserTest, ChunkedFramingIsBoundedByTheHeadLimit) {
   limits.max_head_bytes = 200;
   limits.max_body_bytes = 64;
   const std::string te = "Transfer-Encoding: chunked\r\n";
+  // 1;aaaaaaaaaa CRLF x CRLF: 16 bytes of framing a chunk; with the last
+  // chunk's 5, 12 chunks come to 197 bytes, 13 to 213.
   std::string tiny;
-  for (int i = 0; i < 15; ++i) tiny += "1;aaaaaaaaaa\r\nx\r\n";  // 16 bytes of framing each
+  for (int i = 0; i < 13; ++i) tiny += "1;aaaaaaaaaa\r\nx\r\n";
   const std::string too_many = Req(te, tiny + "0\r\n\r\n");
   const std::string endless_ext = Req(te, "1;" + std::string(300, 'a'));
   const std::string long_trailer = Req(te, "5\r\n01234\r\n0\r\nX-T: " + std::string(300, 't'));
@@ -428,9 +433,24 @@ TEST(Http1ParserTest, ChunkedFramingIsBoundedByTheHeadLimit) {
     EXPECT_EQ(p.err.status, 413);
     EXPECT_EQ(p.err.detail, "chunked framing too large");
   }
-  tiny.resize(tiny.size() / 3);
+  tiny.resize(12 * 17);
   EXPECT_EQ(Answer(Req(te, tiny + "0\r\n\r\n"), limits), kComplete);
   EXPECT_EQ(Answer(Req(te, "5\r\n01234\r\n0\r\nX-T: t\r\n\r\n"), limits), kComplete);
+}
+
+TEST(Http1ParserTest, SizesNearSizeMaxDoNotOverflow) {
+  Http1Limits huge;
+  huge.max_head_bytes = SIZE_MAX;
+  huge.max_body_bytes = SIZE_MAX;
+  static_assert(SIZE_MAX == 18446744073709551615u);
+  EXPECT_EQ(Answer(Req("Content-Length: 18446744073709551615\r\n", "abc"), huge), kNeedMore);
+  EXPECT_EQ(Answer(Req("Content-Length: 18446744073709551616\r\n", "abc"), huge), 413);
+  const std::string te = "Transfer-Encoding: chunked\r\n";
+  EXPECT_EQ(Answer(Req(te, "ffffffffffffffff\r\nabc"), huge), kNeedMore);
+  EXPECT_EQ(Answer(Req(te, "fffffffffffffffe\r\nabc"), huge), kNeedMore);
+  EXPECT_EQ(Answer(Req(te, "10000000000000000\r\nabc"), huge), 413);
+  EXPECT_EQ(Answer(Req(te, "3\r\nabc\r\nffffffffffffffff\r\n"), huge), 413);  // the sum
+  EXPECT_EQ(Answer(Req(te, "3\r\nabc\r\n0\r\n\r\n"), huge), kComplete);
 }
 
 // --- no framing header -----------------------------------------------------------------
@@ -573,7 +593,7 @@ TEST(Http1ParserTest, RandomAndMutatedInputsNeverBreakTheContract) {
   auto pick = [&](size_t n) {
     return n == 0 ? 0 : std::uniform_int_distribution<size_t>(0, n - 1)(rng);
   };
-  size_t completes = 0, errors = 0;
+  size_t completes = 0, chunked_completes = 0, errors = 0;
   for (int iter = 0; iter < 200000; ++iter) {
     std::string buf;
     if (iter % 16 == 0) {
@@ -626,6 +646,7 @@ TEST(Http1ParserTest, RandomAndMutatedInputsNeverBreakTheContract) {
     }
     if (status != Http1Status::kComplete) continue;
     ++completes;
+    if (req.chunked) ++chunked_completes;
     ASSERT_LE(req.consumed, buf.size());
     ASSERT_GT(req.consumed, 0u);
     const std::string_view whole(buf);
@@ -647,9 +668,10 @@ TEST(Http1ParserTest, RandomAndMutatedInputsNeverBreakTheContract) {
     ASSERT_EQ(ParseHttp1Request(whole.substr(0, req.consumed - 1), limits, &again, &err),
               Http1Status::kNeedMore);
   }
-  // The mutations must reach both outcomes, or the loop tests little.
+  // The mutations must reach every outcome, or the loop tests little.
   EXPECT_GT(completes, 10000u);
   EXPECT_GT(errors, 10000u);
+  EXPECT_GT(chunked_completes, 1000u);
 }
 
 }  // namespace
