@@ -3,25 +3,21 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "events/crypto.h"
 #include "events/time_format.h"
 #include "services/console/console_assets.h"
+#include "services/http_common.h"
 #include "services/secret.h"
 
 namespace tl {
 namespace {
-
-constexpr size_t kMaxBodyBytes = 64 * 1024;
 
 // What the logger needs to know about the request this thread is serving.
 // cpp-httplib runs routing, the handler and the logger of one request on one
@@ -33,55 +29,18 @@ struct RequestScope {
 };
 thread_local RequestScope tls_request;
 
-struct ProblemKind {
-  int status;
-  const char* slug;
-  const char* title;
-};
-
-ProblemKind KindOf(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-      return {400, "invalid-request", "Invalid request"};
-    case ErrorCode::kUnauthenticated:
-      return {401, "unauthenticated", "Authentication required"};
-    case ErrorCode::kForbidden:
-      return {403, "forbidden", "Forbidden"};
-    case ErrorCode::kNotFound:
-      return {404, "not-found", "Not found"};
-    case ErrorCode::kConflict:
-      return {409, "conflict", "Conflict"};
-    case ErrorCode::kPreconditionFailed:
-      return {412, "precondition-failed", "Precondition failed"};
-    case ErrorCode::kUnavailable:
-      return {503, "unavailable", "Service unavailable"};
-    case ErrorCode::kCorruption:
-    case ErrorCode::kIo:
-      return {500, "internal", "Internal error"};
-  }
-  return {500, "internal", "Internal error"};
+void WriteProblem(httplib::Response& res, const Problem& p) {
+  res.status = p.status;
+  if (p.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+  res.set_content(p.body, "application/problem+json");
 }
 
-// Every problem answer is written here. Details and fields may quote client
-// input (an id, a query, a JSON key), so secrets are redacted from both.
 void WriteProblem(httplib::Response& res, int status, std::string_view slug, std::string_view title,
                   std::string_view detail, std::string_view field = {}) {
-  Json body{{"type", "urn:tokenledger:problem:" + std::string(slug)},
-            {"title", title},
-            {"status", status},
-            {"detail", RedactSecrets(detail)}};
-  if (!field.empty()) body["field"] = RedactSecrets(field);
-  res.status = status;
-  if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
-  res.set_content(body.dump(), "application/problem+json");
+  WriteProblem(res, MakeProblem(status, slug, title, detail, field));
 }
 
-void WriteError(httplib::Response& res, const Error& e) {
-  ProblemKind k = KindOf(e.code);
-  // Storage failures are not the client's business: no internals leak out.
-  std::string detail = k.status == 500 ? "the server could not complete the request" : e.message;
-  WriteProblem(res, k.status, k.slug, k.title, detail, e.field);
-}
+void WriteError(httplib::Response& res, const Error& e) { WriteProblem(res, ProblemFor(e)); }
 
 Error BadParam(std::string_view name, std::string_view why) {
   return MakeError(ErrorCode::kInvalidArgument, std::string(name) + " " + std::string(why),
@@ -108,62 +67,7 @@ Result<int64_t> TimeParam(const httplib::Request& req, const char* name, int64_t
   return *t;
 }
 
-// A body is one JSON document whose objects never repeat a key: parsers
-// disagree on which of two values wins, so a proxy or an audit trail reading
-// the other one would see another request than the ledger decided on.
-Result<Json> ParseBody(const httplib::Request& req) {
-  if (req.body.empty()) return Json(nullptr);
-  thread_local std::vector<std::vector<std::string>> keys;  // of each open object
-  size_t depth = 0;
-  std::optional<std::string> repeated;
-  auto check_keys = [&](int, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-        if (keys.size() <= depth) keys.emplace_back();
-        keys[depth++].clear();
-        break;
-      case Json::parse_event_t::object_end:
-        --depth;
-        break;
-      case Json::parse_event_t::key: {
-        std::vector<std::string>& seen = keys[depth - 1];
-        const std::string& key = parsed.get_ref<const std::string&>();
-        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-          if (!repeated) repeated = key;
-        } else {
-          seen.push_back(key);
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    return true;
-  };
-  Json j = Json::parse(req.body, check_keys, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return BadParam("body", "is not valid JSON");
-  if (repeated) return BadParam(*repeated, "appears twice in one object");
-  return j;
-}
-
-std::string NewRequestId() {
-  static std::atomic<uint64_t> counter{0};
-  static const std::string prefix = ToHex(RandomBytes(4));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%s-%08llx", prefix.c_str(),
-                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
-  return buf;
-}
-
-// Echoed in a header and logged, so never a secret (a client may send one by mistake).
-bool SaneRequestId(std::string_view id) {
-  if (id.empty() || id.size() > 64 || ContainsSecret(id)) return false;
-  for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
-      return false;
-  }
-  return true;
-}
+Result<Json> ParseBody(const httplib::Request& req) { return ParseJsonBody(req.body); }
 
 // The first value of header `name` (as get_header_value), without a copy.
 std::string_view HeaderView(const httplib::Headers& headers, const char* name) {
@@ -173,46 +77,7 @@ std::string_view HeaderView(const httplib::Headers& headers, const char* name) {
 
 // Points into `req`.
 std::string_view Bearer(const httplib::Request& req) {
-  std::string_view h = HeaderView(req.headers, "Authorization");
-  constexpr std::string_view kScheme = "Bearer ";
-  if (h.size() <= kScheme.size() || strncasecmp(h.data(), kScheme.data(), kScheme.size()) != 0) {
-    return {};
-  }
-  return h.substr(kScheme.size());
-}
-
-// `s` as a JSON string, exactly as Json(s).dump(-1, ' ', false, replace)
-// writes it; printable ASCII (the usual case) without building a Json.
-void AppendJsonString(std::string& out, std::string_view s) {
-  for (char c : s) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-      out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
-      return;
-    }
-  }
-  out += '"';
-  out += s;
-  out += '"';
-}
-
-// AppendJsonString of `s` with its secrets redacted (no copy when it has none).
-void AppendRedactedJsonString(std::string& out, std::string_view s) {
-  if (ContainsSecret(s)) {
-    AppendJsonString(out, RedactSecrets(s));
-  } else {
-    AppendJsonString(out, s);
-  }
-}
-
-// A double as Json's dump writes it (shortest round trip, always a fraction or exponent).
-void AppendJsonNumber(std::string& out, double x) {
-  if (!std::isfinite(x)) {
-    out += "null";
-    return;
-  }
-  char buf[64];
-  char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
-  out.append(buf, end);
+  return BearerCredential(HeaderView(req.headers, "Authorization"));
 }
 
 Result<std::optional<Version>> IfMatch(const httplib::Request& req) {
@@ -361,31 +226,12 @@ void HttpApi::Log(const httplib::Request& req, const httplib::Response& res) {
   } else {
     metrics_.CountRequest(req.method, route_name, res.status, seconds);
   }
-  // One JSON object per line, keys in Json's (sorted) order. Only the path,
-  // never the query string, headers or body.
   thread_local std::string line;
   line.clear();
-  line += "{\"duration_ms\":";
-  AppendJsonNumber(line, seconds * 1000.0);
-  line += res.status >= 500 ? ",\"level\":\"error\"" : ",\"level\":\"info\"";
-  line += ",\"method\":";
-  AppendJsonString(line, req.method);
-  line += ",\"msg\":\"request\",\"path\":";
-  AppendRedactedJsonString(line, req.path);  // a client may put a secret in a path
-  line += ",\"remote\":";
-  AppendJsonString(line, req.remote_addr);
-  line += ",\"request_id\":";
-  // Never a secret: the pre-routing handler replaces one (SaneRequestId).
-  AppendJsonString(line, HeaderView(res.headers, "X-Request-Id"));
-  line += ",\"route\":";
-  AppendJsonString(line, route_name);
-  line += ",\"status\":";
-  line += std::to_string(res.status);
-  line += ",\"time\":";
-  AppendJsonString(line, FormatRfc3339Ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count()));
-  line += "}\n";
+  // Never a secret in request_id: the pre-routing handler replaces one (SaneRequestId).
+  AppendRequestLogLine(line, {req.method, req.path, req.remote_addr,
+                              HeaderView(res.headers, "X-Request-Id"), route_name, res.status,
+                              seconds});
   std::fwrite(line.data(), 1, line.size(), stderr);
   tls_request = RequestScope{};
 }
@@ -567,6 +413,7 @@ void HttpApi::RegisterRoutes() {
     res.status = 200;
     res.set_content(r->dump(), "application/json");
   });
+  verify_route_ = route_tags_.back().metrics_id;
   Add("GET", "/v1/events", "/v1/events", [this, ok](Req req, const Caller& c) -> Result<Reply> {
     auto after = UintParam(req, "after", 0, 0, UINT64_MAX >> 1);
     if (!after.ok()) return after.error();

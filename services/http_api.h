@@ -53,6 +53,10 @@ class HttpApi {
   void Stop();
   // Every route registered, for the OpenAPI coverage test.
   const std::vector<RouteInfo>& Routes() const { return routes_; }
+  // Shared with the data plane (VerifyServer) so that /metrics counts both
+  // listeners' verifications under one route.
+  Metrics& metrics() { return metrics_; }
+  Metrics::RouteId verify_route() const { return verify_route_; }
 
  private:
   struct Reply;
@@ -76,6 +80,7 @@ class HttpApi {
   Metrics metrics_;
   std::vector<RouteInfo> routes_;
   std::deque<RouteTag> route_tags_;  // stable addresses: handlers point at their tag
+  Metrics::RouteId verify_route_ = 0;
 };
 
 }  // namespace tl

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "events/crypto.h"
+#include "events/durable_waiter.h"
 #include "events/time_format.h"
 #include "projections/point_in_time.h"
 #include "projections/replay.h"
@@ -238,6 +239,15 @@ Result<Ledger::Pending> Ledger::CommitLocked(const std::string& token_id, Versio
 
 void Ledger::AwaitDurable(const Pending& p) {
   log_->WaitDurable(p.last);
+  Durable(p);
+}
+
+std::unique_ptr<DurableWaiter> Ledger::NewDurableWaiter(size_t threads,
+                                                        std::function<void(Position)> notify) {
+  return std::make_unique<DurableWaiter>(*log_, threads, std::move(notify));
+}
+
+void Ledger::Durable(const Pending& p) {
   append_latency_.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - p.staged_at).count());
 }
@@ -377,8 +387,15 @@ Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
 
 Result<Json> Ledger::AuthenticateAndVerify(std::string_view bearer_secret,
                                            const Result<Json>& body) {
+  StagedVerify staged = StageAuthenticateAndVerify(bearer_secret, body);
+  if (staged.pending) AwaitDurable(*staged.pending);
+  return std::move(staged.response);
+}
+
+Ledger::StagedVerify Ledger::StageAuthenticateAndVerify(std::string_view bearer_secret,
+                                                        const Result<Json>& body) {
   if (bearer_secret.empty())
-    return MakeError(ErrorCode::kUnauthenticated, "a bearer token is required");
+    return {MakeError(ErrorCode::kUnauthenticated, "a bearer token is required"), std::nullopt};
   // Everything that needs no state is done before taking the lock.
   const std::string caller_digest = SecretDigest(bearer_secret);
   Result<VerifyCommand> cmd =
@@ -404,8 +421,7 @@ Result<Json> Ledger::AuthenticateAndVerify(std::string_view bearer_secret,
     if (!cmd.ok()) return cmd.error();
     return VerifyLocked(caller, *cmd, digest, now, &pending);
   }();
-  if (pending) AwaitDurable(*pending);
-  return response;
+  return {std::move(response), pending};
 }
 
 Result<Json> Ledger::VerifyLocked(const Caller& caller, const VerifyCommand& cmd,

@@ -24,6 +24,8 @@
 
 namespace tl {
 
+class DurableWaiter;
+
 struct LedgerOptions {
   std::string data_dir;          // log in <dir>/log, snapshots in <dir>/snapshots
   const Clock* clock = nullptr;  // REQUIRED; must outlive the Ledger
@@ -112,6 +114,29 @@ class Ledger {
   // error, the caller's missing ledger:verify, the command's field errors.
   Result<Json> AuthenticateAndVerify(std::string_view bearer_secret, const Result<Json>& body);
 
+  // Events staged by a command, not yet durable.
+  struct Pending {
+    Position last;
+    std::chrono::steady_clock::time_point staged_at;
+  };
+  // A verification decided, with its event (if any) staged but not yet durable.
+  struct StagedVerify {
+    Result<Json> response;
+    // Set when an event was staged: `response` must not be sent before
+    // pending->last is durable; then call Durable(*pending).
+    std::optional<Pending> pending;
+  };
+  // AuthenticateAndVerify without the wait, for a caller that must not block
+  // (VerifyServer's event loop asks for durability and answers once told).
+  StagedVerify StageAuthenticateAndVerify(std::string_view bearer_secret, const Result<Json>& body);
+  // REQUIRES: p.last is durable. Records its append latency (/metrics).
+  void Durable(const Pending& p);
+  // A DurableWaiter on this ledger's log (see events/durable_waiter.h), for
+  // callers of the Stage* commands that must not block. Must be destroyed
+  // before the ledger.
+  std::unique_ptr<DurableWaiter> NewDurableWaiter(size_t threads,
+                                                  std::function<void(Position)> notify);
+
   // Queries.
   Result<Json> Get(const Caller& caller, std::string_view id,
                    std::optional<std::string_view> as_of) const;
@@ -143,11 +168,6 @@ class Ledger {
   // the log has lost events the snapshot proves were acknowledged.
   Status CheckSnapshotAgainstLog(const std::string& snapshot_dir,
                                  const std::string& snapshot_hash) const;
-  // Events staged by a command, not yet durable.
-  struct Pending {
-    Position last;
-    std::chrono::steady_clock::time_point staged_at;
-  };
   // REQUIRES: mu_ held exclusively. Stages `events` for `state`'s stream and
   // applies them; returns what to wait for before answering.
   Result<Pending> CommitLocked(const std::string& token_id, Version expected, const Caller& caller,

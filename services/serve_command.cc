@@ -16,20 +16,24 @@
 #include "services/cli_args.h"
 #include "services/http_api.h"
 #include "services/ledger.h"
+#include "services/verify_server.h"
 
 namespace tl {
 namespace {
 
 constexpr const char* kUsage =
     "usage: tokenledger serve --data DIR [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
-    "         [--threads N]\n"
+    "         [--threads N] [--verify-listen HOST:PORT]\n"
     "         [--kafka-brokers HOST:PORT[,...] [--kafka-topic NAME] [--kafka-property k=v]...]\n"
     "  --kafka-brokers turns on the relay of every event to Kafka (also\n"
     "  TOKENLEDGER_KAFKA_BROKERS); --kafka-topic defaults to tokenledger.events (also\n"
     "  TOKENLEDGER_KAFKA_TOPIC); --kafka-property passes any librdkafka property\n"
     "  (SASL, TLS, ...). Flags override the environment. The last position Kafka\n"
     "  acknowledged is kept in DIR/relay.checkpoint. --listen defaults to\n"
-    "  127.0.0.1:8080.\n";
+    "  127.0.0.1:8080.\n"
+    "  --verify-listen also serves POST /v1/verify (only) on a second, plain-HTTP\n"
+    "  port from one event-loop thread: the data plane for services that verify\n"
+    "  on every request (same answers, same durability, higher throughput).\n";
 
 constexpr std::chrono::milliseconds kRelayFlushOnStop{5000};
 
@@ -142,7 +146,7 @@ Json RelayReady(const RelayStats& s) {
 
 int RunServe(const std::vector<std::string>& args) {
   CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "kafka-brokers",
-                              "kafka-topic", "kafka-property"},
+                              "kafka-topic", "kafka-property", "verify-listen"},
                    .switches = {"help"},
                    .repeatable = {"kafka-property"}});
   if (a.ok() && a.Has("help")) {
@@ -157,6 +161,12 @@ int RunServe(const std::vector<std::string>& args) {
   }
   if (!SplitHostPort(a.Get("listen", "127.0.0.1:8080"), host, port)) {
     std::cerr << "serve: --listen must be HOST:PORT, such as 127.0.0.1:8080\n" << kUsage;
+    return 2;
+  }
+  std::string verify_host;
+  int verify_port = 0;
+  if (a.Has("verify-listen") && !SplitHostPort(*a.Get("verify-listen"), verify_host, verify_port)) {
+    std::cerr << "serve: --verify-listen must be HOST:PORT, such as 127.0.0.1:8081\n" << kUsage;
     return 2;
   }
   if (a.Has("tls-cert") != a.Has("tls-key")) {
@@ -246,19 +256,42 @@ int RunServe(const std::vector<std::string>& args) {
     std::cerr << "serve: " << bound.error().message << "\n";
     return 1;
   }
+  std::unique_ptr<VerifyServer> data_plane;
+  if (a.Has("verify-listen")) {
+    data_plane = std::make_unique<VerifyServer>(**ledger, api.metrics(), api.verify_route());
+    auto vbound = data_plane->Bind(verify_host, verify_port);
+    if (!vbound.ok()) {
+      std::cerr << "serve: --verify-listen: " << vbound.error().message << "\n";
+      return 1;
+    }
+    verify_port = *vbound;
+    if (verify_host != "127.0.0.1" && verify_host != "::1" && verify_host != "localhost") {
+      WriteJsonLogLine("warn", Json{{"msg", "the verify listener is plain HTTP: bearer and verified "
+                                            "secrets cross the network unencrypted"},
+                                    {"listen", verify_host + ":" + std::to_string(verify_port)}});
+    }
+  }
   std::cout << "listening on " << (http.tls_cert.empty() ? "http" : "https") << "://" << host << ":"
             << *bound << std::endl;
+  std::thread data_plane_thread;
+  if (data_plane) {
+    std::cout << "verify listener (POST /v1/verify) on http://" << verify_host << ":" << verify_port
+              << std::endl;
+    data_plane_thread = std::thread([&] { data_plane->Run(); });
+  }
 
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     api.Stop();
+    if (data_plane) data_plane->Stop();
   });
   api.Run();
   // Run returned because of a signal (or a listen failure): wake the waiter
   // in the latter case so it can be joined.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  if (data_plane_thread.joinable()) data_plane_thread.join();
   if (relay) {
     // Bounded: whatever Kafka has not acknowledged by then is re-sent by the
     // next start (the checkpoint only moves over acknowledged events).

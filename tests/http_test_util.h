@@ -200,6 +200,7 @@ class TestServer {
 
   FakeClock& clock() { return clock_; }
   Ledger& ledger() { return *ledger_; }
+  HttpApi& api() { return *api_; }
   const TempDir& dir() const { return dir_; }
   int port() const { return port_; }
   uint64_t Position() const { return ledger_->log().DurablePosition().value(); }

@@ -1,0 +1,188 @@
+#include "services/http_common.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <vector>
+
+#include "events/crypto.h"
+#include "events/time_format.h"
+#include "services/secret.h"
+
+namespace tl {
+namespace {
+
+struct ProblemKind {
+  int status;
+  const char* slug;
+  const char* title;
+};
+
+ProblemKind KindOf(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return {400, "invalid-request", "Invalid request"};
+    case ErrorCode::kUnauthenticated:
+      return {401, "unauthenticated", "Authentication required"};
+    case ErrorCode::kForbidden:
+      return {403, "forbidden", "Forbidden"};
+    case ErrorCode::kNotFound:
+      return {404, "not-found", "Not found"};
+    case ErrorCode::kConflict:
+      return {409, "conflict", "Conflict"};
+    case ErrorCode::kPreconditionFailed:
+      return {412, "precondition-failed", "Precondition failed"};
+    case ErrorCode::kUnavailable:
+      return {503, "unavailable", "Service unavailable"};
+    case ErrorCode::kCorruption:
+    case ErrorCode::kIo:
+      return {500, "internal", "Internal error"};
+  }
+  return {500, "internal", "Internal error"};
+}
+
+// `s` as a JSON string, exactly as Json(s).dump(-1, ' ', false, replace)
+// writes it; printable ASCII (the usual case) without building a Json. Log
+// lines take any bytes a client sent: invalid UTF-8 is replaced, not thrown.
+void AppendLogString(std::string& out, std::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+      out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+// A double as Json's dump writes it (shortest round trip, always a fraction or exponent).
+void AppendJsonNumber(std::string& out, double x) {
+  if (!std::isfinite(x)) {
+    out += "null";
+    return;
+  }
+  char buf[64];
+  char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, x);
+  out.append(buf, end);
+}
+
+Error BadBody(std::string_view name, std::string_view why) {
+  return MakeError(ErrorCode::kInvalidArgument, std::string(name) + " " + std::string(why),
+                   std::string(name));
+}
+
+}  // namespace
+
+Problem MakeProblem(int status, std::string_view slug, std::string_view title,
+                    std::string_view detail, std::string_view field) {
+  Json body{{"type", "urn:tokenledger:problem:" + std::string(slug)},
+            {"title", title},
+            {"status", status},
+            {"detail", RedactSecrets(detail)}};
+  if (!field.empty()) body["field"] = RedactSecrets(field);
+  return Problem{status, body.dump()};
+}
+
+Problem ProblemFor(const Error& e) {
+  ProblemKind k = KindOf(e.code);
+  std::string_view detail =
+      k.status == 500 ? std::string_view("the server could not complete the request") : e.message;
+  return MakeProblem(k.status, k.slug, k.title, detail, e.field);
+}
+
+Result<Json> ParseJsonBody(std::string_view body) {
+  if (body.empty()) return Json(nullptr);
+  thread_local std::vector<std::vector<std::string>> keys;  // of each open object
+  size_t depth = 0;
+  std::optional<std::string> repeated;
+  auto check_keys = [&](int, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+        if (keys.size() <= depth) keys.emplace_back();
+        keys[depth++].clear();
+        break;
+      case Json::parse_event_t::object_end:
+        --depth;
+        break;
+      case Json::parse_event_t::key: {
+        std::vector<std::string>& seen = keys[depth - 1];
+        const std::string& key = parsed.get_ref<const std::string&>();
+        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+          if (!repeated) repeated = key;
+        } else {
+          seen.push_back(key);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    return true;
+  };
+  Json j = Json::parse(body, check_keys, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return BadBody("body", "is not valid JSON");
+  if (repeated) return BadBody(*repeated, "appears twice in one object");
+  return j;
+}
+
+std::string NewRequestId() {
+  static std::atomic<uint64_t> counter{0};
+  static const std::string prefix = ToHex(RandomBytes(4));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s-%08llx", prefix.c_str(),
+                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
+  return buf;
+}
+
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64 || ContainsSecret(id)) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  }
+  return true;
+}
+
+std::string_view BearerCredential(std::string_view h) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (h.size() <= kScheme.size() || strncasecmp(h.data(), kScheme.data(), kScheme.size()) != 0) {
+    return {};
+  }
+  return h.substr(kScheme.size());
+}
+
+void AppendRequestLogLine(std::string& line, const RequestLogEntry& e) {
+  line += "{\"duration_ms\":";
+  AppendJsonNumber(line, e.seconds * 1000.0);
+  line += e.status >= 500 ? ",\"level\":\"error\"" : ",\"level\":\"info\"";
+  line += ",\"method\":";
+  AppendLogString(line, e.method);
+  line += ",\"msg\":\"request\",\"path\":";
+  // A client may put a secret in a path.
+  if (ContainsSecret(e.path)) {
+    AppendLogString(line, RedactSecrets(e.path));
+  } else {
+    AppendLogString(line, e.path);
+  }
+  line += ",\"remote\":";
+  AppendLogString(line, e.remote);
+  line += ",\"request_id\":";
+  AppendLogString(line, e.request_id);
+  line += ",\"route\":";
+  AppendLogString(line, e.route);
+  line += ",\"status\":";
+  line += std::to_string(e.status);
+  line += ",\"time\":";
+  AppendLogString(line, FormatRfc3339Ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count()));
+  line += "}\n";
+}
+
+}  // namespace tl

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "events/event.h"
+#include "events/result.h"
+
+namespace tl {
+
+// What both HTTP front ends (HttpApi on cpp-httplib, VerifyServer on its own
+// event loop) answer and log the same way: problem bodies, request bodies,
+// request ids, bearer credentials and request log lines. No I/O here.
+
+constexpr size_t kMaxBodyBytes = 64 * 1024;
+
+// An application/problem+json answer (RFC 9457).
+struct Problem {
+  int status = 500;
+  std::string body;
+};
+// `detail` and `field` may quote client input, so secrets are redacted from both.
+Problem MakeProblem(int status, std::string_view slug, std::string_view title,
+                    std::string_view detail, std::string_view field = {});
+// The one mapping of error codes to HTTP answers. Storage failures (500) say
+// nothing of internals.
+Problem ProblemFor(const Error& e);
+
+// A request body: one JSON document whose objects never repeat a key (parsers
+// disagree on which of two values wins, so a proxy or an audit trail reading
+// the other one would see another request than the ledger decided on). An
+// empty body is JSON null.
+Result<Json> ParseJsonBody(std::string_view body);
+
+// A fresh request id ("1a2b3c4d-0000002a"): random per process, then a counter.
+std::string NewRequestId();
+// Whether a client's X-Request-Id may be echoed and logged: short, plain, and
+// never a secret (a client may send one by mistake).
+bool SaneRequestId(std::string_view id);
+
+// The credential of an `Authorization: Bearer <secret>` header value; empty
+// when the value is not of that scheme. Points into `authorization`.
+std::string_view BearerCredential(std::string_view authorization);
+
+// One request log line: a JSON object (keys in Json's sorted order) and a
+// newline. Only the path, never the query string, headers or body; a secret
+// in the path is redacted. `request_id` must be SaneRequestId or generated.
+struct RequestLogEntry {
+  std::string_view method;
+  std::string_view path;
+  std::string_view remote;
+  std::string_view request_id;
+  std::string_view route;  // "POST /v1/verify", or "unmatched"
+  int status = 0;
+  double seconds = 0;
+};
+void AppendRequestLogLine(std::string& out, const RequestLogEntry& entry);
+
+}  // namespace tl

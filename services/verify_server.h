@@ -1,0 +1,119 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "events/durable_waiter.h"
+#include "events/result.h"
+#include "services/http1_parser.h"
+#include "services/ledger.h"
+#include "services/metrics.h"
+
+namespace tl {
+
+struct VerifyServerOptions {
+  Http1Limits limits;
+  // A connection that sends nothing for this long is closed (one waiting for
+  // its answer never is).
+  int64_t idle_timeout_ms = 60'000;
+  // Connections beyond this are accepted and closed at once.
+  size_t max_connections = 4096;
+  // Threads that wait for group commits (DurableWaiter): rounds that overlap.
+  size_t durable_threads = 2;
+  // Where request log lines go, a batch of whole lines per call. Default: stderr.
+  std::function<void(std::string_view)> log_sink;
+  // Test hook: replaces the DurableWaiter. Called on the loop thread with the
+  // last staged position; whoever makes it durable then calls WakeForDurable().
+  std::function<void(Position)> request_durable;
+};
+
+// The data plane: POST /v1/verify, answered exactly as HttpApi answers it,
+// on an epoll event loop in one thread instead of a thread per connection.
+//
+// Why: every verification that records a use is answered only once its event
+// is durable. A thread per connection (cpp-httplib) sleeps once more per
+// request for that, and on few cores those sleeps and wake-ups cost more than
+// the verification. Here the loop reads every connection that has a request,
+// stages all their events, asks a DurableWaiter to make them durable (one
+// group commit), and when told, writes all their answers: no thread sleeps
+// per request.
+//
+// Plain HTTP/1.1 (keep-alive, pipelining; Content-Length or chunked bodies);
+// every other route answers 404, other methods 405. Request log lines and
+// /metrics counts are those of HttpApi (`metrics` and `route` are shared with it).
+//
+// Thread-safety: Run() on one thread; Stop() and WakeForDurable() from any.
+class VerifyServer {
+ public:
+  // `ledger` and `metrics` must outlive this; `route` is metrics' id of
+  // "POST /v1/verify".
+  VerifyServer(Ledger& ledger, Metrics& metrics, Metrics::RouteId route,
+               VerifyServerOptions options = {});
+  ~VerifyServer();
+  VerifyServer(const VerifyServer&) = delete;
+  VerifyServer& operator=(const VerifyServer&) = delete;
+
+  // Binds host:port (port 0 picks a free one). Returns the bound port.
+  Result<int> Bind(const std::string& host, int port);
+  // Serves until Stop(). REQUIRES: Bind succeeded. Connections still waiting
+  // for durability when it returns are closed unanswered (never acknowledged;
+  // their events are made durable when the ledger closes).
+  void Run();
+  void Stop();
+  // Makes the loop look at the log's durable position again.
+  void WakeForDurable();
+
+ private:
+  struct Connection;
+  struct Waiting {
+    uint64_t connection;
+    Ledger::Pending pending;
+  };
+  void Accept();
+  void OnReadable(Connection& c);
+  void OnWritable(Connection& c);
+  // Parses and handles the requests buffered on `c` while it may take one.
+  void ProcessInput(Connection& c);
+  // Answers "Expect: 100-continue" once the head of a request has arrived.
+  void MaybeContinue(Connection& c);
+  void Handle(Connection& c, const Http1Request& req);
+  void HandleVerify(Connection& c, const Http1Request& req);
+  // Queues the answer of `c`'s current request, logs and counts it, writes.
+  void Answer(Connection& c, int status, std::string_view content_type, std::string_view body,
+              std::string_view extra_headers = {});
+  void AnswerProblem(Connection& c, int status, std::string_view slug, std::string_view title,
+                     std::string_view detail, std::string_view field = {});
+  void AnswerError(Connection& c, const Error& e);
+  void AnswerDurable();
+  void TryWrite(Connection& c);
+  void SetInterest(Connection& c, uint32_t events);
+  void Close(Connection& c);
+  void SweepIdle(int64_t now_ms);
+  void FlushLogLines();
+
+  Ledger& ledger_;
+  Metrics& metrics_;
+  const Metrics::RouteId route_;
+  VerifyServerOptions options_;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: positions became durable
+  int stop_fd_ = -1;  // eventfd: Stop()
+
+  // Owned by the loop thread.
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::deque<Waiting> waiting_;         // in position order (one thread stages them)
+  std::optional<Position> to_request_;  // staged since the last request for durability
+  std::string log_lines_;
+  // Declared last: its threads call WakeForDurable until it is destroyed.
+  std::unique_ptr<DurableWaiter> waiter_;
+};
+
+}  // namespace tl
