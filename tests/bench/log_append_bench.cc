@@ -2,7 +2,7 @@
 // cost of one fsync on the same disk (what bounds group commit).
 //
 //   log_append_bench [DIR=/work/tmp-bench] [threads=64] [seconds=10] [syncs=2] [depth=1]
-//                    [driver=threads|loop|loop:N|loop:N:each]
+//                    [driver=threads|loop|loop:N|loop:N:each] [batch=0]
 //
 // `syncs` is LogOptions::max_syncs_in_flight (1 = no overlapping rounds).
 // `threads` is the number of writers; `driver` says how they run:
@@ -19,6 +19,10 @@
 //            eventfd, sharing the log and one DurableWaiter whose notify
 //            writes every loop's eventfd. loop = loop:1.
 //   loop:N:each: the same with a DurableWaiter (`syncs` threads) per loop.
+// `batch` (loop drivers): 0 = a loop asks for durability once per iteration,
+// after staging every ready writer; K = after every K writers it stages, so
+// the round of the first K syncs while it stages the next (each writer still
+// waits for its own append to be durable before staging the next).
 //
 // Each writer appends token.used events to its own stream as fast as it can.
 // With depth 1 it is synchronous (with either driver): one event at a time,
@@ -205,8 +209,12 @@ struct LoopStats {
 
 // One event loop: `writers` multiplexed on the calling thread until `end`,
 // durability asked of `waiter`, whose notify reaches `wake`.
+// With `batch` > 0 the loop asks for durability after every `batch` writers it
+// stages (so the first ones' round syncs while it stages the rest), else once
+// after staging all that are ready.
 void RunLoop(EventLog& log, Writer* writers, size_t count, SteadyClock::time_point end,
-             size_t depth, DurableWaiter& waiter, LoopWake& wake, LoopStats& stats) {
+             size_t depth, size_t batch, DurableWaiter& waiter, LoopWake& wake,
+             LoopStats& stats) {
   std::vector<Writer*> ready;
   for (size_t i = 0; i < count; ++i) ready.push_back(&writers[i]);
   std::vector<Writer*> in_flight;
@@ -215,8 +223,9 @@ void RunLoop(EventLog& log, Writer* writers, size_t count, SteadyClock::time_poi
     stopping = stopping || SteadyClock::now() >= end;
     if (!stopping && !ready.empty()) {
       const auto stage_start = SteadyClock::now();
-      Position last;
-      for (Writer* w : ready) {
+      Position last, requested;
+      for (size_t i = 0; i < ready.size(); ++i) {
+        Writer* w = ready[i];
         const std::optional<Position> staged = w->StageAppends(log, depth);
         if (!staged) {
           stats.ok = false;
@@ -226,10 +235,14 @@ void RunLoop(EventLog& log, Writer* writers, size_t count, SteadyClock::time_poi
         last = *staged;
         stats.staged_events += depth;
         in_flight.push_back(w);
+        if (batch > 0 && (i + 1) % batch == 0) {
+          waiter.Request(last);
+          requested = last;
+        }
       }
       ready.clear();
       if (!stats.ok) break;
-      waiter.Request(last);
+      if (requested != last) waiter.Request(last);
       stats.staging += SteadyClock::now() - stage_start;
       ++stats.iterations;
     }
@@ -258,7 +271,7 @@ void RunLoop(EventLog& log, Writer* writers, size_t count, SteadyClock::time_poi
 // DurableWaiter (`syncs` threads) whose notify wakes every loop, or by one
 // waiter each (`waiter_each`). False on failure.
 bool DriveLoops(EventLog& log, std::vector<Writer>& writers, double seconds, size_t depth,
-                size_t syncs, size_t loops, bool waiter_each) {
+                size_t syncs, size_t loops, bool waiter_each, size_t batch) {
   std::vector<std::unique_ptr<LoopWake>> wakes;
   for (size_t i = 0; i < loops; ++i) {
     wakes.push_back(std::make_unique<LoopWake>());
@@ -291,7 +304,8 @@ bool DriveLoops(EventLog& log, std::vector<Writer>& writers, double seconds, siz
       const size_t count = writers.size() / loops + (i < writers.size() % loops ? 1 : 0);
       DurableWaiter& waiter = *waiters[waiter_each ? i : 0];
       auto run = [&, i, first, count, &waiter = waiter] {
-        RunLoop(log, writers.data() + first, count, end, depth, waiter, *wakes[i], stats[i]);
+        RunLoop(log, writers.data() + first, count, end, depth, batch, waiter, *wakes[i],
+                stats[i]);
       };
       first += count;
       if (i + 1 < loops) {
@@ -322,7 +336,7 @@ bool DriveLoops(EventLog& log, std::vector<Writer>& writers, double seconds, siz
 
 // `loops`: 0 = a thread per writer, else that many event-loop threads.
 int Run(const std::string& base, int threads, double seconds, size_t syncs, size_t depth,
-        size_t loops, bool waiter_each) {
+        size_t loops, bool waiter_each, size_t batch) {
   std::random_device rd;
   const std::string dir = base + "/log-append-bench-" + std::to_string(rd());
   std::filesystem::create_directories(dir);
@@ -343,7 +357,7 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs, size
     const LogCounters before = log.Counters();
     const auto start = SteadyClock::now();
     const bool ok = loops > 0
-                         ? DriveLoops(log, writers, seconds, depth, syncs, loops, waiter_each)
+                         ? DriveLoops(log, writers, seconds, depth, syncs, loops, waiter_each, batch)
                          : DriveThreads(log, writers, seconds, depth);
     const double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
     if (!ok) return 1;
@@ -355,11 +369,16 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs, size
     const uint64_t fsyncs = after.fsyncs - before.fsyncs;
     total_events = after.events;
     events_per_fsync = fsyncs ? static_cast<double>(events) / fsyncs : 0;
-    const std::string how =
+    std::string how =
         loops == 0   ? "one thread each"
         : loops == 1 ? "one event-loop thread"
                      : std::to_string(loops) + " event-loop threads, " +
                            (waiter_each ? "a DurableWaiter each" : "one DurableWaiter");
+    if (loops > 0 && batch > 0) {
+      how += ", durability asked every ";
+      how += std::to_string(batch);
+      how += " writers";
+    }
     std::printf(
         "%d writers (%s), %zu appends in flight each, %zu syncs in flight, %.1f s: %llu "
         "events, %.0f events/s\n",
@@ -420,14 +439,15 @@ int main(int argc, char** argv) {
   const size_t syncs = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 2;
   const size_t depth = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 1;
   const std::string driver = argc > 6 ? argv[6] : "threads";
+  const size_t batch = argc > 7 ? std::strtoul(argv[7], nullptr, 10) : 0;
   size_t loops = 0;
   bool waiter_each = false;
   if (threads < 1 || seconds <= 0 || syncs < 1 || depth < 1 ||
       !tl::ParseDriver(driver, loops, waiter_each) || loops > static_cast<size_t>(threads)) {
     std::fprintf(stderr,
                  "usage: log_append_bench [DIR] [threads] [seconds] [syncs] [depth] "
-                 "[threads|loop|loop:N|loop:N:each]\n");
+                 "[threads|loop|loop:N|loop:N:each] [batch]\n");
     return 2;
   }
-  return tl::Run(dir, threads, seconds, syncs, depth, loops, waiter_each);
+  return tl::Run(dir, threads, seconds, syncs, depth, loops, waiter_each, batch);
 }
