@@ -92,13 +92,14 @@ const std::vector<EventType>& AllEventTypes() {
   return all;
 }
 
-// Writes what EnvelopeWithoutHash(e).dump() writes (keys in std::map order,
+namespace {
+
+// Appends what EnvelopeWithoutHash(e).dump() writes (keys in std::map order,
 // compact), without building a JSON object: this runs for every append.
 // event_test checks the two forms agree.
-std::string CanonicalBytes(const Event& e, std::string_view data_json) {
-  std::string out;
-  out.reserve(160 + e.id.size() + e.token_id.size() + e.actor.size() + data_json.size() +
-              e.prev_hash.size());
+void AppendCanonicalBytes(std::string& out, const Event& e, std::string_view data_json) {
+  out.reserve(out.size() + 160 + e.id.size() + e.token_id.size() + e.actor.size() +
+              data_json.size() + e.prev_hash.size());
   out += "{\"actor\":";
   AppendJsonString(out, e.actor);
   out += ",\"data\":";
@@ -109,22 +110,35 @@ std::string CanonicalBytes(const Event& e, std::string_view data_json) {
   AppendJsonUint(out, e.position.value());
   out += ",\"prev_hash\":";
   AppendJsonString(out, e.prev_hash);
-  out += ",\"time\":";
-  AppendJsonString(out, FormatRfc3339Ms(e.time_ms));
-  out += ",\"token_id\":";
+  out += ",\"time\":\"";
+  AppendRfc3339Ms(out, e.time_ms);  // digits, '-', ':', '.', 'T', 'Z': plain text
+  out += "\",\"token_id\":";
   AppendJsonString(out, e.token_id);
-  out += ",\"type\":";
-  AppendJsonString(out, EventTypeName(e.type));
-  out += ",\"version\":";
+  out += ",\"type\":\"";
+  out += EventTypeName(e.type);  // the names are plain ASCII
+  out += "\",\"version\":";
   AppendJsonUint(out, e.version.value());
   out += '}';
+}
+
+}  // namespace
+
+std::string CanonicalBytes(const Event& e, std::string_view data_json) {
+  std::string out;
+  AppendCanonicalBytes(out, e, data_json);
   return out;
 }
 
 std::string CanonicalBytes(const Event& e) { return CanonicalBytes(e, e.data.dump()); }
 
 std::string ComputeHash(const Event& e, std::string_view data_json) {
-  return Sha256Hex(e.prev_hash, CanonicalBytes(e, data_json));
+  // One buffer per thread, kept between calls: no allocation per hash.
+  thread_local std::string canonical;
+  canonical.clear();
+  AppendCanonicalBytes(canonical, e, data_json);
+  std::string hash = Sha256Hex(e.prev_hash, canonical);
+  if (canonical.capacity() > (64u << 10)) std::string().swap(canonical);  // a rare large event
+  return hash;
 }
 
 std::string ComputeHash(const Event& e) { return ComputeHash(e, e.data.dump()); }

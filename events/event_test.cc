@@ -61,6 +61,13 @@ TEST(TimeFormat, RoundTripsAndRejects) {
   EXPECT_FALSE(ParseRfc3339("2025-11-27T15:56:08"));
   EXPECT_FALSE(ParseRfc3339("2025-13-01T00:00:00Z"));
   EXPECT_FALSE(ParseRfc3339("2025-11-27T15:56:08Zjunk"));
+  std::string appended = "at ";
+  AppendRfc3339Ms(appended, 1764258968123);
+  EXPECT_EQ(appended, "at 2025-11-27T15:56:08.123Z");
+  appended = "at ";
+  AppendRfc3339Ms(appended, 253402300800001);  // past year 9999: printf's form
+  EXPECT_EQ(appended, "at 10000-01-01T00:00:00.001Z");
+  EXPECT_EQ(FormatRfc3339Ms(253402300800001), "10000-01-01T00:00:00.001Z");
 }
 
 TEST(Event, HashCoversEveryField) {
@@ -108,6 +115,13 @@ TEST(Event, FastCanonicalBytesEqualTheJsonObjectDump) {
     Event e = Sample();
     e.type = t;
     EXPECT_EQ(CanonicalBytes(e), ReferenceCanonicalBytes(e));
+  }
+  for (int64_t t : {int64_t{0}, int64_t{-86'400'001}, int64_t{253'402'300'800'001},
+                    int64_t{-62'167'219'200'001}}) {
+    Event e = Sample();
+    e.time_ms = t;  // the last two lie outside four-digit years
+    EXPECT_EQ(CanonicalBytes(e), ReferenceCanonicalBytes(e)) << t;
+    EXPECT_EQ(ComputeHash(e), Sha256Hex(e.prev_hash, ReferenceCanonicalBytes(e))) << t;
   }
 }
 

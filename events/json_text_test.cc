@@ -81,6 +81,33 @@ TEST(JsonTextTest, AgreesWithDumpOnShortByteStrings) {
   }
 }
 
+// Long strings are checked eight bytes at a time: every byte value at every
+// place of strings of 8 to 24 plain bytes (a word boundary on either side),
+// and random long strings of the edge bytes.
+TEST(JsonTextTest, AgreesWithDumpOnLongStringsAtEveryOffset) {
+  for (size_t len : {8u, 9u, 15u, 16u, 17u, 24u}) {
+    for (size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'k');
+        s[at] = static_cast<char>(b);
+        ASSERT_EQ(Appended(s), Dumped(s)) << len << " " << at << " " << b;
+        ASSERT_EQ(IsPlainJsonText(s), b >= 0x20 && b < 0x80 && b != '"' && b != '\\')
+            << len << " " << at << " " << b;
+      }
+    }
+  }
+  const unsigned char edges[] = {0x00, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d,
+                                 0x7e, 0x7f, 0x80, 0xbf, 0xc2, 0xe0, 0xed, 0xf0, 0xff};
+  std::mt19937 rng(5);
+  for (int i = 0; i < 100'000; ++i) {
+    std::string s(8 + i % 40, 'a');
+    for (char& c : s) {
+      if (rng() % 8 == 0) c = static_cast<char>(edges[rng() % sizeof(edges)]);
+    }
+    ASSERT_EQ(Appended(s), Dumped(s)) << ::testing::PrintToString(s);
+  }
+}
+
 TEST(JsonTextTest, InvalidUtf8ThrowsAsDumpDoes) {
   for (const std::string s :
        {"\xff", "ab\xc3", "\xed\xa0\x80", "\xc0\x80", "\xf4\x90\x80\x80", "\xe0\x80\xaf"}) {

@@ -132,31 +132,35 @@ bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string&
 
 bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string& out,
                   std::string_view data) {
-  std::string payload;
-  payload.reserve(64 + e.id.size() + e.token_id.size() + e.actor.size() + 64 +
-                  idempotency_key.size() + data.size());
-  payload.push_back(static_cast<char>(kPayloadFormat));
-  payload.push_back(static_cast<char>(e.type));
-  PutU64(payload, e.position.value());
-  PutU64(payload, e.version.value());
-  PutU64(payload, static_cast<uint64_t>(e.time_ms));
-  if (!PutStr16(payload, e.id) || !PutStr16(payload, e.token_id) || !PutStr16(payload, e.actor) ||
-      !PutHash(payload, e.prev_hash) || !PutHash(payload, e.hash) ||
-      !PutStr16(payload, idempotency_key)) {
+  // Written in place: the header's room first, then the payload, then the
+  // header over its room (no payload or header string of its own).
+  const size_t start = out.size();
+  out.reserve(start + kRecordHeaderSize + 64 + e.id.size() + e.token_id.size() + e.actor.size() +
+              64 + idempotency_key.size() + data.size());
+  out.append(kRecordHeaderSize, '\0');
+  out.push_back(static_cast<char>(kPayloadFormat));
+  out.push_back(static_cast<char>(e.type));
+  PutU64(out, e.position.value());
+  PutU64(out, e.version.value());
+  PutU64(out, static_cast<uint64_t>(e.time_ms));
+  const bool fits = PutStr16(out, e.id) && PutStr16(out, e.token_id) && PutStr16(out, e.actor) &&
+                    PutHash(out, e.prev_hash) && PutHash(out, e.hash) &&
+                    PutStr16(out, idempotency_key) && data.size() <= kMaxPayload;
+  if (fits) {
+    PutU32(out, static_cast<uint32_t>(data.size()));
+    out.append(data);
+  }
+  const size_t payload_size = out.size() - start - kRecordHeaderSize;
+  if (!fits || payload_size > kMaxPayload) {
+    out.resize(start);
     return false;
   }
-  PutU32(payload, static_cast<uint32_t>(data.size()));
-  payload.append(data);
-  if (payload.size() > kMaxPayload) return false;
-
-  std::string header;
-  header.reserve(kRecordHeaderSize);
-  PutU32(header, static_cast<uint32_t>(payload.size()));
+  const std::string_view payload(out.data() + start + kRecordHeaderSize, payload_size);
+  std::string header;  // 12 bytes: no allocation
+  PutU32(header, static_cast<uint32_t>(payload_size));
   PutU32(header, Crc32c(payload));
   PutU32(header, Crc32c(header));
-  out.reserve(out.size() + header.size() + payload.size());
-  out.append(header);
-  out.append(payload);
+  out.replace(start, kRecordHeaderSize, header);
   return true;
 }
 

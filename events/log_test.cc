@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "events/crypto.h"
 #include "events/file_util.h"
 #include "events/log_format.h"
 #include "events/log_scan.h"
@@ -75,6 +76,46 @@ TEST(EventLog, AppendsReopensAndReadsBackEveryField) {
                           [](const ScannedRecord&) { return true; });
   ASSERT_TRUE(verified.ok()) << verified.error().message;
   EXPECT_EQ(verified->events, 102u);
+}
+
+TEST(EventLog, BytesOfKnownAppendsNeverChange) {
+  // Every byte Stage writes (ids, times, the canonical bytes the hashes
+  // cover, the hashes, the framing and CRCs, idempotency keys, several events
+  // in one append, strings that need escaping), pinned as the SHA-256 of the
+  // segment file: an optimisation of the append path must leave it as is,
+  // since existing logs' chains and the replay digest depend on these bytes.
+  TempDir dir;
+  std::vector<std::string> hashes;
+  {
+    auto log = OpenOrDie(dir.path());
+    auto first = log->Append(UseRequest("tok_pinned", 1'767'225'600'123, 7));
+    ASSERT_TRUE(first.ok());
+    AppendRequest r;
+    r.token_id = "tok_pinned";
+    r.expected_version = Version(1);
+    r.idempotency_key = "key-1";
+    r.time_ms = 1'767'225'600'000;  // earlier than the last event: raised to it
+    r.actor = "tok_actor";
+    r.events.emplace_back(EventType::kUsed,
+                          Json{{"cost", 1},
+                               {"permissions", Json::array({"read:orders", "w\"q"})},
+                               {"origin", "caf\xc3\xa9\n"},
+                               {"ip", "10.0.0.1"}});
+    r.events.emplace_back(EventType::kCreditsAdjusted, Json{{"delta", -5}, {"f", 0.25}});
+    auto second = log->Append(std::move(r));
+    ASSERT_TRUE(second.ok());
+    for (const Event& e : first->events) hashes.push_back(e.hash);
+    for (const Event& e : second->events) hashes.push_back(e.hash);
+  }
+  EXPECT_EQ(hashes, (std::vector<std::string>{
+                        "b07e2ca842789ac3360f9fc271b4a66a5284596cfa86b4667e0a2932ea5a8388",
+                        "b4c0621f2cd3af1b179923c9b042e660e121ad2df1b19af90daa456b8c3d83b2",
+                        "688d1ebf7c2584ebcb7a30b403626d566b16f8a9a0e68fb2c694f78d5237bd48",
+                    }));
+  auto bytes = ReadWholeFile(dir.path() + "/" + logfmt::SegmentFileName(Position(1)));
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->size(), 678u);
+  EXPECT_EQ(Sha256Hex(*bytes), "39ec2c3f4f91db13c85d0441ead0242ef2d4cf3409a8f6b8f07a5f466cae5079");
 }
 
 TEST(EventLog, ExpectedVersionConflictWritesNothing) {

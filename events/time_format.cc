@@ -41,7 +41,7 @@ bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 }  // namespace
 
-std::string FormatRfc3339Ms(int64_t ms) {
+void AppendRfc3339Ms(std::string& out, int64_t ms) {
   int64_t days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;
   int64_t rem = ms - days * 86400000;
   int64_t y;
@@ -53,13 +53,16 @@ std::string FormatRfc3339Ms(int64_t ms) {
                   static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600000),
                   static_cast<long long>(rem / 60000 % 60), static_cast<long long>(rem / 1000 % 60),
                   static_cast<long long>(rem % 1000));
-    return big;
+    out += big;
+    return;
   }
-  // Hot path (every event the relay and the API render): fixed-width digits, no printf.
-  std::string out = "0000-00-00T00:00:00.000Z";
-  auto put = [&out](size_t pos, int64_t v, int width) {
+  // Hot path (every event the relay and the API render, every append's
+  // hash): fixed-width digits, no printf.
+  const size_t at = out.size();
+  out.append("0000-00-00T00:00:00.000Z");
+  auto put = [&out, at](size_t pos, int64_t v, int width) {
     for (int i = width - 1; i >= 0; --i, v /= 10)
-      out[pos + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+      out[at + pos + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
   };
   put(0, y, 4);
   put(5, m, 2);
@@ -68,6 +71,11 @@ std::string FormatRfc3339Ms(int64_t ms) {
   put(14, rem / 60000 % 60, 2);
   put(17, rem / 1000 % 60, 2);
   put(20, rem % 1000, 3);
+}
+
+std::string FormatRfc3339Ms(int64_t ms) {
+  std::string out;
+  AppendRfc3339Ms(out, ms);
   return out;
 }
 

@@ -2,7 +2,7 @@
 // cost of one fsync on the same disk (what bounds group commit).
 //
 //   log_append_bench [DIR=/work/tmp-bench] [threads=64] [seconds=10] [syncs=2] [depth=1]
-//                    [driver=threads]
+//                    [driver=threads|loop|loop:N|loop:N:each] [batch=0]
 //
 // `syncs` is LogOptions::max_syncs_in_flight (1 = no overlapping rounds).
 // `threads` is the number of writers; `driver` says how they run:
@@ -14,6 +14,15 @@
 //            blocks on an eventfd that the waiter's notify writes to, and
 //            acknowledges every writer whose appends are now durable (its
 //            latency ends when the loop sees that); those become ready again.
+//   loop:N:  N such loops on N threads (one loop per core, as an event-loop
+//            server scales), each with threads/N of the writers and its own
+//            eventfd, sharing the log and one DurableWaiter whose notify
+//            writes every loop's eventfd. loop = loop:1.
+//   loop:N:each: the same with a DurableWaiter (`syncs` threads) per loop.
+// `batch` (loop drivers): 0 = a loop asks for durability once per iteration,
+// after staging every ready writer; K = after every K writers it stages, so
+// the round of the first K syncs while it stages the next (each writer still
+// waits for its own append to be durable before staging the next).
 //
 // Each writer appends token.used events to its own stream as fast as it can.
 // With depth 1 it is synchronous (with either driver): one event at a time,
@@ -38,6 +47,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -168,91 +178,165 @@ bool DriveThreads(EventLog& log, std::vector<Writer>& writers, double seconds, s
   return !failed;
 }
 
-// Every writer multiplexed on this thread, told of durability through an
-// eventfd by a DurableWaiter with `syncs` threads. False on failure.
-bool DriveLoop(EventLog& log, std::vector<Writer>& writers, double seconds, size_t depth,
-               size_t syncs) {
-  const int efd = ::eventfd(0, EFD_CLOEXEC);
-  if (efd < 0) {
-    std::perror("eventfd");
-    return false;
+// What one event loop's DurableWaiter notify tells it: the durable position
+// is published before the eventfd is written, so the loop reads it after.
+struct LoopWake {
+  LoopWake() : efd(::eventfd(0, EFD_CLOEXEC)) {}
+  ~LoopWake() {
+    if (efd >= 0) ::close(efd);
   }
-  // Published before the eventfd is written, so the loop reads it after.
+  LoopWake(const LoopWake&) = delete;
+  LoopWake& operator=(const LoopWake&) = delete;
+  void Notify(Position p) {
+    uint64_t seen = durable.load(std::memory_order_relaxed);
+    while (seen < p.value() &&
+           !durable.compare_exchange_weak(seen, p.value(), std::memory_order_release)) {
+    }
+    const uint64_t one = 1;
+    if (::write(efd, &one, sizeof one) != sizeof one) std::abort();
+  }
+  const int efd;
   std::atomic<uint64_t> durable{0};
-  bool ok = true;
+};
+
+// What one event loop did: staging (CPU) against blocking on the eventfd.
+struct LoopStats {
   SteadyClock::duration staging{}, waiting{};
   uint64_t iterations = 0;  // that staged
   uint64_t staged_events = 0;
-  {
-    DurableWaiter waiter(log, syncs, [&](Position p) {
-      uint64_t seen = durable.load(std::memory_order_relaxed);
-      while (seen < p.value() &&
-             !durable.compare_exchange_weak(seen, p.value(), std::memory_order_release)) {
-      }
-      const uint64_t one = 1;
-      if (::write(efd, &one, sizeof one) != sizeof one) std::abort();
-    });
-    const auto end = SteadyClock::now() + std::chrono::duration<double>(seconds);
-    std::vector<Writer*> ready;
-    for (Writer& w : writers) ready.push_back(&w);
-    std::vector<Writer*> in_flight;
-    bool stopping = false;
-    while (true) {
-      stopping = stopping || SteadyClock::now() >= end;
-      if (!stopping && !ready.empty()) {
-        const auto stage_start = SteadyClock::now();
-        Position last;
-        for (Writer* w : ready) {
-          const std::optional<Position> staged = w->StageAppends(log, depth);
-          if (!staged) {
-            ok = false;
-            break;
-          }
-          w->last = *staged;
-          last = *staged;
-          staged_events += depth;
-          in_flight.push_back(w);
+  bool ok = true;
+};
+
+// One event loop: `writers` multiplexed on the calling thread until `end`,
+// durability asked of `waiter`, whose notify reaches `wake`.
+// With `batch` > 0 the loop asks for durability after every `batch` writers it
+// stages (so the first ones' round syncs while it stages the rest), else once
+// after staging all that are ready.
+void RunLoop(EventLog& log, Writer* writers, size_t count, SteadyClock::time_point end,
+             size_t depth, size_t batch, DurableWaiter& waiter, LoopWake& wake,
+             LoopStats& stats) {
+  std::vector<Writer*> ready;
+  for (size_t i = 0; i < count; ++i) ready.push_back(&writers[i]);
+  std::vector<Writer*> in_flight;
+  bool stopping = false;
+  while (true) {
+    stopping = stopping || SteadyClock::now() >= end;
+    if (!stopping && !ready.empty()) {
+      const auto stage_start = SteadyClock::now();
+      Position last, requested;
+      for (size_t i = 0; i < ready.size(); ++i) {
+        Writer* w = ready[i];
+        const std::optional<Position> staged = w->StageAppends(log, depth);
+        if (!staged) {
+          stats.ok = false;
+          break;
         }
-        ready.clear();
-        if (!ok) break;
-        waiter.Request(last);
-        staging += SteadyClock::now() - stage_start;
-        ++iterations;
+        w->last = *staged;
+        last = *staged;
+        stats.staged_events += depth;
+        in_flight.push_back(w);
+        if (batch > 0 && (i + 1) % batch == 0) {
+          waiter.Request(last);
+          requested = last;
+        }
       }
-      if (in_flight.empty()) break;  // stopping, and everything acknowledged
-      const auto wait_start = SteadyClock::now();
-      uint64_t count;
-      if (::read(efd, &count, sizeof count) != sizeof count) {
-        std::perror("read eventfd");
-        ok = false;
-        break;
-      }
-      const Position now_durable(durable.load(std::memory_order_acquire));
-      const auto done = SteadyClock::now();
-      waiting += done - wait_start;
-      std::erase_if(in_flight, [&](Writer* w) {
-        if (w->last > now_durable) return false;
-        w->Acknowledge(done);
-        ready.push_back(w);
-        return true;
-      });
+      ready.clear();
+      if (!stats.ok) break;
+      if (requested != last) waiter.Request(last);
+      stats.staging += SteadyClock::now() - stage_start;
+      ++stats.iterations;
     }
-  }  // the waiter makes whatever is still requested durable before efd closes
-  ::close(efd);
-  // What the one thread did: staging (CPU) against blocking on the eventfd.
-  const double stage_us = std::chrono::duration<double, std::micro>(staging).count();
-  const double wait_us = std::chrono::duration<double, std::micro>(waiting).count();
-  std::printf(
-      "event loop: %llu iterations; per iteration %.0f us staging (%.2f us an event), "
-      "%.0f us blocked on the eventfd\n",
-      static_cast<unsigned long long>(iterations), stage_us / std::max<uint64_t>(iterations, 1),
-      stage_us / static_cast<double>(std::max<uint64_t>(staged_events, 1)),
-      wait_us / std::max<uint64_t>(iterations, 1));
+    if (in_flight.empty()) break;  // stopping, and everything acknowledged
+    const auto wait_start = SteadyClock::now();
+    uint64_t count_read;
+    if (::read(wake.efd, &count_read, sizeof count_read) != sizeof count_read) {
+      std::perror("read eventfd");
+      stats.ok = false;
+      break;
+    }
+    const Position now_durable(wake.durable.load(std::memory_order_acquire));
+    const auto done = SteadyClock::now();
+    stats.waiting += done - wait_start;
+    std::erase_if(in_flight, [&](Writer* w) {
+      if (w->last > now_durable) return false;
+      w->Acknowledge(done);
+      ready.push_back(w);
+      return true;
+    });
+  }
+}
+
+// The writers split over `loops` event-loop threads (the first loop's on the
+// calling thread), each with its own eventfd, told of durability by one
+// DurableWaiter (`syncs` threads) whose notify wakes every loop, or by one
+// waiter each (`waiter_each`). False on failure.
+bool DriveLoops(EventLog& log, std::vector<Writer>& writers, double seconds, size_t depth,
+                size_t syncs, size_t loops, bool waiter_each, size_t batch) {
+  std::vector<std::unique_ptr<LoopWake>> wakes;
+  for (size_t i = 0; i < loops; ++i) {
+    wakes.push_back(std::make_unique<LoopWake>());
+    if (wakes.back()->efd < 0) {
+      std::perror("eventfd");
+      return false;
+    }
+  }
+  std::vector<LoopStats> stats(loops);
+  {
+    // Destroyed before the eventfds close: a waiter makes whatever is still
+    // requested durable, and notifies, first.
+    std::vector<std::unique_ptr<DurableWaiter>> waiters;
+    if (waiter_each) {
+      for (size_t i = 0; i < loops; ++i) {
+        waiters.push_back(std::make_unique<DurableWaiter>(
+            log, syncs, [wake = wakes[i].get()](Position p) { wake->Notify(p); }));
+      }
+    } else {
+      waiters.push_back(std::make_unique<DurableWaiter>(log, syncs, [&wakes](Position p) {
+        for (const auto& wake : wakes) wake->Notify(p);
+      }));
+    }
+    const SteadyClock::time_point end =
+        SteadyClock::now() +
+        std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds));
+    std::vector<std::thread> threads;
+    size_t first = 0;
+    for (size_t i = 0; i < loops; ++i) {
+      const size_t count = writers.size() / loops + (i < writers.size() % loops ? 1 : 0);
+      DurableWaiter& waiter = *waiters[waiter_each ? i : 0];
+      auto run = [&, i, first, count, &waiter = waiter] {
+        RunLoop(log, writers.data() + first, count, end, depth, batch, waiter, *wakes[i],
+                stats[i]);
+      };
+      first += count;
+      if (i + 1 < loops) {
+        threads.emplace_back(run);
+      } else {
+        run();
+      }
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  bool ok = true;
+  for (size_t i = 0; i < loops; ++i) {
+    const LoopStats& s = stats[i];
+    ok = ok && s.ok;
+    const double stage_us = std::chrono::duration<double, std::micro>(s.staging).count();
+    const double wait_us = std::chrono::duration<double, std::micro>(s.waiting).count();
+    const uint64_t iterations = std::max<uint64_t>(s.iterations, 1);
+    if (loops > 1) std::printf("loop %zu of %zu: ", i + 1, loops);
+    std::printf(
+        "event loop: %llu iterations; per iteration %.0f us staging (%.2f us an event), "
+        "%.0f us blocked on the eventfd\n",
+        static_cast<unsigned long long>(s.iterations), stage_us / iterations,
+        stage_us / static_cast<double>(std::max<uint64_t>(s.staged_events, 1)),
+        wait_us / iterations);
+  }
   return ok;
 }
 
+// `loops`: 0 = a thread per writer, else that many event-loop threads.
 int Run(const std::string& base, int threads, double seconds, size_t syncs, size_t depth,
-        bool loop) {
+        size_t loops, bool waiter_each, size_t batch) {
   std::random_device rd;
   const std::string dir = base + "/log-append-bench-" + std::to_string(rd());
   std::filesystem::create_directories(dir);
@@ -272,7 +356,8 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs, size
     for (int t = 0; t < threads; ++t) writers.emplace_back(t);
     const LogCounters before = log.Counters();
     const auto start = SteadyClock::now();
-    const bool ok = loop ? DriveLoop(log, writers, seconds, depth, syncs)
+    const bool ok = loops > 0
+                         ? DriveLoops(log, writers, seconds, depth, syncs, loops, waiter_each, batch)
                          : DriveThreads(log, writers, seconds, depth);
     const double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
     if (!ok) return 1;
@@ -284,10 +369,20 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs, size
     const uint64_t fsyncs = after.fsyncs - before.fsyncs;
     total_events = after.events;
     events_per_fsync = fsyncs ? static_cast<double>(events) / fsyncs : 0;
+    std::string how =
+        loops == 0   ? "one thread each"
+        : loops == 1 ? "one event-loop thread"
+                     : std::to_string(loops) + " event-loop threads, " +
+                           (waiter_each ? "a DurableWaiter each" : "one DurableWaiter");
+    if (loops > 0 && batch > 0) {
+      how += ", durability asked every ";
+      how += std::to_string(batch);
+      how += " writers";
+    }
     std::printf(
         "%d writers (%s), %zu appends in flight each, %zu syncs in flight, %.1f s: %llu "
         "events, %.0f events/s\n",
-        threads, loop ? "one event-loop thread" : "one thread each", depth, syncs, secs,
+        threads, how.c_str(), depth, syncs, secs,
         static_cast<unsigned long long>(events), events / secs);
     std::printf("append latency: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n",
                 Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999), all.back());
@@ -310,6 +405,30 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs, size
   return 0;
 }
 
+// "threads" -> 0 loops; "loop" = "loop:1"; "loop:N" -> N loops sharing one
+// DurableWaiter; "loop:N:each" -> N loops with a DurableWaiter each.
+bool ParseDriver(const std::string& driver, size_t& loops, bool& waiter_each) {
+  waiter_each = false;
+  if (driver == "threads") {
+    loops = 0;
+    return true;
+  }
+  if (driver == "loop") {
+    loops = 1;
+    return true;
+  }
+  if (driver.rfind("loop:", 0) != 0) return false;
+  std::string rest = driver.substr(5);
+  if (const size_t colon = rest.find(':'); colon != std::string::npos) {
+    if (rest.substr(colon + 1) != "each") return false;
+    waiter_each = true;
+    rest.resize(colon);
+  }
+  char* parsed_end = nullptr;
+  loops = std::strtoul(rest.c_str(), &parsed_end, 10);
+  return !rest.empty() && *parsed_end == '\0' && loops >= 1;
+}
+
 }  // namespace
 }  // namespace tl
 
@@ -320,12 +439,15 @@ int main(int argc, char** argv) {
   const size_t syncs = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 2;
   const size_t depth = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 1;
   const std::string driver = argc > 6 ? argv[6] : "threads";
+  const size_t batch = argc > 7 ? std::strtoul(argv[7], nullptr, 10) : 0;
+  size_t loops = 0;
+  bool waiter_each = false;
   if (threads < 1 || seconds <= 0 || syncs < 1 || depth < 1 ||
-      (driver != "threads" && driver != "loop")) {
+      !tl::ParseDriver(driver, loops, waiter_each) || loops > static_cast<size_t>(threads)) {
     std::fprintf(stderr,
                  "usage: log_append_bench [DIR] [threads] [seconds] [syncs] [depth] "
-                 "[threads|loop]\n");
+                 "[threads|loop|loop:N|loop:N:each] [batch]\n");
     return 2;
   }
-  return tl::Run(dir, threads, seconds, syncs, depth, driver == "loop");
+  return tl::Run(dir, threads, seconds, syncs, depth, loops, waiter_each, batch);
 }
