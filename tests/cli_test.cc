@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -87,13 +88,19 @@ pid_t Spawn(std::vector<std::string> args, const std::map<std::string, std::stri
 class Server {
  public:
   // `admin_secret` empty: no TOKENLEDGER_BOOTSTRAP_TOKEN, the server mints one.
+  // `extra` is appended to the serve command line; with "--verify-listen"
+  // the data plane's port is read too.
   Server(const std::string& data_dir, const std::string& stderr_path,
-         const std::string& admin_secret = kAdmin) {
+         const std::string& admin_secret = kAdmin, std::vector<std::string> extra = {}) {
     int pipe_fds[2];
     EXPECT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
     int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    std::vector<std::string> args{"serve",       "--data",    data_dir, "--listen",
+                                  "127.0.0.1:0", "--threads", "8"};
+    const bool data_plane = std::find(extra.begin(), extra.end(), "--verify-listen") != extra.end();
+    args.insert(args.end(), extra.begin(), extra.end());
     pid_ = Spawn(
-        {"serve", "--data", data_dir, "--listen", "127.0.0.1:0", "--threads", "8"},
+        args,
         admin_secret.empty()
             ? std::map<std::string, std::string>{}
             : std::map<std::string, std::string>{{"TOKENLEDGER_BOOTSTRAP_TOKEN", admin_secret}},
@@ -111,6 +118,15 @@ class Server {
       }
     }
     EXPECT_GT(port_, 0) << "serve did not start; stderr:\n" << ReadFile(stderr_path);
+    if (data_plane && port_ > 0) {
+      auto line = ReadLine();
+      const std::string prefix = "verify listener (POST /v1/verify) on http://127.0.0.1:";
+      if (line && line->rfind(prefix, 0) == 0) {
+        verify_port_ = std::stoi(line->substr(prefix.size()));
+      } else {
+        ADD_FAILURE() << "no verify listener line: " << (line ? *line : "(none)");
+      }
+    }
   }
   ~Server() {
     if (pid_ > 0) {
@@ -140,6 +156,7 @@ class Server {
   }
 
   int port() const { return port_; }
+  int verify_port() const { return verify_port_; }
   std::string addr() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::vector<std::string>& stdout_lines() const { return stdout_lines_; }
 
@@ -163,6 +180,7 @@ class Server {
   pid_t pid_ = -1;
   int out_ = -1;
   int port_ = 0;
+  int verify_port_ = 0;
   std::vector<std::string> stdout_lines_;
 };
 
@@ -250,6 +268,42 @@ TEST_F(CliTest, ServeNamesTheBootstrapTokenButNeverPrintsAChosenSecret) {
   ASSERT_EQ(admins["tokens"].size(), 1u) << admins;
   const std::string id = admins["tokens"][0]["id"];
   EXPECT_EQ(lines[0], "bootstrap admin token " + id + " created from TOKENLEDGER_BOOTSTRAP_TOKEN");
+}
+
+// serve --verify-listen: the data plane answers verifications on its own
+// port, counted in the main port's /metrics; a bad address is refused.
+TEST_F(CliTest, VerifyListenServesTheDataPlane) {
+  Json created = TokenJson({"create", "--name", "plane", "--credits", "2"});
+  const std::string secret = created["token"];
+  server_->Stop();
+  Server s(data_, dir_.sub("plane.stderr"), kAdmin, {"--verify-listen", "127.0.0.1:0"});
+  ASSERT_GT(s.verify_port(), 0);
+  httplib::Client plane("127.0.0.1", s.verify_port());
+  const httplib::Headers auth{{"Authorization", std::string("Bearer ") + kAdmin}};
+  const std::string body = Json({{"token", secret}}).dump();
+  for (int remaining : {1, 0}) {
+    auto r = plane.Post("/v1/verify", auth, body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(Json::parse(r->body)["remaining"], remaining) << r->body;
+  }
+  auto exceeded = plane.Post("/v1/verify", auth, body, "application/json");
+  ASSERT_TRUE(exceeded);
+  EXPECT_EQ(Json::parse(exceeded->body)["code"], "USAGE_EXCEEDED");
+  auto other = plane.Get("/readyz");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 404);
+  httplib::Client main("127.0.0.1", s.port());
+  auto metrics = main.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("tokenledger_verifications_total{code=\"VALID\"} 2"),
+            std::string::npos);
+  EXPECT_EQ(s.Stop(), 0);
+
+  Outcome bad = Tokenledger({"serve", "--data", dir_.sub("bad"), "--listen", "127.0.0.1:0",
+                             "--verify-listen", "nowhere"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--verify-listen must be HOST:PORT"), std::string::npos) << bad.err;
 }
 
 // A generated secret is printed once, on the first start only.
@@ -573,12 +627,11 @@ TEST_F(CliTest, ALostLastRecordIsReportedByVerifyReplayAndExport) {
 TEST_F(CliTest, AnAlteredEventStopsVerifyReplayAndExport) {
   Json t = TokenJson({"create", "--name", "a"});
   EXPECT_EQ(server_->Stop(), 0);
-  ASSERT_TRUE(testing::AlterEventData(data_ + "/log", Position(2), [](Json& data) {
-    data["name"] = "b";
-  }));
-  for (std::vector<std::string> command : {std::vector<std::string>{"log", "verify"},
-                                           std::vector<std::string>{"replay"},
-                                           std::vector<std::string>{"log", "export"}}) {
+  ASSERT_TRUE(
+      testing::AlterEventData(data_ + "/log", Position(2), [](Json& data) { data["name"] = "b"; }));
+  for (std::vector<std::string> command :
+       {std::vector<std::string>{"log", "verify"}, std::vector<std::string>{"replay"},
+        std::vector<std::string>{"log", "export"}}) {
     command.insert(command.end(), {"--data", data_});
     Outcome outcome = Tokenledger(command, "");
     EXPECT_EQ(outcome.exit_code, 1) << command[0];
