@@ -131,6 +131,7 @@ struct VerifyServer::Connection {
   std::string path;
   std::string request_id;
   bool keep_alive = true;
+  bool http10 = false;       // an HTTP/1.0 client keeps the connection only when told so
   bool matched = false;      // routed to POST /v1/verify
   std::string waiting_body;  // a staged verification's answer
 };
@@ -267,7 +268,15 @@ void VerifyServer::Accept() {
     socklen_t len = sizeof peer;
     const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN: all taken; anything else: try again on the next wake
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: the pending connection would wake every pass.
+        // Stop listening until the next idle sweep (a second) frees some.
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        listen_paused_ = true;
+      }
+      return;  // EAGAIN: all taken; anything else: try again on the next wake
+    }
     if (connections_.size() >= options_.max_connections) {
       ::close(fd);
       continue;
@@ -371,6 +380,7 @@ void VerifyServer::Handle(Connection& c, const Http1Request& req) {
   c.method.assign(req.method);
   c.path.assign(req.path);
   c.keep_alive = req.keep_alive;
+  c.http10 = req.minor_version == 0;
   std::string_view id = req.Header("X-Request-Id");
   if (SaneRequestId(id)) {
     c.request_id.assign(id);
@@ -452,7 +462,11 @@ void VerifyServer::Answer(Connection& c, int status, std::string_view content_ty
   o += c.request_id;
   o += "\r\nX-Content-Type-Options: nosniff\r\n";
   o += extra_headers;
-  if (c.close_after_write) o += "Connection: close\r\n";
+  if (c.close_after_write) {
+    o += "Connection: close\r\n";
+  } else if (c.http10) {
+    o += "Connection: keep-alive\r\n";
+  }
   o += "\r\n";
   o += body;
 
@@ -506,6 +520,12 @@ void VerifyServer::Close(Connection& c) {
 }
 
 void VerifyServer::SweepIdle(int64_t now_ms) {
+  if (listen_paused_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenTag;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0) listen_paused_ = false;
+  }
   std::vector<uint64_t> idle;
   for (auto& [id, c] : connections_) {
     if (c->state != Connection::State::kWaiting &&

@@ -108,6 +108,7 @@ class VerifyServer {
 
   // Owned by the loop thread.
   uint64_t next_id_ = 1;
+  bool listen_paused_ = false;  // out of descriptors: accepting again at the next sweep
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::deque<Waiting> waiting_;         // in position order (one thread stages them)
   std::optional<Position> to_request_;  // staged since the last request for durability

@@ -304,6 +304,30 @@ TEST(VerifyServerTest, PipelinedRequestsAreAnsweredInOrder) {
   close(fd);
 }
 
+TEST(VerifyServerTest, Http10KeepsTheConnectionOnlyWhenAsked) {
+  TestServer s;
+  DataPlane dp(s);
+  Json t = s.CreateToken({{"name", "old-client"}, {"credits", 10}});
+  const std::string body = Json({{"token", Secret(t)}}).dump();
+  auto request = [&](const std::string& connection) {
+    return "POST /v1/verify HTTP/1.0\r\nAuthorization: Bearer " + std::string(kAdminSecret) +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + connection + "\r\n" +
+           body;
+  };
+  const int fd = Connect(dp.port());
+  ASSERT_GE(fd, 0);
+  SendAll(fd, request("Connection: keep-alive\r\n"));
+  std::vector<std::string> first = ReadResponses(fd, 1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_NE(first[0].find("Connection: keep-alive\r\n"), std::string::npos) << first[0];
+  SendAll(fd, request(""));  // no keep-alive: answered, then closed
+  std::vector<std::string> second = ReadResponses(fd, 2);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second[0].find("Connection: close\r\n"), std::string::npos) << second[0];
+  EXPECT_EQ(BodyOf(second[0])["remaining"], 8);
+  close(fd);
+}
+
 TEST(VerifyServerTest, ChunkedBodiesAndConnectionClose) {
   TestServer s;
   DataPlane dp(s);
