@@ -124,6 +124,7 @@ struct VerifyServer::Connection {
   size_t out_written = 0;
   bool close_after_write = false;
   bool continue_sent = false;  // 100 Continue answered the current request's head
+  bool peer_done = false;      // the peer shut its side: answer what was taken, then close
   int64_t last_activity_ms = 0;
   // The current request, for its answer and log line.
   std::chrono::steady_clock::time_point started;
@@ -322,10 +323,19 @@ void VerifyServer::OnReadable(Connection& c) {
   const size_t old = c.in.size();
   c.in.resize(old + kReadChunk);
   const ssize_t n = ::recv(c.fd, c.in.data() + old, kReadChunk, 0);
-  if (n <= 0) {
+  if (n < 0) {
     c.in.resize(old);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    return Close(c);  // the peer closed or the socket failed
+    if (errno == EAGAIN || errno == EINTR) return;
+    return Close(c);  // the socket failed
+  }
+  if (n == 0) {
+    // The peer sent all it will (it may still read: a half-close). A request
+    // already taken is answered first; a partial one never completes.
+    c.in.resize(old);
+    c.peer_done = true;
+    SetInterest(c, c.interest & ~static_cast<uint32_t>(EPOLLIN));
+    if (c.state == Connection::State::kReading) Close(c);
+    return;
   }
   c.in.resize(old + static_cast<size_t>(n));
   c.last_activity_ms = SteadyMs();
@@ -333,6 +343,13 @@ void VerifyServer::OnReadable(Connection& c) {
 }
 
 void VerifyServer::ProcessInput(Connection& c) {
+  const uint64_t id = c.id;
+  ProcessBuffered(c);
+  // Nothing more will arrive from a peer that is done sending.
+  if (connections_.count(id) && c.peer_done && c.state == Connection::State::kReading) Close(c);
+}
+
+void VerifyServer::ProcessBuffered(Connection& c) {
   thread_local Http1Request req;
   Http1Error error;
   const uint64_t id = c.id;  // an answer may close (and free) c
@@ -501,7 +518,7 @@ void VerifyServer::TryWrite(Connection& c) {
   c.out_written = 0;
   if (c.close_after_write) return Close(c);
   c.state = Connection::State::kReading;
-  SetInterest(c, EPOLLIN);
+  SetInterest(c, c.peer_done ? 0u : static_cast<uint32_t>(EPOLLIN));
   c.last_activity_ms = SteadyMs();
 }
 

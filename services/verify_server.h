@@ -78,8 +78,10 @@ class VerifyServer {
   void Accept();
   void OnReadable(Connection& c);
   void OnWritable(Connection& c);
-  // Parses and handles the requests buffered on `c` while it may take one.
+  // Parses and handles the requests buffered on `c` while it may take one
+  // (ProcessBuffered); closes `c` when its peer is done and nothing is left.
   void ProcessInput(Connection& c);
+  void ProcessBuffered(Connection& c);
   // Answers "Expect: 100-continue" once the head of a request has arrived.
   void MaybeContinue(Connection& c);
   void Handle(Connection& c, const Http1Request& req);

@@ -328,6 +328,26 @@ TEST(VerifyServerTest, Http10KeepsTheConnectionOnlyWhenAsked) {
   close(fd);
 }
 
+// A client that shuts its sending side after its requests still gets every
+// answer, then the server closes.
+TEST(VerifyServerTest, AHalfClosedClientGetsItsAnswers) {
+  TestServer s;
+  DataPlane dp(s);
+  Json t = s.CreateToken({{"name", "half"}, {"credits", 10}});
+  const std::string body = Json({{"token", Secret(t)}}).dump();
+  const int fd = Connect(dp.port());
+  ASSERT_GE(fd, 0);
+  SendAll(fd, VerifyRequest(body) + VerifyRequest(body));
+  ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
+  std::vector<std::string> answers = ReadResponses(fd, 2);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(BodyOf(answers[0])["remaining"], 9);
+  EXPECT_EQ(BodyOf(answers[1])["remaining"], 8);
+  char c;
+  EXPECT_EQ(recv(fd, &c, 1, 0), 0);  // closed (a receive timeout would give -1)
+  close(fd);
+}
+
 TEST(VerifyServerTest, ChunkedBodiesAndConnectionClose) {
   TestServer s;
   DataPlane dp(s);
