@@ -87,6 +87,9 @@ std::string VerifyRequest(const std::string& body, const std::string& extra_head
          "\r\n" + extra_headers + "\r\n" + body;
 }
 
+// A verify request for the secret of the created token `t`, as admin.
+std::string VerifyOf(const Json& t) { return VerifyRequest(Json({{"token", Secret(t)}}).dump()); }
+
 // A connected loopback socket to `port` (receive timeout 10 s), or -1.
 int Connect(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -105,6 +108,21 @@ int Connect(int port) {
 
 void SendAll(int fd, const std::string& bytes) {
   ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+}
+
+// Connect, then SendAll(bytes): the socket, or -1 after a test failure.
+int ConnectAndSend(int port, const std::string& bytes) {
+  const int fd = Connect(port);
+  if (fd < 0) {
+    ADD_FAILURE() << "cannot connect to port " << port;
+    return -1;
+  }
+  if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    ADD_FAILURE() << "cannot send to port " << port;
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 // Reads until `count` whole responses (Content-Length framed) have arrived,
@@ -264,9 +282,8 @@ TEST(VerifyServerTest, AnswersOnlyOnceTheEventIsDurable) {
   Json t = s.CreateToken({{"name", "held"}, {"credits", 5}});
   HeldDurability held;
   DataPlane dp(s, held.Options());
-  const int fd = Connect(dp.port());
+  const int fd = ConnectAndSend(dp.port(), VerifyOf(t));
   ASSERT_GE(fd, 0);
-  SendAll(fd, VerifyRequest(Json({{"token", Secret(t)}}).dump()));
   std::optional<Position> wanted = held.WaitForRequests(1);
   ASSERT_TRUE(wanted);
   EXPECT_LT(s.ledger().log().DurablePosition(), *wanted);  // staged, not durable
@@ -288,11 +305,10 @@ TEST(VerifyServerTest, PipelinedRequestsAreAnsweredInOrder) {
   DataPlane dp(s);
   Json t = s.CreateToken({{"name", "pipe"}, {"credits", 10}});
   const std::string body = Json({{"token", Secret(t)}}).dump();
-  const int fd = Connect(dp.port());
+  const int fd = ConnectAndSend(dp.port(), VerifyRequest(body, "X-Request-Id: one\r\n") +
+                                               VerifyRequest(body, "X-Request-Id: two\r\n") +
+                                               VerifyRequest(body, "X-Request-Id: three\r\n"));
   ASSERT_GE(fd, 0);
-  SendAll(fd, VerifyRequest(body, "X-Request-Id: one\r\n") +
-                  VerifyRequest(body, "X-Request-Id: two\r\n") +
-                  VerifyRequest(body, "X-Request-Id: three\r\n"));
   std::vector<std::string> answers = ReadResponses(fd, 3);
   ASSERT_EQ(answers.size(), 3u);
   const char* ids[] = {"one", "two", "three"};
@@ -314,9 +330,8 @@ TEST(VerifyServerTest, Http10KeepsTheConnectionOnlyWhenAsked) {
            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + connection + "\r\n" +
            body;
   };
-  const int fd = Connect(dp.port());
+  const int fd = ConnectAndSend(dp.port(), request("Connection: keep-alive\r\n"));
   ASSERT_GE(fd, 0);
-  SendAll(fd, request("Connection: keep-alive\r\n"));
   std::vector<std::string> first = ReadResponses(fd, 1);
   ASSERT_EQ(first.size(), 1u);
   EXPECT_NE(first[0].find("Connection: keep-alive\r\n"), std::string::npos) << first[0];
@@ -335,9 +350,8 @@ TEST(VerifyServerTest, AHalfClosedClientGetsItsAnswers) {
   DataPlane dp(s);
   Json t = s.CreateToken({{"name", "half"}, {"credits", 10}});
   const std::string body = Json({{"token", Secret(t)}}).dump();
-  const int fd = Connect(dp.port());
+  const int fd = ConnectAndSend(dp.port(), VerifyRequest(body) + VerifyRequest(body));
   ASSERT_GE(fd, 0);
-  SendAll(fd, VerifyRequest(body) + VerifyRequest(body));
   ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
   std::vector<std::string> answers = ReadResponses(fd, 2);
   ASSERT_EQ(answers.size(), 2u);
@@ -374,12 +388,12 @@ TEST(VerifyServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
   Json t = s.CreateToken({{"name", "expect"}, {"credits", 10}});
   const std::string body = Json({{"token", Secret(t)}}).dump();
   const std::string request = VerifyRequest(body, "Expect: 100-continue\r\n");
-  const int fd = Connect(dp.port());
-  ASSERT_GE(fd, 0);
-  SendAll(fd, request.substr(0, request.size() - body.size()));  // the head only
+  const int fd =
+      ConnectAndSend(dp.port(), request.substr(0, request.size() - body.size()));  // the head only
   char buf[64] = {};
   const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
   ASSERT_EQ(recv(fd, buf, kContinue.size(), MSG_WAITALL), static_cast<ssize_t>(kContinue.size()));
+  ASSERT_GE(fd, 0);
   EXPECT_EQ(std::string(buf, kContinue.size()), kContinue);
   SendAll(fd, body);
   std::vector<std::string> answers = ReadResponses(fd, 1);
@@ -393,16 +407,14 @@ TEST(VerifyServerTest, AClientThatLeavesWhileWaitingHarmsNoOne) {
   Json t = s.CreateToken({{"name", "leaver"}, {"credits", 5}});
   HeldDurability held;
   DataPlane dp(s, held.Options());
-  const int fd = Connect(dp.port());
+  const int fd = ConnectAndSend(dp.port(), VerifyOf(t));
   ASSERT_GE(fd, 0);
-  SendAll(fd, VerifyRequest(Json({{"token", Secret(t)}}).dump()));
   ASSERT_TRUE(held.WaitForRequests(1));
   close(fd);  // gone before its answer
   HeldDurability::Release(s, dp);
   // The decision stands (its event is in the log) and the next client is served.
-  const int fd2 = Connect(dp.port());
+  const int fd2 = ConnectAndSend(dp.port(), VerifyOf(t));
   ASSERT_GE(fd2, 0);
-  SendAll(fd2, VerifyRequest(Json({{"token", Secret(t)}}).dump()));
   ASSERT_TRUE(held.WaitForRequests(2));
   HeldDurability::Release(s, dp);
   std::vector<std::string> answers = ReadResponses(fd2, 1);
@@ -447,11 +459,10 @@ TEST(VerifyServerTest, IdleConnectionsAreClosed) {
   VerifyServerOptions options;
   options.idle_timeout_ms = 100;
   DataPlane dp(s, options);
-  const int fd = Connect(dp.port());
-  ASSERT_GE(fd, 0);
-  SendAll(fd, "POST /v1/ver");  // a request that never finishes
+  const int fd = ConnectAndSend(dp.port(), "POST /v1/ver");  // a request that never finishes
   char c;
   const auto start = std::chrono::steady_clock::now();
+  ASSERT_GE(fd, 0);
   EXPECT_EQ(recv(fd, &c, 1, 0), 0);  // closed by the server (the socket times out after 10 s)
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(9));
   close(fd);
