@@ -23,7 +23,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: tokenledger serve --data DIR [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
-    "         [--threads N] [--verify-listen HOST:PORT]\n"
+    "         [--threads N] [--verify-listen HOST:PORT [--verify-gather-us N]]\n"
     "         [--kafka-brokers HOST:PORT[,...] [--kafka-topic NAME] [--kafka-property k=v]...]\n"
     "  --kafka-brokers turns on the relay of every event to Kafka (also\n"
     "  TOKENLEDGER_KAFKA_BROKERS); --kafka-topic defaults to tokenledger.events (also\n"
@@ -33,7 +33,9 @@ constexpr const char* kUsage =
     "  127.0.0.1:8080.\n"
     "  --verify-listen also serves POST /v1/verify (only) on a second, plain-HTTP\n"
     "  port from one event-loop thread: the data plane for services that verify\n"
-    "  on every request (same answers, same durability, higher throughput).\n";
+    "  on every request (same answers, same durability, higher throughput).\n"
+    "  --verify-gather-us bounds how long it holds a group commit for the next\n"
+    "  requests of its other connections (0..100000, default 300; 0 = never).\n";
 
 constexpr std::chrono::milliseconds kRelayFlushOnStop{5000};
 
@@ -146,7 +148,8 @@ Json RelayReady(const RelayStats& s) {
 
 int RunServe(const std::vector<std::string>& args) {
   CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "kafka-brokers",
-                              "kafka-topic", "kafka-property", "verify-listen"},
+                              "kafka-topic", "kafka-property", "verify-listen",
+                              "verify-gather-us"},
                    .switches = {"help"},
                    .repeatable = {"kafka-property"}});
   if (a.ok() && a.Has("help")) {
@@ -168,6 +171,16 @@ int RunServe(const std::vector<std::string>& args) {
   if (a.Has("verify-listen") && !SplitHostPort(*a.Get("verify-listen"), verify_host, verify_port)) {
     std::cerr << "serve: --verify-listen must be HOST:PORT, such as 127.0.0.1:8081\n" << kUsage;
     return 2;
+  }
+  VerifyServerOptions plane_options;
+  if (a.Has("verify-gather-us")) {
+    const auto us = ParseUint(*a.Get("verify-gather-us"));
+    if (!us || *us > 100'000) {
+      std::cerr << "serve: --verify-gather-us must be a whole number of microseconds, 0 to 100000\n"
+                << kUsage;
+      return 2;
+    }
+    plane_options.gather.max_gather_us = static_cast<int64_t>(*us);
   }
   if (a.Has("tls-cert") != a.Has("tls-key")) {
     std::cerr << "serve: --tls-cert and --tls-key go together\n" << kUsage;
@@ -258,7 +271,8 @@ int RunServe(const std::vector<std::string>& args) {
   }
   std::unique_ptr<VerifyServer> data_plane;
   if (a.Has("verify-listen")) {
-    data_plane = std::make_unique<VerifyServer>(**ledger, api.metrics(), api.verify_route());
+    data_plane = std::make_unique<VerifyServer>(**ledger, api.metrics(), api.verify_route(),
+                                                plane_options);
     auto vbound = data_plane->Bind(verify_host, verify_port);
     if (!vbound.ok()) {
       std::cerr << "serve: --verify-listen: " << vbound.error().message << "\n";

@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <exception>
 
 #include "services/http_common.h"
@@ -26,6 +29,12 @@ constexpr uint64_t kWakeTag = ~0ull;
 constexpr uint64_t kStopTag = ~0ull - 1;
 constexpr std::string_view kRoute = "POST /v1/verify";
 constexpr size_t kReadChunk = 16 * 1024;
+
+int64_t SteadyUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -72,6 +81,21 @@ void WakeEventFd(int fd) {
   const uint64_t one = 1;
   // EAGAIN only when the counter is saturated: the loop is woken anyway.
   [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
+}
+
+// epoll_wait with a timeout in µs (the gather bound is a few hundred µs;
+// epoll_wait counts in ms). Kernels before 5.11 lack epoll_pwait2: there the
+// timeout is rounded up to whole ms.
+int WaitForEvents(int epoll_fd, epoll_event* events, int max_events, int64_t timeout_us) {
+  static std::atomic<bool> have_pwait2{true};
+  if (have_pwait2.load(std::memory_order_relaxed)) {
+    const timespec ts{static_cast<time_t>(timeout_us / 1'000'000),
+                      static_cast<long>(timeout_us % 1'000'000) * 1000};
+    const int n = ::epoll_pwait2(epoll_fd, events, max_events, &ts, nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    have_pwait2.store(false, std::memory_order_relaxed);
+  }
+  return ::epoll_wait(epoll_fd, events, max_events, static_cast<int>((timeout_us + 999) / 1000));
 }
 
 void DrainEventFd(int fd) {
@@ -139,7 +163,8 @@ struct VerifyServer::Connection {
 
 VerifyServer::VerifyServer(Ledger& ledger, Metrics& metrics, Metrics::RouteId route,
                            VerifyServerOptions options)
-    : ledger_(ledger), metrics_(metrics), route_(route), options_(std::move(options)) {
+    : ledger_(ledger), metrics_(metrics), route_(route), options_(std::move(options)),
+      gate_(options_.gather) {
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -221,7 +246,7 @@ void VerifyServer::Run() {
   epoll_event events[kMaxEvents];
   int64_t last_sweep = SteadyMs();
   for (;;) {
-    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, 1000);
+    const int n = WaitForEvents(epoll_fd_, events, kMaxEvents, WaitUs());
     if (n < 0 && errno != EINTR) break;
     bool stop = false;
     for (int i = 0; i < n; ++i) {
@@ -243,16 +268,7 @@ void VerifyServer::Run() {
     }
     if (stop) break;
     if (!waiting_.empty()) AnswerDurable();
-    // One request for durability per pass, covering everything staged in it.
-    if (to_request_) {
-      const Position p = *to_request_;
-      to_request_.reset();
-      if (options_.request_durable) {
-        options_.request_durable(p);
-      } else {
-        waiter_->Request(p);
-      }
-    }
+    MaybeRequestDurable();
     FlushLogLines();
     const int64_t now = SteadyMs();
     if (now - last_sweep >= 1000) {
@@ -430,6 +446,35 @@ void VerifyServer::HandleVerify(Connection& c, const Http1Request& req) {
   c.state = Connection::State::kWaiting;
   waiting_.push_back({c.id, *staged.pending});
   to_request_ = staged.pending->last;
+  gate_.Staged(SteadyUs());
+}
+
+void VerifyServer::MaybeRequestDurable() {
+  if (!to_request_) return;
+  if (!gate_.ShouldStart(connections_.size(), RoundSlotFree(), SteadyUs())) return;
+  // One request for durability covering everything staged since the last.
+  const Position p = *to_request_;
+  to_request_.reset();
+  gate_.Started();
+  in_flight_.push_back(p);
+  if (options_.request_durable) {
+    options_.request_durable(p);
+  } else {
+    waiter_->Request(p);
+  }
+}
+
+bool VerifyServer::RoundSlotFree() {
+  const Position durable = ledger_.log().DurablePosition();
+  while (!in_flight_.empty() && in_flight_.front() <= durable) in_flight_.pop_front();
+  return in_flight_.size() < std::max<size_t>(1, options_.durable_threads);
+}
+
+int64_t VerifyServer::WaitUs() {
+  constexpr int64_t kSweepUs = 1'000'000;  // idle connections are swept every second
+  if (!to_request_) return kSweepUs;
+  const int64_t gather = gate_.WaitUs(RoundSlotFree(), SteadyUs());
+  return gather < 0 ? kSweepUs : std::min(gather, kSweepUs);
 }
 
 void VerifyServer::AnswerDurable() {

@@ -14,6 +14,7 @@
 #include "services/http1_parser.h"
 #include "services/ledger.h"
 #include "services/metrics.h"
+#include "services/round_gate.h"
 
 namespace tl {
 
@@ -31,6 +32,9 @@ struct VerifyServerOptions {
   // events, and the data plane did 3-12% fewer requests/s in 9 of 10
   // alternating wrk runs (README, "What bounds the figures").
   size_t durable_threads = 1;
+  // When a round starts: after the last one, once most connections have their
+  // next request staged or the first has waited a bound (round_gate.h).
+  RoundGateOptions gather;
   // Where request log lines go, a batch of whole lines per call. Default: stderr.
   std::function<void(std::string_view)> log_sink;
   // Test hook: replaces the DurableWaiter. Called on the loop thread with the
@@ -98,6 +102,12 @@ class VerifyServer {
                      std::string_view detail, std::string_view field = {});
   void AnswerError(Connection& c, const Error& e);
   void AnswerDurable();
+  // Asks for durability of everything staged when the gate says so.
+  void MaybeRequestDurable();
+  // Whether another round may start (fewer than durable_threads in flight).
+  bool RoundSlotFree();
+  // How long the loop may sleep before it has something to do by time alone (µs).
+  int64_t WaitUs();
   void TryWrite(Connection& c);
   void SetInterest(Connection& c, uint32_t events);
   void Close(Connection& c);
@@ -119,6 +129,8 @@ class VerifyServer {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::deque<Waiting> waiting_;         // in position order (one thread stages them)
   std::optional<Position> to_request_;  // staged since the last request for durability
+  RoundGate gate_;
+  std::deque<Position> in_flight_;  // requested, not yet known durable, oldest first
   std::string log_lines_;
   // Declared last: its threads call WakeForDurable until it is destroyed.
   std::unique_ptr<DurableWaiter> waiter_;

@@ -276,7 +276,8 @@ TEST_F(CliTest, VerifyListenServesTheDataPlane) {
   Json created = TokenJson({"create", "--name", "plane", "--credits", "2"});
   const std::string secret = created["token"];
   server_->Stop();
-  Server s(data_, dir_.sub("plane.stderr"), kAdmin, {"--verify-listen", "127.0.0.1:0"});
+  Server s(data_, dir_.sub("plane.stderr"), kAdmin,
+           {"--verify-listen", "127.0.0.1:0", "--verify-gather-us", "1000"});
   ASSERT_GT(s.verify_port(), 0);
   httplib::Client plane("127.0.0.1", s.verify_port());
   const httplib::Headers auth{{"Authorization", std::string("Bearer ") + kAdmin}};
@@ -304,6 +305,10 @@ TEST_F(CliTest, VerifyListenServesTheDataPlane) {
                              "--verify-listen", "nowhere"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--verify-listen must be HOST:PORT"), std::string::npos) << bad.err;
+  Outcome slow = Tokenledger({"serve", "--data", dir_.sub("bad"), "--listen", "127.0.0.1:0",
+                              "--verify-listen", "127.0.0.1:0", "--verify-gather-us", "200000"});
+  EXPECT_EQ(slow.exit_code, 2);
+  EXPECT_NE(slow.err.find("--verify-gather-us must be"), std::string::npos) << slow.err;
 }
 
 // A generated secret is printed once, on the first start only.

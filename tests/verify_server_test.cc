@@ -168,10 +168,11 @@ class HeldDurability {
     };
     return o;
   }
-  // The last position asked for once `n` requests came, or nullopt after 10 s.
-  std::optional<Position> WaitForRequests(size_t n) {
+  // The last position asked for once `n` requests came, or nullopt after `patience`.
+  std::optional<Position> WaitForRequests(
+      size_t n, std::chrono::milliseconds patience = std::chrono::seconds(10)) {
     std::unique_lock<std::mutex> l(mu_);
-    if (!cv_.wait_for(l, std::chrono::seconds(10), [&] { return requested_.size() >= n; }))
+    if (!cv_.wait_for(l, patience, [&] { return requested_.size() >= n; }))
       return std::nullopt;
     return requested_.back();
   }
@@ -298,6 +299,57 @@ TEST(VerifyServerTest, AnswersOnlyOnceTheEventIsDurable) {
   EXPECT_EQ(BodyOf(answers[0])["code"], "VALID");
   EXPECT_EQ(BodyOf(answers[0])["remaining"], 4);
   close(fd);
+}
+
+// Held durability; a round waits for every open connection to have a
+// request staged, or for `max_gather_us`.
+VerifyServerOptions GatherAll(HeldDurability& held, int64_t max_gather_us) {
+  VerifyServerOptions o = held.Options();
+  o.gather.gather_fraction = 1.0;
+  o.gather.max_gather_us = max_gather_us;
+  return o;
+}
+
+TEST(VerifyServerTest, ARoundWaitsForItsShareOfTheConnections) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "gathered"}, {"credits", 5}});
+  HeldDurability held;
+  DataPlane dp(s, GatherAll(held, 60'000'000));
+  const int quiet = Connect(dp.port());
+  ASSERT_GE(quiet, 0);
+  const int first = ConnectAndSend(dp.port(), VerifyOf(t));
+  ASSERT_GE(first, 0);
+  // One of two connections staged: no round yet.
+  EXPECT_FALSE(held.WaitForRequests(1, std::chrono::milliseconds(300)));
+  SendAll(quiet, VerifyOf(t));
+  std::optional<Position> wanted = held.WaitForRequests(1);
+  ASSERT_TRUE(wanted);
+  EXPECT_EQ(*wanted, s.ledger().log().LastStagedPosition());  // one round for both
+  HeldDurability::Release(s, dp);
+  std::vector<std::string> a = ReadResponses(first, 1), b = ReadResponses(quiet, 1);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(BodyOf(a[0])["remaining"].get<int>() + BodyOf(b[0])["remaining"].get<int>(), 4 + 3);
+  close(first);
+  close(quiet);
+}
+
+TEST(VerifyServerTest, ARoundStartsAfterTheGatherBoundWithoutTheOthers) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "bounded"}, {"credits", 5}});
+  HeldDurability held;
+  DataPlane dp(s, GatherAll(held, 50'000));
+  const int quiet = Connect(dp.port());  // never sends
+  ASSERT_GE(quiet, 0);
+  const int fd = ConnectAndSend(dp.port(), VerifyOf(t));
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(held.WaitForRequests(1));
+  HeldDurability::Release(s, dp);
+  std::vector<std::string> answers = ReadResponses(fd, 1);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(BodyOf(answers[0])["remaining"], 4);
+  close(fd);
+  close(quiet);
 }
 
 TEST(VerifyServerTest, PipelinedRequestsAreAnsweredInOrder) {

@@ -68,19 +68,44 @@ double Percentile(std::vector<double>& sorted, double q) {
   return sorted[i];
 }
 
+// How FsyncAlone's file gets its space before the timed writes.
+enum class Space { kAppend, kFallocate, kZeros };
+
+const char* SpaceName(Space space) {
+  switch (space) {
+    case Space::kAppend:
+      return "appending";
+    case Space::kFallocate:
+      return "into fallocate'd space";
+    case Space::kZeros:
+      return "over written zeros";
+  }
+  return "?";
+}
+
 // write+fdatasync of `bytes` to one file, `n` times: the floor of a group
 // commit's latency. Appending grows the file (each sync also records the new
-// size); `preallocated` writes into space fallocate gave the file first, as
-// the log does.
-void FsyncAlone(const std::string& dir, size_t bytes, int n, bool preallocated) {
+// size); fallocate'd blocks are "unwritten" until written (each sync also
+// writes the inode); over zeros written and synced first, as the log does,
+// the sync flushes the data alone.
+void FsyncAlone(const std::string& dir, size_t bytes, int n, Space space) {
   const std::string path = dir + "/fsync-probe";
   const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   if (fd < 0) {
     std::perror("open");
     return;
   }
-  if (preallocated && ::fallocate(fd, 0, 0, static_cast<off_t>(bytes) * n) != 0) {
-    std::perror("fallocate");
+  const off_t total = static_cast<off_t>(bytes) * n;
+  bool ready = true;
+  if (space == Space::kFallocate) {
+    ready = ::fallocate(fd, 0, 0, total) == 0;
+  } else if (space == Space::kZeros) {
+    const std::string zeros(static_cast<size_t>(total), '\0');
+    ready = ::pwrite(fd, zeros.data(), zeros.size(), 0) == static_cast<ssize_t>(zeros.size()) &&
+            ::fdatasync(fd) == 0;
+  }
+  if (!ready) {
+    std::perror("preparing the probe file");
     ::close(fd);
     return;
   }
@@ -105,8 +130,8 @@ void FsyncAlone(const std::string& dir, size_t bytes, int n, bool preallocated) 
   std::printf(
       "fsync alone (write %zu B + fdatasync, %s): %.0f/s, p50 %.0f us, p99 %.0f us, max "
       "%.0f us\n",
-      bytes, preallocated ? "into preallocated space" : "appending", lat.size() / secs,
-      Percentile(lat, 0.50), Percentile(lat, 0.99), lat.back());
+      bytes, SpaceName(space), lat.size() / secs, Percentile(lat, 0.50), Percentile(lat, 0.99),
+      lat.back());
 }
 
 // One writer's appends: its own stream, the same event data every time.
@@ -397,9 +422,9 @@ int Run(const std::string& base, int threads, double seconds, size_t syncs, size
   const size_t record = total_events ? log_bytes / total_events : 300;
   std::printf("record size: %zu bytes on average\n", record);
   const size_t round_bytes = static_cast<size_t>(record * std::max(1.0, events_per_fsync));
-  for (bool preallocated : {false, true}) {
-    FsyncAlone(dir, round_bytes, 2000, preallocated);
-    FsyncAlone(dir, record, 2000, preallocated);
+  for (Space space : {Space::kAppend, Space::kFallocate, Space::kZeros}) {
+    FsyncAlone(dir, round_bytes, 2000, space);
+    FsyncAlone(dir, record, 2000, space);
   }
   std::filesystem::remove_all(dir);
   return 0;

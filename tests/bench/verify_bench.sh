@@ -11,6 +11,7 @@
 # Builds Release in build/bench, runs wrk on loopback only, prints requests/s,
 # p99 and the ratios verify/bare. Target: ratio >= 0.80, verify p99 <= 5 ms.
 # The three runs go in the order data plane, main, bare; ROUNDS=N repeats them.
+# SERVE_ARGS adds flags to `serve` (e.g. SERVE_ARGS="--verify-gather-us 0").
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +37,7 @@ bench_workdir verify-bench
 
 admin="bench-admin-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 TOKENLEDGER_BOOTSTRAP_TOKEN="$admin" "$bin" serve --data "$work/data" --listen 127.0.0.1:0 \
-  --verify-listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.out.err" &
+  --verify-listen 127.0.0.1:0 ${SERVE_ARGS:-} >"$work/serve.out" 2>"$work/serve.out.err" &
 pids+=($!)
 serve_addr=$(wait_listening "$work/serve.out")
 plane_line=$(wait_for "$work/serve.out" 'verify listener (POST /v1/verify) on http://[0-9.:]*')
