@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "events/thread_name.h"
+
 namespace tl {
 
 DurableWaiter::DurableWaiter(EventLog& log, size_t threads, std::function<void(Position)> notify)
@@ -34,6 +36,7 @@ void DurableWaiter::Request(Position p) {
 }
 
 void DurableWaiter::Run() {
+  NameThisThread("tl-durable");
   std::unique_lock<std::mutex> l(mu_);
   while (true) {
     ++idle_;

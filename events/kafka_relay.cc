@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "events/json_log.h"
+#include "events/thread_name.h"
 #include "events/time_format.h"
 
 namespace tl {
@@ -426,6 +427,7 @@ struct KafkaRelay::Impl {
   }
 
   void Run() {
+    NameThisThread("tl-kafka-relay");
     while (!stop.load()) {
       if (rk == nullptr && !CreateProducer()) {
         Pause(backoff);

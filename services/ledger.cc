@@ -7,6 +7,7 @@
 
 #include "events/crypto.h"
 #include "events/durable_waiter.h"
+#include "events/thread_name.h"
 #include "events/time_format.h"
 #include "projections/point_in_time.h"
 #include "projections/replay.h"
@@ -246,6 +247,8 @@ std::unique_ptr<DurableWaiter> Ledger::NewDurableWaiter(size_t threads,
                                                         std::function<void(Position)> notify) {
   return std::make_unique<DurableWaiter>(*log_, threads, std::move(notify));
 }
+
+void Ledger::WaitDurable(Position p) { log_->WaitDurable(p); }
 
 void Ledger::Durable(const Pending& p) {
   append_latency_.Observe(
@@ -587,6 +590,7 @@ StateInfo Ledger::State() const {
 // each other. Now one thread computes digests, paced by their cost, and a
 // caller waits for it only while digests are cheap (digest_budget_ms).
 void Ledger::DigestLoop() {
+  NameThisThread("tl-digest");
   std::unique_lock<std::mutex> l(digest_mu_);
   auto next_start = std::chrono::steady_clock::now();
   for (;;) {
@@ -644,6 +648,7 @@ Status Ledger::WriteSnapshotNow() {
 }
 
 void Ledger::SnapshotLoop() {
+  NameThisThread("tl-snapshot");
   std::unique_lock<std::mutex> l(stop_mu_);
   while (!stop_cv_.wait_for(l, std::chrono::milliseconds(options_.snapshot_check_ms),
                             [&] { return stopping_; })) {

@@ -131,6 +131,9 @@ class Ledger {
   StagedVerify StageAuthenticateAndVerify(std::string_view bearer_secret, const Result<Json>& body);
   // REQUIRES: p.last is durable. Records its append latency (/metrics).
   void Durable(const Pending& p);
+  // Blocks until everything staged up to `p` is durable (one group commit
+  // covers it, led by this caller if no round is running).
+  void WaitDurable(Position p);
   // A DurableWaiter on this ledger's log (see events/durable_waiter.h), for
   // callers of the Stage* commands that must not block. Must be destroyed
   // before the ledger.

@@ -19,6 +19,7 @@
 #include <ctime>
 #include <exception>
 
+#include "events/thread_name.h"
 #include "services/http_common.h"
 
 namespace tl {
@@ -183,7 +184,7 @@ VerifyServer::VerifyServer(Ledger& ledger, Metrics& metrics, Metrics::RouteId ro
       std::fwrite(lines.data(), 1, lines.size(), stderr);
     };
   }
-  if (!options_.request_durable) {
+  if (!options_.request_durable && options_.durable_threads > 0) {
     waiter_ =
         ledger_.NewDurableWaiter(options_.durable_threads, [this](Position) { WakeForDurable(); });
   }
@@ -242,6 +243,7 @@ void VerifyServer::Stop() { WakeEventFd(stop_fd_); }
 void VerifyServer::WakeForDurable() { WakeEventFd(wake_fd_); }
 
 void VerifyServer::Run() {
+  NameThisThread("tl-verify-loop");
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   int64_t last_sweep = SteadyMs();
@@ -451,7 +453,10 @@ void VerifyServer::HandleVerify(Connection& c, const Http1Request& req) {
 
 void VerifyServer::MaybeRequestDurable() {
   if (!to_request_) return;
-  if (!gate_.ShouldStart(connections_.size(), RoundSlotFree(), SteadyUs())) return;
+  // Connections whose answer waits on a round in flight cannot send yet.
+  const size_t in_rounds = waiting_.size() - gate_.staged();
+  const size_t could_stage = connections_.size() - std::min(connections_.size(), in_rounds);
+  if (!gate_.ShouldStart(could_stage, RoundSlotFree(), SteadyUs())) return;
   // One request for durability covering everything staged since the last.
   const Position p = *to_request_;
   to_request_.reset();
@@ -459,8 +464,13 @@ void VerifyServer::MaybeRequestDurable() {
   in_flight_.push_back(p);
   if (options_.request_durable) {
     options_.request_durable(p);
-  } else {
+  } else if (waiter_) {
     waiter_->Request(p);
+  } else {
+    // The loop syncs itself: what it gathered is all it would do meanwhile,
+    // and no thread has to be woken to start the round or to report its end.
+    ledger_.WaitDurable(p);
+    AnswerDurable();
   }
 }
 

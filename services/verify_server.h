@@ -25,19 +25,21 @@ struct VerifyServerOptions {
   int64_t idle_timeout_ms = 60'000;
   // Connections beyond this are accepted and closed at once.
   size_t max_connections = 4096;
-  // Threads that wait for group commits (DurableWaiter): how many rounds may
-  // overlap. One: the next round starts when the last one ends and takes all
-  // that was staged meanwhile. On the 2-core VM measured (virtio disk, one
-  // flush queue) two overlapping rounds each took longer and carried fewer
-  // events, and the data plane did 3-12% fewer requests/s in 9 of 10
-  // alternating wrk runs (README, "What bounds the figures").
-  size_t durable_threads = 1;
+  // Who makes each round durable. 0: the loop itself, one round at a time
+  // (it writes and syncs what it gathered, then answers; requests arriving
+  // meanwhile wait in their sockets for ~one fdatasync). N > 0: N
+  // DurableWaiter threads, so up to N rounds overlap while the loop reads on.
+  // Measured on the 2-vCPU development VM (README, "What bounds the
+  // figures"): the loop syncing did 2-22% more requests/s than one waiter
+  // thread in 9 of 10 alternating wrk rounds (two cross-thread wake-ups
+  // less per round), and two overlapping rounds did 3-12% less than one.
+  size_t durable_threads = 0;
   // When a round starts: after the last one, once most connections have their
   // next request staged or the first has waited a bound (round_gate.h).
   RoundGateOptions gather;
   // Where request log lines go, a batch of whole lines per call. Default: stderr.
   std::function<void(std::string_view)> log_sink;
-  // Test hook: replaces the DurableWaiter. Called on the loop thread with the
+  // Test hook: replaces the syncing. Called on the loop thread with the
   // last staged position; whoever makes it durable then calls WakeForDurable().
   std::function<void(Position)> request_durable;
 };
@@ -49,9 +51,9 @@ struct VerifyServerOptions {
 // is durable. A thread per connection (cpp-httplib) sleeps once more per
 // request for that, and on few cores those sleeps and wake-ups cost more than
 // the verification. Here the loop reads every connection that has a request,
-// stages all their events, asks a DurableWaiter to make them durable (one
-// group commit), and when told, writes all their answers: no thread sleeps
-// per request.
+// stages all their events, makes them durable (one group commit, when
+// RoundGate says: round_gate.h), then writes all their answers: no thread
+// sleeps per request.
 //
 // Plain HTTP/1.1 (keep-alive, pipelining; Content-Length or chunked bodies);
 // every other route answers 404, other methods 405. Request log lines and

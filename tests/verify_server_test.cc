@@ -522,9 +522,14 @@ TEST(VerifyServerTest, IdleConnectionsAreClosed) {
 
 // Runs under ThreadSanitizer too (label concurrent): both listeners spend one
 // balance at once; the sum of accepted costs never exceeds the credits.
-TEST(VerifyServerTest, BothListenersNeverSpendMoreThanGranted) {
+// durable_threads: 0 (the loop syncs), 1 (one waiter thread), 2 (rounds overlap).
+class VerifyServerSyncTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(VerifyServerSyncTest, BothListenersNeverSpendMoreThanGranted) {
   TestServer s;
-  DataPlane dp(s);
+  VerifyServerOptions o;
+  o.durable_threads = GetParam();
+  DataPlane dp(s, o);
   constexpr int kCredits = 60, kThreads = 6, kEach = 20;
   Json t = s.CreateToken({{"name", "shared"}, {"credits", kCredits}});
   std::atomic<int> valid{0}, exceeded{0}, other{0};
@@ -544,6 +549,8 @@ TEST(VerifyServerTest, BothListenersNeverSpendMoreThanGranted) {
   EXPECT_EQ(exceeded.load(), kThreads * kEach - kCredits);
   EXPECT_EQ(other.load(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(WhoSyncs, VerifyServerSyncTest, ::testing::Values(0u, 1u, 2u));
 
 }  // namespace
 }  // namespace tl
