@@ -454,7 +454,9 @@ void VerifyServer::HandleVerify(Connection& c, const Http1Request& req) {
 void VerifyServer::MaybeRequestDurable() {
   if (!to_request_) return;
   // Connections whose answer waits on a round in flight cannot send yet.
-  const size_t in_rounds = waiting_.size() - gate_.staged();
+  // (waiting_ can be shorter than what the gate counts: another writer's
+  // group commit may have covered staged events already.)
+  const size_t in_rounds = waiting_.size() - std::min(waiting_.size(), gate_.staged());
   const size_t could_stage = connections_.size() - std::min(connections_.size(), in_rounds);
   if (!gate_.ShouldStart(could_stage, RoundSlotFree(), SteadyUs())) return;
   // One request for durability covering everything staged since the last.
