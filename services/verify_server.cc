@@ -338,24 +338,23 @@ void VerifyServer::OnReadable(Connection& c) {
     SetInterest(c, c.interest & ~static_cast<uint32_t>(EPOLLIN));
     return;
   }
-  const size_t old = c.in.size();
-  c.in.resize(old + kReadChunk);
-  const ssize_t n = ::recv(c.fd, c.in.data() + old, kReadChunk, 0);
+  // Received into one buffer of the loop's, then appended: growing c.in by a
+  // whole chunk first would zero 16 KiB per read for a ~300-byte request.
+  thread_local char chunk[kReadChunk];
+  const ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
   if (n < 0) {
-    c.in.resize(old);
     if (errno == EAGAIN || errno == EINTR) return;
     return Close(c);  // the socket failed
   }
   if (n == 0) {
     // The peer sent all it will (it may still read: a half-close). A request
     // already taken is answered first; a partial one never completes.
-    c.in.resize(old);
     c.peer_done = true;
     SetInterest(c, c.interest & ~static_cast<uint32_t>(EPOLLIN));
     if (c.state == Connection::State::kReading) Close(c);
     return;
   }
-  c.in.resize(old + static_cast<size_t>(n));
+  c.in.append(chunk, static_cast<size_t>(n));
   c.last_activity_ms = SteadyMs();
   if (c.state == Connection::State::kReading) ProcessInput(c);
 }
