@@ -37,11 +37,7 @@ int64_t SteadyUs() {
       .count();
 }
 
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t SteadyMs() { return SteadyUs() / 1000; }
 
 const char* Reason(int status) {
   switch (status) {
