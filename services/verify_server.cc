@@ -442,12 +442,12 @@ void VerifyServer::HandleVerify(Connection& c, const Http1Request& req) {
   c.waiting_body = r.dump();
   c.state = Connection::State::kWaiting;
   waiting_.push_back({c.id, *staged.pending});
-  to_request_ = staged.pending->last;
+  last_staged_ = staged.pending->last;
   gate_.Staged(SteadyUs());
 }
 
 void VerifyServer::MaybeRequestDurable() {
-  if (!to_request_) return;
+  if (gate_.staged() == 0) return;
   // Connections whose answer waits on a round in flight cannot send yet.
   // (waiting_ can be shorter than what the gate counts: another writer's
   // group commit may have covered staged events already.)
@@ -455,13 +455,13 @@ void VerifyServer::MaybeRequestDurable() {
   const size_t could_stage = connections_.size() - std::min(connections_.size(), in_rounds);
   if (!gate_.ShouldStart(could_stage, RoundSlotFree(), SteadyUs())) return;
   // One request for durability covering everything staged since the last.
-  const Position p = *to_request_;
-  to_request_.reset();
+  const Position p = last_staged_;
   gate_.Started();
-  in_flight_.push_back(p);
   if (options_.request_durable) {
+    in_flight_.push_back(p);
     options_.request_durable(p);
   } else if (waiter_) {
+    in_flight_.push_back(p);
     waiter_->Request(p);
   } else {
     // The loop syncs itself: what it gathered is all it would do meanwhile,
@@ -472,14 +472,16 @@ void VerifyServer::MaybeRequestDurable() {
 }
 
 bool VerifyServer::RoundSlotFree() {
-  const Position durable = ledger_.log().DurablePosition();
-  while (!in_flight_.empty() && in_flight_.front() <= durable) in_flight_.pop_front();
+  if (!in_flight_.empty()) {  // only rounds that another thread syncs
+    const Position durable = ledger_.log().DurablePosition();
+    while (!in_flight_.empty() && in_flight_.front() <= durable) in_flight_.pop_front();
+  }
   return in_flight_.size() < std::max<size_t>(1, options_.durable_threads);
 }
 
 int64_t VerifyServer::WaitUs() {
   constexpr int64_t kSweepUs = 1'000'000;  // idle connections are swept every second
-  if (!to_request_) return kSweepUs;
+  if (gate_.staged() == 0) return kSweepUs;
   const int64_t gather = gate_.WaitUs(RoundSlotFree(), SteadyUs());
   return gather < 0 ? kSweepUs : std::min(gather, kSweepUs);
 }

@@ -4,7 +4,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -130,9 +129,9 @@ class VerifyServer {
   bool listen_paused_ = false;  // out of descriptors: accepting again at the next sweep
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::deque<Waiting> waiting_;         // in position order (one thread stages them)
-  std::optional<Position> to_request_;  // staged since the last request for durability
-  RoundGate gate_;
-  std::deque<Position> in_flight_;  // requested, not yet known durable, oldest first
+  RoundGate gate_;              // what was staged since the last round, and since when
+  Position last_staged_;        // the newest of it
+  std::deque<Position> in_flight_;  // rounds other threads sync, not yet known durable
   std::string log_lines_;
   // Declared last: its threads call WakeForDurable until it is destroyed.
   std::unique_ptr<DurableWaiter> waiter_;
