@@ -68,4 +68,10 @@ void AppendJsonUint(std::string& out, uint64_t v) {
   out.append(buf, end);
 }
 
+void AppendJsonInt(std::string& out, int64_t v) {
+  char buf[24];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
 }  // namespace tl

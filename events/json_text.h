@@ -40,7 +40,8 @@ inline size_t Utf8SequenceLength(const unsigned char* p, const unsigned char* en
   return 0;
 }
 
-// An unsigned integer in decimal.
+// An integer in decimal.
 void AppendJsonUint(std::string& out, uint64_t v);
+void AppendJsonInt(std::string& out, int64_t v);
 
 }  // namespace tl

@@ -125,5 +125,14 @@ TEST(JsonTextTest, UnsignedIntegersAreWhatDumpWrites) {
   }
 }
 
+TEST(JsonTextTest, SignedIntegersAreWhatDumpWrites) {
+  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{42}, std::numeric_limits<int64_t>::min(),
+                    std::numeric_limits<int64_t>::max()}) {
+    std::string out;
+    AppendJsonInt(out, v);
+    EXPECT_EQ(out, Json(v).dump());
+  }
+}
+
 }  // namespace
 }  // namespace tl

@@ -10,9 +10,11 @@ namespace tl {
 // Reads JSON text in the compact form nlohmann's dump() and
 // CanonicalJsonWriter write (no whitespace; integers in plain decimal) a piece
 // at a time, for readers that know the layout they expect and would rather not
-// build a document. Every method either consumes one well-formed piece and
-// returns true, or returns false; after a false the position is unspecified
-// and the caller gives up. Nothing is ever read past the end of the text.
+// build a document. Text from other writers may have whitespace between
+// pieces: their readers call SkipWhitespace wherever JSON allows it. Every
+// other method either consumes one well-formed piece and returns true, or
+// returns false; after a false the position is unspecified and the caller
+// gives up. Nothing is ever read past the end of the text.
 // REQUIRES: the text outlives the reader.
 class CompactJsonReader {
  public:
@@ -32,6 +34,14 @@ class CompactJsonReader {
     if (text_.compare(i_, literal.size(), literal) != 0) return false;
     i_ += literal.size();
     return true;
+  }
+
+  // JSON's insignificant whitespace (space, tab, LF, CR), possibly none.
+  void SkipWhitespace() {
+    while (i_ < text_.size() &&
+           (text_[i_] == ' ' || text_[i_] == '\t' || text_[i_] == '\n' || text_[i_] == '\r')) {
+      ++i_;
+    }
   }
 
   bool Null() { return Eat(std::string_view("null")); }

@@ -109,5 +109,31 @@ TEST(CompactJsonReaderTest, LiteralsAndPunctuation) {
   EXPECT_FALSE(n.Null());
 }
 
+TEST(CompactJsonReaderTest, SkipsJsonWhitespaceOnly) {
+  CompactJsonReader r(" \t\r\n{ \"k\"\n:\t1 }");
+  int64_t v = 0;
+  r.SkipWhitespace();
+  EXPECT_TRUE(r.Eat('{'));
+  r.SkipWhitespace();
+  EXPECT_TRUE(r.Eat("\"k\""));
+  r.SkipWhitespace();  // twice in a row, and where there is none
+  r.SkipWhitespace();
+  EXPECT_TRUE(r.Eat(':'));
+  r.SkipWhitespace();
+  EXPECT_TRUE(r.Int(v));
+  EXPECT_EQ(v, 1);
+  r.SkipWhitespace();
+  EXPECT_TRUE(r.Eat('}'));
+  r.SkipWhitespace();  // at the end
+  EXPECT_TRUE(r.AtEnd());
+  // Not JSON whitespace: form feed, vertical tab, NUL, a no-break space.
+  for (std::string other :
+       {std::string("\f"), std::string("\v"), std::string("\0", 1), std::string("\xc2\xa0")}) {
+    CompactJsonReader o(other);
+    o.SkipWhitespace();
+    EXPECT_EQ(o.offset(), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace tl

@@ -98,21 +98,26 @@ Result<std::string> GetText(const Json& j, const std::string& field, TextRule ru
   return s;
 }
 
+Error OutOfRange(const std::string& field, int64_t min, int64_t max) {
+  return Invalid("must be between " + std::to_string(min) + " and " + std::to_string(max), field);
+}
+
 Result<int64_t> GetInt(const Json& j, const std::string& field, int64_t min, int64_t max) {
   if (!j.is_number_integer()) return Invalid("must be an integer", field);
-  const std::string range =
-      "must be between " + std::to_string(min) + " and " + std::to_string(max);
   if (j.is_number_unsigned()) {
     const auto v = j.get<uint64_t>();
     if (v > static_cast<uint64_t>(max) || (min > 0 && v < static_cast<uint64_t>(min))) {
-      return Invalid(range, field);
+      return OutOfRange(field, min, max);
     }
     return static_cast<int64_t>(v);
   }
   const auto v = j.get<int64_t>();
-  if (v < min || v > max) return Invalid(range, field);
+  if (v < min || v > max) return OutOfRange(field, min, max);
   return v;
 }
+
+// The verify ip's error, whether the value is not a string or not an address.
+constexpr const char* kNotAnIp = "must be an IPv4 or IPv6 address";
 
 // --- field parsers shared by create and update ----------------------------------
 
@@ -539,6 +544,30 @@ Result<AdjustCreditsCommand> ParseAdjustCredits(const Json& body) {
   return cmd;
 }
 
+Status CheckVerifyToken(std::string_view token) {
+  if (token.empty() || token.size() > kMaxVerifyTokenBytes) {
+    return Invalid("must be 1 to " + std::to_string(kMaxVerifyTokenBytes) + " bytes", "token");
+  }
+  return Ok{};
+}
+
+Status CheckVerifyCost(int64_t cost) {
+  if (cost < 0 || cost > kMaxCredits) return OutOfRange("cost", 0, kMaxCredits);
+  return Ok{};
+}
+
+Status CheckVerifyOrigin(std::string_view origin) {
+  if (origin.size() > kMaxVerifyOriginBytes) {
+    return Invalid("must be at most " + std::to_string(kMaxVerifyOriginBytes) + " bytes", "origin");
+  }
+  return Ok{};
+}
+
+Status CheckVerifyIp(std::string_view ip) {
+  if (!IsIpAddress(ip)) return Invalid(kNotAnIp, "ip");
+  return Ok{};
+}
+
 Result<VerifyCommand> ParseVerify(const Json& body) {
   auto obj_or = BodyObject(body, false);
   if (!obj_or.ok()) return obj_or.error();
@@ -551,9 +580,7 @@ Result<VerifyCommand> ParseVerify(const Json& body) {
     if (key == "token") {
       if (!v.is_string()) return Invalid("must be a string", "token");
       const auto& s = v.get_ref<const std::string&>();
-      if (s.empty() || s.size() > kMaxVerifyTokenBytes) {
-        return Invalid("must be 1 to " + std::to_string(kMaxVerifyTokenBytes) + " bytes", "token");
-      }
+      if (Status st = CheckVerifyToken(s); !st.ok()) return st.error();
       cmd.token = s;
     } else if (key == "permissions") {
       if (v.is_null()) continue;
@@ -563,21 +590,25 @@ Result<VerifyCommand> ParseVerify(const Json& body) {
       cmd.permissions_asked = v;
     } else if (key == "cost") {
       if (v.is_null()) continue;
-      auto c = GetInt(v, "cost", 0, kMaxCredits);
-      if (!c.ok()) return c.error();
-      cmd.cost = *c;
+      if (!v.is_number_integer()) return Invalid("must be an integer", "cost");
+      // An unsigned value past int64 is past kMaxCredits too: clamped, it
+      // gets CheckVerifyCost's error.
+      const int64_t c =
+          v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX ? INT64_MAX : v.get<int64_t>();
+      if (Status st = CheckVerifyCost(c); !st.ok()) return st.error();
+      cmd.cost = c;
     } else if (key == "origin") {
       if (v.is_null()) continue;
       if (!v.is_string()) return Invalid("must be a string", "origin");
       const auto& s = v.get_ref<const std::string&>();
-      if (s.size() > 2048) return Invalid("must be at most 2048 bytes", "origin");
+      if (Status st = CheckVerifyOrigin(s); !st.ok()) return st.error();
       cmd.origin = s;
     } else if (key == "ip") {
       if (v.is_null()) continue;
-      if (!v.is_string() || !IsIpAddress(v.get_ref<const std::string&>())) {
-        return Invalid("must be an IPv4 or IPv6 address", "ip");
-      }
-      cmd.ip = v.get_ref<const std::string&>();
+      if (!v.is_string()) return Invalid(kNotAnIp, "ip");
+      const auto& s = v.get_ref<const std::string&>();
+      if (Status st = CheckVerifyIp(s); !st.ok()) return st.error();
+      cmd.ip = s;
     } else {
       return Invalid("unknown field", key);
     }

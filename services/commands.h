@@ -129,6 +129,25 @@ struct VerifyCommand {
 };
 Result<VerifyCommand> ParseVerify(const Json& body);
 
+// A verify request's body, read once by the front end: whether its text is a
+// JSON document, and the command it holds. Kept apart because the ledger
+// answers them at different points: a malformed body before the caller's
+// permissions are checked (as on every route), a bad field after.
+struct VerifyBody {
+  Status json;
+  Result<VerifyCommand> command;
+};
+
+// The rules ParseVerify applies to a field once its JSON type is right (the
+// permissions rule is PermissionQueryFromJson), each returning ParseVerify's
+// error. Shared with ReadVerifyBody (verify_body.h), which reads the same
+// bodies without a Json document and must accept exactly the same values.
+inline constexpr size_t kMaxVerifyOriginBytes = 2048;
+Status CheckVerifyToken(std::string_view token);
+Status CheckVerifyCost(int64_t cost);
+Status CheckVerifyOrigin(std::string_view origin);
+Status CheckVerifyIp(std::string_view ip);
+
 // "<n>d", "<n>h" or "<n>m" (days, hours, minutes; 1 <= n <= 999999) in ms.
 // kInvalidArgument with field "expires_in" otherwise.
 Result<int64_t> ParseExpiresIn(std::string_view text);

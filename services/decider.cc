@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "events/json_text.h"
 #include "events/time_format.h"
 #include "services/net_match.h"
 #include "services/permissions.h"
@@ -25,6 +26,66 @@ Json RateLimitJson(const std::optional<RateLimit>& rl) {
 }
 
 Json OptionalString(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
+
+struct RateLimitAnswer {
+  int64_t limit;
+  int64_t remaining;
+  int64_t reset_ms;
+};
+
+// The verify response for a known token, written as dump() writes the object
+// {valid, code, token_id, owner, name, permissions, expires_at, remaining,
+// rate_limit, meta}: compact, keys in std::map order. Written directly
+// because building and dumping that object was ~15% of the data plane's loop
+// (decider_test checks the bytes against dump()).
+void AppendVerifyResponse(std::string& out, const TokenState& t, std::string_view code,
+                          std::optional<int64_t> remaining,
+                          const std::optional<RateLimitAnswer>& rate_limit) {
+  out += R"({"code":)";
+  AppendJsonString(out, code);
+  out += R"(,"expires_at":)";
+  if (t.expires_at_ms) {
+    AppendJsonString(out, FormatRfc3339Ms(*t.expires_at_ms));
+  } else {
+    out += "null";
+  }
+  out += R"(,"meta":)";
+  if (t.meta.is_null()) {
+    out += "{}";
+  } else {
+    out += Meta(t).dump();
+  }
+  out += R"(,"name":)";
+  AppendJsonString(out, t.name);
+  out += R"(,"owner":)";
+  AppendJsonString(out, t.owner);
+  out += R"(,"permissions":[)";
+  for (size_t i = 0; i < t.permissions.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendJsonString(out, t.permissions[i]);
+  }
+  out += R"(],"rate_limit":)";
+  if (rate_limit) {
+    out += R"({"limit":)";
+    AppendJsonInt(out, rate_limit->limit);
+    out += R"(,"remaining":)";
+    AppendJsonInt(out, rate_limit->remaining);
+    out += R"(,"reset_ms":)";
+    AppendJsonInt(out, rate_limit->reset_ms);
+    out += '}';
+  } else {
+    out += "null";
+  }
+  out += R"(,"remaining":)";
+  if (remaining) {
+    AppendJsonInt(out, *remaining);
+  } else {
+    out += "null";
+  }
+  out += R"(,"token_id":)";
+  AppendJsonString(out, t.id);
+  out += code == kCodeValid ? R"(,"valid":true})" : R"(,"valid":false})";
+}
 
 // Exact possession; ledger permissions are never granted by wildcards.
 bool Holds(const Caller& caller, std::string_view p) {
@@ -239,7 +300,7 @@ VerifyDecision DecideVerify(const TokenState* t, bool matched_previous_secret,
   VerifyDecision d;
   if (t == nullptr || (matched_previous_secret && now_ms >= t->previous_valid_until_ms)) {
     d.code = kCodeNotFound;
-    d.response = Json{{"valid", false}, {"code", kCodeNotFound}};
+    d.response = R"({"code":"NOT_FOUND","valid":false})";
     return d;
   }
 
@@ -300,23 +361,13 @@ VerifyDecision DecideVerify(const TokenState* t, bool matched_previous_secret,
                                                    {"ip", OptionalString(cmd.ip)}}};
   }
 
-  Json rate_limit = nullptr;
+  std::optional<RateLimitAnswer> rate_limit;
   if (t->rate_limit) {
-    rate_limit = Json{
-        {"limit", t->rate_limit->limit},
-        {"remaining", std::max<int64_t>(0, t->rate_limit->limit - in_window)},
-        {"reset_ms", in_window > 0 ? oldest_in_window + t->rate_limit->window_ms - now_ms : 0}};
+    rate_limit = RateLimitAnswer{
+        t->rate_limit->limit, std::max<int64_t>(0, t->rate_limit->limit - in_window),
+        in_window > 0 ? oldest_in_window + t->rate_limit->window_ms - now_ms : 0};
   }
-  d.response = Json{{"valid", valid},
-                    {"code", code},
-                    {"token_id", t->id},
-                    {"owner", t->owner},
-                    {"name", t->name},
-                    {"permissions", t->permissions},
-                    {"expires_at", TimeOrNull(t->expires_at_ms)},
-                    {"remaining", balance ? Json(*balance) : Json(nullptr)},
-                    {"rate_limit", std::move(rate_limit)},
-                    {"meta", Meta(*t)}};
+  AppendVerifyResponse(d.response, *t, code, balance, rate_limit);
   return d;
 }
 

@@ -103,13 +103,14 @@ inline constexpr std::string_view kCodeUsageExceeded = "USAGE_EXCEEDED";
 inline constexpr std::string_view kCodeValid = "VALID";
 
 struct VerifyDecision {
-  std::string code;
+  std::string_view code;          // one of the kCode* constants above
   std::optional<NewEvent> event;  // token.used, token.use_denied, or none (NOT_FOUND)
-  // {valid, code, token_id, owner, name, permissions, expires_at, remaining,
-  //  rate_limit: {limit, remaining, reset_ms} | null, meta}; {valid, code}
-  // for NOT_FOUND. `remaining` and the rate limit are as they stand after
-  // this request (a VALID use counts).
-  Json response;
+  // JSON text of {valid, code, token_id, owner, name, permissions,
+  // expires_at, remaining, rate_limit: {limit, remaining, reset_ms} | null,
+  // meta}; {valid, code} for NOT_FOUND. Byte for byte what dump() writes for
+  // that object. `remaining` and the rate limit are as they stand after this
+  // request (a VALID use counts).
+  std::string response;
 };
 
 // Decides one verification. `t` is the token whose current or previous digest

@@ -43,6 +43,14 @@ VerifyCommand Verify(int64_t cost = 1) {
   return v;
 }
 
+// The response parsed, after checking that its text is exactly what dump()
+// writes for that document (compact, keys in std::map order).
+Json Body(const VerifyDecision& d) {
+  Json parsed = Json::parse(d.response);
+  EXPECT_EQ(d.response, parsed.dump());
+  return parsed;
+}
+
 // --- authorization ---------------------------------------------------------------
 
 TEST(AuthorizeTest, ExactLedgerPermissionsAndAdmin) {
@@ -422,7 +430,7 @@ TEST(DecideVerifyTest, NotFound) {
   auto none = DecideVerify(nullptr, false, Verify(), kNow);
   EXPECT_EQ(none.code, "NOT_FOUND");
   EXPECT_FALSE(none.event);
-  EXPECT_EQ(none.response, expected);
+  EXPECT_EQ(Body(none), expected);
 
   TokenState t = Active();
   t.previous_digest = std::string(64, 'b');
@@ -430,7 +438,7 @@ TEST(DecideVerifyTest, NotFound) {
   auto past_grace = DecideVerify(&t, true, Verify(), kNow);
   EXPECT_EQ(past_grace.code, "NOT_FOUND");
   EXPECT_FALSE(past_grace.event);
-  EXPECT_EQ(past_grace.response, expected);
+  EXPECT_EQ(Body(past_grace), expected);
 
   t.previous_valid_until_ms = kNow + 1;
   EXPECT_EQ(DecideVerify(&t, true, Verify(), kNow).code, "VALID");
@@ -469,8 +477,8 @@ TEST(DecideVerifyTest, CodesInPriorityOrder) {
   for (const auto& [code, repair] : steps) {
     const VerifyDecision d = DecideVerify(&t, false, v, kNow);
     EXPECT_EQ(d.code, code);
-    EXPECT_EQ(d.response["code"], code);
-    EXPECT_EQ(d.response["valid"], code == "VALID");
+    EXPECT_EQ(Body(d)["code"], code);
+    EXPECT_EQ(Body(d)["valid"], code == "VALID");
     ASSERT_TRUE(d.event) << code;
     if (code == "VALID") {
       EXPECT_EQ(d.event->type, EventType::kUsed);
@@ -516,7 +524,7 @@ TEST(DecideVerifyTest, ValidResponseShape) {
   t.recent_uses = {kNow - 50'000, kNow - 10'000};
   VerifyCommand v = Verify(3);
   const VerifyDecision d = DecideVerify(&t, false, v, kNow);
-  EXPECT_EQ(d.response, Json::parse(R"({
+  EXPECT_EQ(Body(d), Json::parse(R"({
       "valid": true, "code": "VALID", "token_id": "tok_0000000000000000000001",
       "owner": "acme", "name": "reporting", "permissions": ["reports:read", "datasets/*:read"],
       "expires_at": "2026-09-22T12:00:00.000Z", "remaining": 7,
@@ -526,13 +534,49 @@ TEST(DecideVerifyTest, ValidResponseShape) {
       "ip": null})"));
 }
 
+// Text that dump() escapes or passes through as UTF-8, empty permissions and
+// metadata, a negative reset: the bytes are still exactly dump()'s.
+TEST(DecideVerifyTest, ResponseTextIsWhatDumpWrites) {
+  TokenState t = Active();
+  t.name = "q\"uote \\ tab\t nl\n \x01 caf\xc3\xa9 \xf0\x9f\x94\x91";
+  t.owner = "\xe6\x9d\xb1\xe4\xba\xac";
+  t.permissions = {};
+  t.expires_at_ms = kNow + 1;
+  t.rate_limit = RateLimit{1, 1000};
+  t.recent_uses = {kNow - 999};
+  const auto decide = [&] { return DecideVerify(&t, false, Verify(), kNow); };
+  for (const Json& meta : {Json(nullptr), Json{{"z", {1, "\xc3\xa9", nullptr}}, {"a", 1.5}}}) {
+    t.meta = meta;
+    const VerifyDecision d = decide();
+    ASSERT_EQ(d.code, "RATE_LIMITED");
+    const Json expected = {{"valid", false},
+                           {"code", "RATE_LIMITED"},
+                           {"token_id", t.id},
+                           {"owner", t.owner},
+                           {"name", t.name},
+                           {"permissions", Json::array()},
+                           {"expires_at", "2026-09-21T12:00:00.001Z"},
+                           {"remaining", nullptr},
+                           {"rate_limit", {{"limit", 1}, {"remaining", 0}, {"reset_ms", 1}}},
+                           {"meta", meta.is_null() ? Json::object() : meta}};
+    EXPECT_EQ(d.response, expected.dump());
+  }
+  t.meta = nullptr;
+  t.credits = Credits{5, std::nullopt, 0};
+  t.recent_uses.clear();
+  const VerifyDecision valid = decide();
+  EXPECT_TRUE(valid.response.ends_with(R"("token_id":"tok_0000000000000000000001","valid":true})"))
+      << valid.response;
+  EXPECT_EQ(Body(valid)["remaining"], 4);
+}
+
 TEST(DecideVerifyTest, UnlimitedTokenResponse) {
   const TokenState t = Active();
   const VerifyDecision d = DecideVerify(&t, false, Verify(1000), kNow);
   EXPECT_EQ(d.code, "VALID");
-  EXPECT_TRUE(d.response["remaining"].is_null());
-  EXPECT_TRUE(d.response["rate_limit"].is_null());
-  EXPECT_TRUE(d.response["expires_at"].is_null());
+  EXPECT_TRUE(Body(d)["remaining"].is_null());
+  EXPECT_TRUE(Body(d)["rate_limit"].is_null());
+  EXPECT_TRUE(Body(d)["expires_at"].is_null());
 }
 
 TEST(DecideVerifyTest, UsageExceededDeductsNothing) {
@@ -540,11 +584,11 @@ TEST(DecideVerifyTest, UsageExceededDeductsNothing) {
   t.credits = Credits{2, std::nullopt, 0};
   const VerifyDecision exceeded = DecideVerify(&t, false, Verify(3), kNow);
   EXPECT_EQ(exceeded.code, "USAGE_EXCEEDED");
-  EXPECT_EQ(exceeded.response["remaining"], 2);
+  EXPECT_EQ(Body(exceeded)["remaining"], 2);
   EXPECT_EQ(exceeded.event->data["cost"], 3);
   const VerifyDecision exact = DecideVerify(&t, false, Verify(2), kNow);
   EXPECT_EQ(exact.code, "VALID");
-  EXPECT_EQ(exact.response["remaining"], 0);
+  EXPECT_EQ(Body(exact)["remaining"], 0);
   // A zero-cost check passes even at zero balance.
   t.credits->remaining = 0;
   EXPECT_EQ(DecideVerify(&t, false, Verify(0), kNow).code, "VALID");
@@ -557,11 +601,11 @@ TEST(DecideVerifyTest, RefillAtDayBoundary) {
   // Last millisecond of the day: still empty.
   const VerifyDecision before = DecideVerify(&t, false, Verify(), midnight - 1);
   EXPECT_EQ(before.code, "USAGE_EXCEEDED");
-  EXPECT_EQ(before.response["remaining"], 0);
+  EXPECT_EQ(Body(before)["remaining"], 0);
   // First millisecond of the next day: refilled, and this use is counted.
   const VerifyDecision after = DecideVerify(&t, false, Verify(), midnight);
   EXPECT_EQ(after.code, "VALID");
-  EXPECT_EQ(after.response["remaining"], 49);
+  EXPECT_EQ(Body(after)["remaining"], 49);
   // The decision did not touch the state.
   EXPECT_EQ(t.credits->remaining, 0);
 }
@@ -574,7 +618,7 @@ TEST(DecideVerifyTest, RefillAtMonthBoundary) {
   EXPECT_EQ(DecideVerify(&t, false, Verify(), october - 1).code, "USAGE_EXCEEDED");
   const VerifyDecision d = DecideVerify(&t, false, Verify(), october);
   EXPECT_EQ(d.code, "VALID");
-  EXPECT_EQ(d.response["remaining"], 6);
+  EXPECT_EQ(Body(d)["remaining"], 6);
 }
 
 TEST(DecideVerifyTest, RateLimitWindowIsHalfOpen) {
@@ -584,12 +628,12 @@ TEST(DecideVerifyTest, RateLimitWindowIsHalfOpen) {
   t.recent_uses = {kNow - 1000, kNow - 999, kNow};
   const VerifyDecision limited = DecideVerify(&t, false, Verify(), kNow);
   EXPECT_EQ(limited.code, "RATE_LIMITED");
-  EXPECT_EQ(limited.response["rate_limit"],
+  EXPECT_EQ(Body(limited)["rate_limit"],
             Json::parse(R"({"limit": 2, "remaining": 0, "reset_ms": 1})"));
   // One millisecond later the use at now-999 has left the window.
   const VerifyDecision ok = DecideVerify(&t, false, Verify(), kNow + 1);
   EXPECT_EQ(ok.code, "VALID");
-  EXPECT_EQ(ok.response["rate_limit"],
+  EXPECT_EQ(Body(ok)["rate_limit"],
             Json::parse(R"({"limit": 2, "remaining": 0, "reset_ms": 999})"));
   // Uses after `now` (a clock that stepped back) are not in (now - window, now].
   t.recent_uses = {kNow + 5};
@@ -602,11 +646,11 @@ TEST(DecideVerifyTest, RateLimitEmptyWindow) {
   const VerifyDecision first = DecideVerify(&t, false, Verify(), kNow);
   EXPECT_EQ(first.code, "VALID");
   // After this use the window holds it: resets when it leaves, a full window later.
-  EXPECT_EQ(first.response["rate_limit"],
+  EXPECT_EQ(Body(first)["rate_limit"],
             Json::parse(R"({"limit": 1, "remaining": 0, "reset_ms": 5000})"));
   // A denied request on an empty window reports reset 0.
   t.revoked = true;
-  EXPECT_EQ(DecideVerify(&t, false, Verify(), kNow).response["rate_limit"],
+  EXPECT_EQ(Body(DecideVerify(&t, false, Verify(), kNow))["rate_limit"],
             Json::parse(R"({"limit": 1, "remaining": 1, "reset_ms": 0})"));
 }
 
@@ -660,7 +704,7 @@ TEST(DeciderFoldTest, CreateUseRegenerateRevoke) {
   time += 10;
   VerifyDecision spent = DecideVerify(&t, false, Verify(), time);
   EXPECT_EQ(spent.code, "USAGE_EXCEEDED");
-  EXPECT_EQ(spent.response["rate_limit"]["remaining"], 8);
+  EXPECT_EQ(Body(spent)["rate_limit"]["remaining"], 8);
 
   auto regen = DecideRegenerate(t, RegenerateCommand{60}, Writer(), time, "digest2", "tl_…0002");
   ASSERT_TRUE(regen.ok());

@@ -406,12 +406,11 @@ void HttpApi::RegisterRoutes() {
   // The hot path: authentication and the verification share one acquisition
   // of the state lock; the answers are those of Add's Authenticate + handler.
   AddPublic("POST", "/v1/verify", "/v1/verify", [this](Req req, httplib::Response& res) {
-    Result<Json> r = ledger_.AuthenticateAndVerify(Bearer(req), ParseBody(req));
+    Result<Ledger::VerifyReply> r = ledger_.AuthenticateAndVerify(Bearer(req), ReadVerifyRequest(req.body));
     if (!r.ok()) return WriteError(res, r.error());
-    if (auto code = r->find("code"); code != r->end() && code->is_string())
-      metrics_.CountVerification(code->get_ref<const std::string&>());
+    metrics_.CountVerification(r->code);
     res.status = 200;
-    res.set_content(r->dump(), "application/json");
+    res.set_content(std::move(r->body), "application/json");
   });
   verify_route_ = route_tags_.back().metrics_id;
   Add("GET", "/v1/events", "/v1/events", [this, ok](Req req, const Caller& c) -> Result<Reply> {

@@ -13,6 +13,7 @@
 #include "events/crypto.h"
 #include "events/time_format.h"
 #include "services/secret.h"
+#include "services/verify_body.h"
 
 namespace tl {
 namespace {
@@ -98,6 +99,9 @@ Problem ProblemFor(const Error& e) {
 
 Result<Json> ParseJsonBody(std::string_view body) {
   if (body.empty()) return Json(nullptr);
+  // nlohmann's lexer takes a NUL for the end of the input, so `{}\0junk`
+  // would pass; JSON text never holds a raw NUL.
+  if (body.find('\0') != std::string_view::npos) return BadBody("body", "is not valid JSON");
   thread_local std::vector<std::vector<std::string>> keys;  // of each open object
   size_t depth = 0;
   std::optional<std::string> repeated;
@@ -129,6 +133,13 @@ Result<Json> ParseJsonBody(std::string_view body) {
   if (j.is_discarded()) return BadBody("body", "is not valid JSON");
   if (repeated) return BadBody(*repeated, "appears twice in one object");
   return j;
+}
+
+VerifyBody ReadVerifyRequest(std::string_view body) {
+  if (std::optional<VerifyCommand> cmd = ReadVerifyBody(body)) return {Ok{}, std::move(*cmd)};
+  Result<Json> json = ParseJsonBody(body);
+  if (!json.ok()) return {json.error(), json.error()};
+  return {Ok{}, ParseVerify(*json)};
 }
 
 std::string NewRequestId() {

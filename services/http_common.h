@@ -5,6 +5,7 @@
 
 #include "events/event.h"
 #include "events/result.h"
+#include "services/commands.h"
 
 namespace tl {
 
@@ -31,6 +32,10 @@ Problem ProblemFor(const Error& e);
 // the other one would see another request than the ledger decided on). An
 // empty body is JSON null.
 Result<Json> ParseJsonBody(std::string_view body);
+
+// The body of POST /v1/verify: ReadVerifyBody's shortcut when it applies,
+// else ParseJsonBody + ParseVerify (the same command, or their errors).
+VerifyBody ReadVerifyRequest(std::string_view body);
 
 // A fresh request id ("1a2b3c4d-0000002a"): random per process, then a counter.
 std::string NewRequestId();

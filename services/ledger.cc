@@ -380,35 +380,35 @@ Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
   if (!cmd.ok()) return cmd.error();
   const std::string digest = SecretDigest(cmd->token);
   std::optional<Pending> pending;
-  Result<Json> response = [&] {
+  Result<VerifyReply> reply = [&] {
     std::unique_lock<std::shared_mutex> l(mu_);
     return VerifyLocked(caller, *cmd, digest, CommandTimeLocked(), &pending);
   }();
   if (pending) AwaitDurable(*pending);
-  return response;
+  if (!reply.ok()) return reply.error();
+  return Json::parse(reply->body);
 }
 
-Result<Json> Ledger::AuthenticateAndVerify(std::string_view bearer_secret,
-                                           const Result<Json>& body) {
+Result<Ledger::VerifyReply> Ledger::AuthenticateAndVerify(std::string_view bearer_secret,
+                                                          const VerifyBody& body) {
   StagedVerify staged = StageAuthenticateAndVerify(bearer_secret, body);
   if (staged.pending) AwaitDurable(*staged.pending);
   return std::move(staged.response);
 }
 
 Ledger::StagedVerify Ledger::StageAuthenticateAndVerify(std::string_view bearer_secret,
-                                                        const Result<Json>& body) {
+                                                        const VerifyBody& body) {
   if (bearer_secret.empty())
     return {MakeError(ErrorCode::kUnauthenticated, "a bearer token is required"), std::nullopt};
   // Everything that needs no state is done before taking the lock.
   const std::string caller_digest = SecretDigest(bearer_secret);
-  Result<VerifyCommand> cmd =
-      body.ok() ? ParseVerify(body.value()) : Result<VerifyCommand>(body.error());
+  const Result<VerifyCommand>& cmd = body.command;
   std::string digest;
   if (cmd.ok()) digest = SecretDigest(cmd->token);
   // Reused by this thread's requests: assigning keeps the strings' buffers.
   thread_local Caller caller;
   std::optional<Pending> pending;
-  Result<Json> response = [&]() -> Result<Json> {
+  Result<VerifyReply> response = [&]() -> Result<VerifyReply> {
     std::unique_lock<std::shared_mutex> l(mu_);
     const int64_t now = CommandTimeLocked();
     const TokenState* c = AuthenticateLocked(caller_digest, now);
@@ -419,7 +419,7 @@ Ledger::StagedVerify Ledger::StageAuthenticateAndVerify(std::string_view bearer_
     caller.token_id = c->id;
     caller.owner = c->owner;
     caller.permissions = c->permissions;
-    if (!body.ok()) return body.error();
+    if (!body.json.ok()) return body.json.error();
     if (Status s = Authorize(caller, kLedgerVerify); !s.ok()) return s.error();
     if (!cmd.ok()) return cmd.error();
     return VerifyLocked(caller, *cmd, digest, now, &pending);
@@ -427,7 +427,7 @@ Ledger::StagedVerify Ledger::StageAuthenticateAndVerify(std::string_view bearer_
   return {std::move(response), pending};
 }
 
-Result<Json> Ledger::VerifyLocked(const Caller& caller, const VerifyCommand& cmd,
+Result<Ledger::VerifyReply> Ledger::VerifyLocked(const Caller& caller, const VerifyCommand& cmd,
                                   std::string_view digest, int64_t now,
                                   std::optional<Pending>* pending) {
   bool previous = false;
@@ -442,7 +442,7 @@ Result<Json> Ledger::VerifyLocked(const Caller& caller, const VerifyCommand& cmd
     if (!committed.ok()) return committed.error();
     *pending = *committed;
   }
-  return std::move(decision.response);
+  return VerifyReply{decision.code, std::move(decision.response)};
 }
 
 Result<Json> Ledger::Get(const Caller& caller, std::string_view id,

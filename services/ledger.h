@@ -105,14 +105,23 @@ class Ledger {
   Result<Json> Regenerate(const Caller& caller, std::string_view id, const Json& body);
   Result<Json> Revoke(const Caller& caller, std::string_view id, const Json& body);
   Result<Json> AdjustCredits(const Caller& caller, std::string_view id, const Json& body);
-  // The verification response (always a value for a well-formed request).
+  // A verification's answer: its code (for metrics) and the response body,
+  // JSON text (see VerifyDecision::response).
+  struct VerifyReply {
+    std::string_view code;
+    std::string body;
+  };
+  // The verification response as a document, for callers that inspect it
+  // (tests, tools); the HTTP front ends send VerifyReply::body as it is.
+  // Always a value for a well-formed request.
   Result<Json> Verify(const Caller& caller, const Json& body);
   // The hot path of POST /v1/verify: Authenticate(bearer_secret), then
-  // Verify(caller, *body), under one acquisition of the state lock. `body` is
-  // the parsed request body or why it could not be parsed. Answers exactly what
+  // Verify(caller, body), under one acquisition of the state lock. `body` is
+  // the request body as ReadVerifyRequest read it. Answers exactly what
   // the two calls would, errors in the same order: unauthenticated, the body's
   // error, the caller's missing ledger:verify, the command's field errors.
-  Result<Json> AuthenticateAndVerify(std::string_view bearer_secret, const Result<Json>& body);
+  Result<VerifyReply> AuthenticateAndVerify(std::string_view bearer_secret,
+                                            const VerifyBody& body);
 
   // Events staged by a command, not yet durable.
   struct Pending {
@@ -121,14 +130,14 @@ class Ledger {
   };
   // A verification decided, with its event (if any) staged but not yet durable.
   struct StagedVerify {
-    Result<Json> response;
+    Result<VerifyReply> response;
     // Set when an event was staged: `response` must not be sent before
     // pending->last is durable; then call Durable(*pending).
     std::optional<Pending> pending;
   };
   // AuthenticateAndVerify without the wait, for a caller that must not block
   // (VerifyServer's event loop asks for durability and answers once told).
-  StagedVerify StageAuthenticateAndVerify(std::string_view bearer_secret, const Result<Json>& body);
+  StagedVerify StageAuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body);
   // REQUIRES: p.last is durable. Records its append latency (/metrics).
   void Durable(const Pending& p);
   // Blocks until everything staged up to `p` is durable (one group commit
@@ -179,7 +188,7 @@ class Ledger {
   // REQUIRES: mu_ held exclusively; `caller` may verify. Decides `cmd` (whose
   // secret has `digest`) and stages its event; *pending is set when there is
   // one to wait for.
-  Result<Json> VerifyLocked(const Caller& caller, const VerifyCommand& cmd, std::string_view digest,
+  Result<VerifyReply> VerifyLocked(const Caller& caller, const VerifyCommand& cmd, std::string_view digest,
                             int64_t now, std::optional<Pending>* pending);
   // REQUIRES: mu_ held exclusively. The time a command decides at and stamps
   // its events with: the clock, read in the order commands stage their

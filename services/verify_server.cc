@@ -433,13 +433,12 @@ void VerifyServer::Handle(Connection& c, const Http1Request& req) {
 
 void VerifyServer::HandleVerify(Connection& c, const Http1Request& req) {
   Ledger::StagedVerify staged = ledger_.StageAuthenticateAndVerify(
-      BearerCredential(req.Header("Authorization")), ParseJsonBody(req.body));
+      BearerCredential(req.Header("Authorization")), ReadVerifyRequest(req.body));
   if (!staged.response.ok()) return AnswerError(c, staged.response.error());
-  const Json& r = staged.response.value();
-  if (auto code = r.find("code"); code != r.end() && code->is_string())
-    metrics_.CountVerification(code->get_ref<const std::string&>());
-  if (!staged.pending) return Answer(c, 200, "application/json", r.dump());
-  c.waiting_body = r.dump();
+  Ledger::VerifyReply& r = staged.response.value();
+  metrics_.CountVerification(r.code);
+  if (!staged.pending) return Answer(c, 200, "application/json", r.body);
+  c.waiting_body = std::move(r.body);
   c.state = Connection::State::kWaiting;
   waiting_.push_back({c.id, *staged.pending});
   last_staged_ = staged.pending->last;
