@@ -27,6 +27,20 @@ Json RateLimitJson(const std::optional<RateLimit>& rl) {
 
 Json OptionalString(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
 
+// token.used / token.use_denied data: {cost, origin, ip} and one more member
+// (the permissions asked, or the denial code). Built member by member: a Json
+// initializer list builds an array per member first, which took 3 times as
+// long on the hot path (~750 vs ~260 ns).
+Json UseData(const VerifyCommand& cmd, const char* key, Json value) {
+  Json data(Json::value_t::object);
+  auto& members = data.get_ref<Json::object_t&>();
+  members.emplace("cost", cmd.cost);
+  members.emplace("origin", OptionalString(cmd.origin));
+  members.emplace("ip", OptionalString(cmd.ip));
+  members.emplace(key, std::move(value));
+  return data;
+}
+
 struct RateLimitAnswer {
   int64_t limit;
   int64_t remaining;
@@ -345,20 +359,14 @@ VerifyDecision DecideVerify(const TokenState* t, bool matched_previous_secret,
   d.code = code;
 
   if (valid) {
-    d.event = NewEvent{EventType::kUsed, Json{{"cost", cmd.cost},
-                                              {"permissions", cmd.permissions_asked},
-                                              {"origin", OptionalString(cmd.origin)},
-                                              {"ip", OptionalString(cmd.ip)}}};
+    d.event = NewEvent{EventType::kUsed, UseData(cmd, "permissions", cmd.permissions_asked)};
     if (balance) *balance -= cmd.cost;
     if (t->rate_limit) {
       if (in_window == 0) oldest_in_window = now_ms;
       ++in_window;
     }
   } else {
-    d.event = NewEvent{EventType::kUseDenied, Json{{"code", code},
-                                                   {"cost", cmd.cost},
-                                                   {"origin", OptionalString(cmd.origin)},
-                                                   {"ip", OptionalString(cmd.ip)}}};
+    d.event = NewEvent{EventType::kUseDenied, UseData(cmd, "code", code)};
   }
 
   std::optional<RateLimitAnswer> rate_limit;
