@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "events/crypto.h"
+#include "events/hex.h"
 #include "events/time_format.h"
 #include "services/secret.h"
 #include "services/verify_body.h"
@@ -145,18 +146,10 @@ VerifyBody ReadVerifyRequest(std::string_view body) {
 std::string NewRequestId() {
   static std::atomic<uint64_t> counter{0};
   static const std::string prefix = ToHex(RandomBytes(4));
-  // prefix + "-" + the counter in lowercase hex, at least 8 digits (as
-  // printf's %08llx, which took a microsecond on the data plane).
-  uint64_t n = counter.fetch_add(1) + 1;
-  char digits[16];
-  size_t first = sizeof digits;
-  do {
-    digits[--first] = "0123456789abcdef"[n & 15];
-    n >>= 4;
-  } while (n != 0 || sizeof digits - first < 8);
   std::string id;
-  id.reserve(prefix.size() + 1 + sizeof digits);
-  id.append(prefix).append(1, '-').append(digits + first, sizeof digits - first);
+  id.reserve(prefix.size() + 1 + 16);
+  id.append(prefix).append(1, '-');
+  AppendHex(id, counter.fetch_add(1) + 1, 8);
   return id;
 }
 
