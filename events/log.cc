@@ -568,7 +568,8 @@ class RecordWindow {
     size_t got = 0;
     fd_ = -1;
     while (got < len) {  // at least `len`; the rest of the window if the file has it
-      const ssize_t n = ::pread(fd, buffer_.data() + got, want - got, static_cast<off_t>(offset + got));
+      const ssize_t n =
+          ::pread(fd, buffer_.data() + got, want - got, static_cast<off_t>(offset + got));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         if (n == 0) errno = EIO;  // the file ends before the record does

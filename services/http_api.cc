@@ -406,7 +406,8 @@ void HttpApi::RegisterRoutes() {
   // The hot path: authentication and the verification share one acquisition
   // of the state lock; the answers are those of Add's Authenticate + handler.
   AddPublic("POST", "/v1/verify", "/v1/verify", [this](Req req, httplib::Response& res) {
-    Result<Ledger::VerifyReply> r = ledger_.AuthenticateAndVerify(Bearer(req), ReadVerifyRequest(req.body));
+    Result<Ledger::VerifyReply> r =
+        ledger_.AuthenticateAndVerify(Bearer(req), ReadVerifyRequest(req.body));
     if (!r.ok()) return WriteError(res, r.error());
     metrics_.CountVerification(r->code);
     res.status = 200;

@@ -23,7 +23,9 @@ TEST(ReadVerifyRequestTest, TheShortcutAndTheGeneralPathGiveTheSameCommand) {
   // The same body as the shortcut reads it, and led by a byte order mark,
   // which only the general path takes (nlohmann skips it).
   const VerifyBody fast = ReadVerifyRequest(R"({"token":"tl_x","cost":2,"ip":"::1"})");
-  const VerifyBody general = ReadVerifyRequest("\xEF\xBB\xBF" R"({"token":"tl_x","cost":2,"ip":"::1"})");
+  const VerifyBody general = ReadVerifyRequest(
+      "\xEF\xBB\xBF"
+      R"({"token":"tl_x","cost":2,"ip":"::1"})");
   ASSERT_TRUE(fast.json.ok());
   ASSERT_TRUE(general.json.ok());
   ASSERT_TRUE(fast.command.ok());
@@ -36,7 +38,7 @@ TEST(ReadVerifyRequestTest, TheShortcutAndTheGeneralPathGiveTheSameCommand) {
 
 TEST(ReadVerifyRequestTest, MalformedTextAndBadFieldsAreToldApart) {
   for (const std::string& text : {std::string("{"), std::string("{\"token\":\"t\"}\0x", 15),
-                                 std::string(R"({"token":"t","token":"u"})")}) {
+                                  std::string(R"({"token":"t","token":"u"})")}) {
     const VerifyBody b = ReadVerifyRequest(text);
     EXPECT_FALSE(b.json.ok()) << text;
     EXPECT_FALSE(b.command.ok()) << text;

@@ -428,8 +428,8 @@ Ledger::StagedVerify Ledger::StageAuthenticateAndVerify(std::string_view bearer_
 }
 
 Result<Ledger::VerifyReply> Ledger::VerifyLocked(const Caller& caller, const VerifyCommand& cmd,
-                                  std::string_view digest, int64_t now,
-                                  std::optional<Pending>* pending) {
+                                                 std::string_view digest, int64_t now,
+                                                 std::optional<Pending>* pending) {
   bool previous = false;
   const TokenState* t = projection_.FindByDigest(digest, &previous);
   // Tenant isolation: a verifier of another owner learns nothing.

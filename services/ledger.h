@@ -120,8 +120,7 @@ class Ledger {
   // the request body as ReadVerifyRequest read it. Answers exactly what
   // the two calls would, errors in the same order: unauthenticated, the body's
   // error, the caller's missing ledger:verify, the command's field errors.
-  Result<VerifyReply> AuthenticateAndVerify(std::string_view bearer_secret,
-                                            const VerifyBody& body);
+  Result<VerifyReply> AuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body);
 
   // Events staged by a command, not yet durable.
   struct Pending {
@@ -188,8 +187,9 @@ class Ledger {
   // REQUIRES: mu_ held exclusively; `caller` may verify. Decides `cmd` (whose
   // secret has `digest`) and stages its event; *pending is set when there is
   // one to wait for.
-  Result<VerifyReply> VerifyLocked(const Caller& caller, const VerifyCommand& cmd, std::string_view digest,
-                            int64_t now, std::optional<Pending>* pending);
+  Result<VerifyReply> VerifyLocked(const Caller& caller, const VerifyCommand& cmd,
+                                   std::string_view digest, int64_t now,
+                                   std::optional<Pending>* pending);
   // REQUIRES: mu_ held exclusively. The time a command decides at and stamps
   // its events with: the clock, read in the order commands stage their
   // events, and never before the last command's (event times and ids then

@@ -980,7 +980,10 @@ TEST(HttpApiTest, BadInputIsProblemJsonNamingTheFieldAndAppendsNothing) {
   ExpectProblem(s.PostRaw("/v1/tokens", "[1,2]"), 400, "");
   ExpectProblem(s.PostRaw("/v1/tokens/" + id + "/credits", "not json"), 400, "body");
   ExpectProblem(s.PostRaw("/v1/verify", "{"), 400, "body");
-  ExpectProblem(s.PostRaw("/v1/tokens", std::string(R"({"name": "a"})" "\0junk", 18)), 400, "body");
+  ExpectProblem(s.PostRaw("/v1/tokens", std::string(R"({"name": "a"})"
+                                                    "\0junk",
+                                                    18)),
+                400, "body");
   // A repeated key is refused, whichever value a parser would keep.
   ExpectProblem(s.PostRaw("/v1/tokens", R"({"name": "a", "name": "b"})"), 400, "name");
   ExpectProblem(s.PostRaw("/v1/tokens", R"({"name": "a", "meta": {"k": 1, "k": 2}})"), 400, "k");
