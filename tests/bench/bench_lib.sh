@@ -42,3 +42,24 @@ wait_listening() {
   line=$(wait_for "$1" 'listening on http://[0-9.:]*') || return 1
   echo "${line#listening on http://}"
 }
+
+# wait_idle PID...: returns once those processes used no CPU for 0.3 s (or
+# after 15 s). A server keeps working after a measurement ends (the snapshot
+# follower re-reads the events it appended, a snapshot may be written): that
+# work must not land in the next measurement, of another server or its own.
+wait_idle() {
+  local deadline=$((SECONDS + 15)) before after
+  while ((SECONDS < deadline)); do
+    before=$(cpu_ticks "$@")
+    sleep 0.3
+    after=$(cpu_ticks "$@")
+    ((after - before <= 1)) && return 0
+  done
+  echo "warning: still busy after 15 s: $*" >&2
+}
+
+cpu_ticks() {  # cpu_ticks PID...: their user + system CPU so far, in clock ticks
+  local total=0 p
+  for p; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+  echo "$total"
+}

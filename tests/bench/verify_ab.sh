@@ -44,8 +44,9 @@ done
 pids+=($!)
 bare_addr=$(wait_listening "$work/bare.out")
 
-# run ADDR BEARER SECRET DURATION -> "rps p99_ms"
+# run ADDR BEARER SECRET DURATION -> "rps p99_ms" (once every server is idle)
 run() {
+  wait_idle "${pids[@]}"
   TL_BENCH_BEARER="$2" TL_BENCH_SECRET="$3" wrk -t2 -c16 -d"$4" --latency -s "$here/verify.lua" \
     "http://$1/v1/verify" | sed -n 's/^RESULT.* rps=\([0-9.]*\) .*p99_ms=\([0-9.]*\) .*/\1 \2/p'
 }

@@ -52,7 +52,8 @@ export TL_BENCH_BEARER="$admin" TL_BENCH_SECRET="$secret"
 pids+=($!)
 bare_addr=$(wait_listening "$work/bare.out")
 
-run_wrk() {  # run_wrk ADDR DURATION -> RESULT line
+run_wrk() {  # run_wrk ADDR DURATION -> RESULT line (once every server is idle)
+  wait_idle "${pids[@]}"
   wrk -t"$threads" -c"$connections" -d"$2" --latency -s "$here/verify.lua" "http://$1/v1/verify" \
     >"$work/wrk.txt"
   grep '^RESULT' "$work/wrk.txt"
