@@ -204,4 +204,14 @@ Event FromCloudEvent(const Json& ce) {
   return e;
 }
 
+Event FromCloudEventText(std::string_view text) {
+  if (!JsonDepthWithin(text)) {
+    throw std::invalid_argument("cloudevent: nests deeper than " + std::to_string(kMaxJsonDepth) +
+                                " levels");
+  }
+  Json ce = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (ce.is_discarded()) throw std::invalid_argument("cloudevent: not JSON");
+  return FromCloudEvent(ce);
+}
+
 }  // namespace tl

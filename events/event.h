@@ -73,5 +73,8 @@ Event EventFromJson(const Json& j);
 Json ToCloudEvent(const Event& e, std::string_view source = "tokenledger");
 // Throws std::invalid_argument when `ce` is not one of our CloudEvents.
 Event FromCloudEvent(const Json& ce);
+// The same from the message's text, refused (std::invalid_argument) before it
+// is parsed when it is not JSON or nests deeper than kMaxJsonDepth.
+Event FromCloudEventText(std::string_view text);
 
 }  // namespace tl

@@ -96,9 +96,13 @@ TEST(Event, FastCanonicalBytesEqualTheJsonObjectDump) {
   // The hash chain depends on these bytes never changing: the writer that
   // skips building a JSON object must match the dumped object byte for byte,
   // for plain ASCII and for strings that need escaping.
-  const std::vector<std::string> strings = {
-      "",           "system",      "tok_7Hq2Xw9KpL3mN5rT8vY1aZ", "quote\"back\\slash",
-      "tab\tnl\n", "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x94\x91"};
+  const std::vector<std::string> strings = {"",
+                                            "system",
+                                            "tok_7Hq2Xw9KpL3mN5rT8vY1aZ",
+                                            "quote\"back\\slash",
+                                            "tab\tnl\n",
+                                            "\x01\x1f\x7f",
+                                            "caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x94\x91"};
   for (const std::string& s : strings) {
     Event e = Sample();
     e.actor = s;
@@ -152,6 +156,16 @@ TEST(EventType, NamesRoundTrip) {
   for (EventType t : AllEventTypes()) EXPECT_EQ(ParseEventType(EventTypeName(t)), t);
   EXPECT_EQ(AllEventTypes().size(), 8u);
   EXPECT_FALSE(ParseEventType("token.nope"));
+}
+
+TEST(Event, CloudEventTextIsBoundedBeforeItIsParsed) {
+  Event e = Sample();
+  const std::string text = ToCloudEvent(e).dump();
+  EXPECT_EQ(FromCloudEventText(text), e);
+  EXPECT_THROW(FromCloudEventText("not json"), std::invalid_argument);
+  std::string deep = text;
+  deep.insert(deep.size() - 1, R"(,"x":)" + std::string(100'000, '[') + std::string(100'000, ']'));
+  EXPECT_THROW(FromCloudEventText(deep), std::invalid_argument);
 }
 
 }  // namespace

@@ -21,8 +21,8 @@ bool EightPlainAsciiBytes(uint64_t w) {
   // (w & 0x7f..) + (0x80 - 0x20) sets bit 7 of each byte that is >= 0x20
   // (without carries between bytes): its complement marks bytes < 0x20.
   const uint64_t below_space = ~((w & ~kHigh) + (kOnes * (0x80 - 0x20))) & kHigh;
-  const uint64_t marked = below_space | zero_byte(w ^ (kOnes * '"')) |
-                          zero_byte(w ^ (kOnes * '\\')) | (w & kHigh);
+  const uint64_t marked =
+      below_space | zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\')) | (w & kHigh);
   return marked == 0;
 }
 
@@ -72,6 +72,28 @@ void AppendJsonInt(std::string& out, int64_t v) {
   char buf[24];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, end);
+}
+
+bool JsonDepthWithin(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
 }
 
 }  // namespace tl

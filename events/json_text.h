@@ -40,6 +40,15 @@ inline size_t Utf8SequenceLength(const unsigned char* p, const unsigned char* en
   return 0;
 }
 
+// How deep JSON text nests arrays and objects: every document read from
+// outside the process is checked against a bound before it is parsed, so that
+// nothing downstream (serialising, copying, comparing) recurses without bound.
+constexpr size_t kMaxJsonDepth = 64;
+// Whether `text` never opens more than `max_depth` arrays and objects inside
+// one another (brackets inside strings do not count). O(size), no allocation,
+// no recursion; says nothing of whether the text is otherwise valid JSON.
+bool JsonDepthWithin(std::string_view text, size_t max_depth = kMaxJsonDepth);
+
 // An integer in decimal.
 void AppendJsonUint(std::string& out, uint64_t v);
 void AppendJsonInt(std::string& out, int64_t v);

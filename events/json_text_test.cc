@@ -67,10 +67,9 @@ TEST(JsonTextTest, AgreesWithDumpOnShortByteStrings) {
       ASSERT_EQ(Appended(s), Dumped(s)) << a << " " << b;
     }
   }
-  const unsigned char edges[] = {0x00, 0x1f, 0x20, 0x22, 0x5c, 0x7e, 0x7f, 0x80, 0x8f,
-                                 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0,
-                                 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4,
-                                 0xf5, 0xff, 'a'};
+  const unsigned char edges[] = {0x00, 0x1f, 0x20, 0x22, 0x5c, 0x7e, 0x7f, 0x80, 0x8f, 0x90,
+                                 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec,
+                                 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff, 'a'};
   std::mt19937 rng(3);
   for (int i = 0; i < 200'000; ++i) {
     std::string s(3 + i % 3, '\0');
@@ -132,6 +131,23 @@ TEST(JsonTextTest, SignedIntegersAreWhatDumpWrites) {
     AppendJsonInt(out, v);
     EXPECT_EQ(out, Json(v).dump());
   }
+}
+
+TEST(JsonDepthWithinTest, CountsNestingOutsideStringsOnly) {
+  auto nested = [](size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_TRUE(JsonDepthWithin(""));
+  EXPECT_TRUE(JsonDepthWithin("{}"));
+  EXPECT_TRUE(JsonDepthWithin(nested(kMaxJsonDepth)));
+  EXPECT_FALSE(JsonDepthWithin(nested(kMaxJsonDepth + 1)));
+  EXPECT_FALSE(JsonDepthWithin(std::string(1'000'000, '[')));  // never closed
+  EXPECT_TRUE(JsonDepthWithin(R"({"a":[1],"b":{"c":[2]}})", 3));
+  EXPECT_FALSE(JsonDepthWithin(R"({"a":[1],"b":{"c":[2]}})", 2));
+  // Siblings do not add up.
+  EXPECT_TRUE(JsonDepthWithin("[[],[],[[]]]", 3));
+  // Brackets inside strings, escaped quotes included, are text.
+  EXPECT_TRUE(JsonDepthWithin(R"({"k":"[[[[{{{{"})", 1));
+  EXPECT_TRUE(JsonDepthWithin(R"({"k":"\"[[[[\\"})", 1));
+  EXPECT_FALSE(JsonDepthWithin(R"({"k":"\\",[[]]})", 2));
 }
 
 }  // namespace

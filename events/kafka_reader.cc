@@ -144,9 +144,9 @@ Result<int> TopicPartitionCount(rd_kafka_t* rk, const std::string& brokers,
   rd_kafka_resp_err_t err =
       rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &md_raw, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return MakeError(ErrorCode::kUnavailable, "kafka brokers " + brokers + " unreachable (no answer in " +
-                                                  std::to_string(timeout.count()) +
-                                                  " ms): " + rd_kafka_err2str(err));
+    return MakeError(ErrorCode::kUnavailable,
+                     "kafka brokers " + brokers + " unreachable (no answer in " +
+                         std::to_string(timeout.count()) + " ms): " + rd_kafka_err2str(err));
   }
   KafkaPtr<const rd_kafka_metadata_t> md(md_raw);
   for (int i = 0; i < md->topic_cnt; ++i) {
@@ -189,8 +189,8 @@ Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Eve
   KafkaPtr<rd_kafka_t> rk(raw);
 
   // Which partitions, and where each one ends right now.
-  const int metadata_timeout_ms = static_cast<int>(
-      std::min<int64_t>(opts.stall_timeout.count(), kMetadataTimeout.count()));
+  const int metadata_timeout_ms =
+      static_cast<int>(std::min<int64_t>(opts.stall_timeout.count(), kMetadataTimeout.count()));
   Result<int> partition_count = TopicPartitionCount(rk.get(), opts.brokers, opts.topic,
                                                     std::chrono::milliseconds(metadata_timeout_ms));
   if (!partition_count.ok()) return partition_count.error();
@@ -274,12 +274,9 @@ Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Eve
 
     const std::string where =
         "partition " + std::to_string(p) + " offset " + std::to_string(msg->offset);
-    Json j = Json::parse(static_cast<const char*>(msg->payload),
-                         static_cast<const char*>(msg->payload) + msg->len, nullptr,
-                         /*allow_exceptions=*/false);
     Event e;
     try {
-      e = FromCloudEvent(j);
+      e = FromCloudEventText(std::string_view(static_cast<const char*>(msg->payload), msg->len));
     } catch (const std::exception& ex) {
       return Corruption("kafka topic " + opts.topic + " " + where +
                         ": not a tokenledger CloudEvent (" + ex.what() + ")");

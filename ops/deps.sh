@@ -30,7 +30,8 @@ tl_install_node() {
 
 # What building and testing the C++ code needs.
 TL_BUILD_PACKAGES=(ca-certificates cmake make g++ pkg-config git
-  libcpp-httplib-dev librdkafka-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev)
+  libcpp-httplib-dev librdkafka-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev
+  prometheus)
 
 # What the browser tests of the web console need besides Node.js.
 TL_BROWSER_PACKAGES=(chromium fonts-dejavu-core)

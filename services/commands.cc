@@ -142,6 +142,10 @@ Result<std::vector<std::string>> GetPermissionList(const Json& j) {
               std::to_string(kMaxPermissionLength) + " bytes",
           Index(field, i));
     }
+    if (!IsValidGrant(p)) {
+      return Invalid("at most " + std::to_string(kMaxWildcards) + " '*' in one permission",
+                     Index(field, i));
+    }
     if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
   }
   return out;

@@ -220,7 +220,8 @@ void HttpApi::Log(const httplib::Request& req, const httplib::Response& res) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - tls_request.start).count();
   }
   const auto* route = static_cast<const RouteTag*>(tls_request.route);
-  const std::string_view route_name = route != nullptr ? std::string_view(route->name) : "unmatched";
+  const std::string_view route_name =
+      route != nullptr ? std::string_view(route->name) : "unmatched";
   if (route != nullptr) {
     metrics_.CountRequest(route->metrics_id, req.method, res.status, seconds);
   } else {
@@ -229,9 +230,9 @@ void HttpApi::Log(const httplib::Request& req, const httplib::Response& res) {
   thread_local std::string line;
   line.clear();
   // Never a secret in request_id: the pre-routing handler replaces one (SaneRequestId).
-  AppendRequestLogLine(line, {req.method, req.path, req.remote_addr,
-                              HeaderView(res.headers, "X-Request-Id"), route_name, res.status,
-                              seconds});
+  AppendRequestLogLine(
+      line, {req.method, req.path, req.remote_addr, HeaderView(res.headers, "X-Request-Id"),
+             route_name, res.status, seconds});
   std::fwrite(line.data(), 1, line.size(), stderr);
   tls_request = RequestScope{};
 }
@@ -290,26 +291,7 @@ void HttpApi::RegisterRoutes() {
     res.set_content(body.dump(), "application/json");
   });
   AddPublic("GET", "/metrics", "/metrics", [this](Req, httplib::Response& res) {
-    const EventLog& log = ledger_.log();
-    LogCounters c = log.Counters();
-    std::string extra;
-    extra += "# TYPE tokenledger_log_last_position gauge\ntokenledger_log_last_position " +
-             std::to_string(log.DurablePosition().value()) + "\n";
-    extra +=
-        "# TYPE tokenledger_log_events_appended_total "
-        "counter\ntokenledger_log_events_appended_total " +
-        std::to_string(c.events) + "\n";
-    extra += "# TYPE tokenledger_log_fsyncs_total counter\ntokenledger_log_fsyncs_total " +
-             std::to_string(c.fsyncs) + "\n";
-    extra +=
-        "# HELP tokenledger_log_append_duration_seconds From staging a command's events to their "
-        "being durable.\n";
-    extra += "# TYPE tokenledger_log_append_duration_seconds histogram\n";
-    extra += ledger_.AppendLatency().Render("tokenledger_log_append_duration_seconds");
-    extra +=
-        "# HELP tokenledger_log_fsync_duration_seconds Time of one group-commit write+fdatasync.\n";
-    extra += "# TYPE tokenledger_log_fsync_duration_seconds histogram\n";
-    extra += log.FsyncLatency().Render("tokenledger_log_fsync_duration_seconds");
+    std::string extra = LedgerMetrics(ledger_);
     if (options_.extra_metrics) extra += options_.extra_metrics();
     res.set_content(metrics_.Render(extra), "text/plain; version=0.0.4");
   });

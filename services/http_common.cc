@@ -12,6 +12,7 @@
 
 #include "events/crypto.h"
 #include "events/hex.h"
+#include "events/json_text.h"
 #include "events/time_format.h"
 #include "services/secret.h"
 #include "services/verify_body.h"
@@ -103,6 +104,10 @@ Result<Json> ParseJsonBody(std::string_view body) {
   // nlohmann's lexer takes a NUL for the end of the input, so `{}\0junk`
   // would pass; JSON text never holds a raw NUL.
   if (body.find('\0') != std::string_view::npos) return BadBody("body", "is not valid JSON");
+  if (!JsonDepthWithin(body)) {
+    return BadBody("body", "nests arrays and objects more than " + std::to_string(kMaxJsonDepth) +
+                               " levels deep");
+  }
   thread_local std::vector<std::vector<std::string>> keys;  // of each open object
   size_t depth = 0;
   std::optional<std::string> repeated;

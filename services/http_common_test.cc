@@ -5,6 +5,8 @@
 #include <regex>
 #include <string>
 
+#include "events/json_text.h"
+
 namespace tl {
 namespace {
 
@@ -47,6 +49,20 @@ TEST(ReadVerifyRequestTest, MalformedTextAndBadFieldsAreToldApart) {
   EXPECT_TRUE(bad_field.json.ok());
   ASSERT_FALSE(bad_field.command.ok());
   EXPECT_EQ(bad_field.command.error().field, "cost");
+}
+
+TEST(ParseJsonBodyTest, RefusesNestingBeyondTheBoundNamingIt) {
+  auto nested_meta = [](size_t depth) {
+    return R"({"meta":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  };
+  EXPECT_TRUE(ParseJsonBody(nested_meta(kMaxJsonDepth - 1)).ok());
+  for (size_t depth : {kMaxJsonDepth, size_t{30'000}}) {
+    Result<Json> deep = ParseJsonBody(nested_meta(depth));
+    ASSERT_FALSE(deep.ok()) << depth;
+    EXPECT_EQ(deep.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(deep.error().field, "body");
+    EXPECT_NE(deep.error().message.find("64"), std::string::npos) << deep.error().message;
+  }
 }
 
 }  // namespace

@@ -14,8 +14,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <thread>
@@ -90,10 +90,12 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     } else {
       rd_kafka_assign(rk, partitions);
     }
-    for (int i = 0; i < partitions->cnt; ++i) state->partitions.insert(partitions->elems[i].partition);
+    for (int i = 0; i < partitions->cnt; ++i)
+      state->partitions.insert(partitions->elems[i].partition);
     state->assigned.store(true);
   } else {
-    for (int i = 0; i < partitions->cnt; ++i) state->partitions.erase(partitions->elems[i].partition);
+    for (int i = 0; i < partitions->cnt; ++i)
+      state->partitions.erase(partitions->elems[i].partition);
     if (cooperative) {
       rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, partitions);
       if (e != nullptr) rd_kafka_error_destroy(e);
@@ -488,13 +490,11 @@ int RunConsume(const std::vector<std::string>& args) {
       }
       continue;
     }
-    Json j = Json::parse(static_cast<const char*>(msg->payload),
-                         static_cast<const char*>(msg->payload) + msg->len, nullptr,
-                         /*allow_exceptions=*/false);
+    const std::string text(static_cast<const char*>(msg->payload), msg->len);
     rd_kafka_message_destroy(msg);
     Event e;
     try {
-      e = FromCloudEvent(j);
+      e = FromCloudEventText(text);
     } catch (const std::exception& ex) {
       report(MakeError(ErrorCode::kCorruption,
                        "CHAIN BREAK: topic " + topic + " partition " +
@@ -530,11 +530,12 @@ int RunDevKafka(const std::vector<std::string>& args) {
   CliArgs a(args, {.values = {"brokers", "port"}, .switches = {"help"}});
   if (!a.ok() || a.Has("help")) {
     if (!a.ok()) std::fprintf(stderr, "tokenledger dev-kafka: %s\n", a.error().c_str());
-    std::fputs("usage: tokenledger dev-kafka [--brokers N] [--port P]\n"
-               "  librdkafka's in-memory mock cluster on loopback, for development and\n"
-               "  tests: prints \"bootstrap: HOST:PORT,...\" and runs until SIGINT/SIGTERM.\n"
-               "  --brokers 1..32 (default 3); --port also listens on 127.0.0.1:P.\n",
-               a.ok() ? stdout : stderr);
+    std::fputs(
+        "usage: tokenledger dev-kafka [--brokers N] [--port P]\n"
+        "  librdkafka's in-memory mock cluster on loopback, for development and\n"
+        "  tests: prints \"bootstrap: HOST:PORT,...\" and runs until SIGINT/SIGTERM.\n"
+        "  --brokers 1..32 (default 3); --port also listens on 127.0.0.1:P.\n",
+        a.ok() ? stdout : stderr);
     return a.ok() ? 0 : 2;
   }
   auto brokers = ParseUint(a.Get("brokers", "3"));

@@ -6,6 +6,7 @@
 
 #include "services/admin_commands.h"
 #include "services/kafka_cli.h"
+#include "services/metrics.h"
 #include "services/serve_command.h"
 #include "services/token_cli.h"
 
@@ -26,6 +27,7 @@ constexpr const char* kHelp = R"(usage: tokenledger <command> [flags]
              (serve, consume and dev-kafka take --help)
   token      create|list|show|update|regenerate|revoke|credits|verify|events|usage
              (uses TOKENLEDGER_ADDR and TOKENLEDGER_TOKEN; --help for details)
+  version    the version of this binary
 )";
 
 }  // namespace
@@ -38,6 +40,10 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "tokenledger " << tl::BuildVersion() << "\n";
+    return 0;
+  }
   if (cmd == "serve") return tl::RunServe(rest);
   if (cmd == "replay") return tl::RunReplay(rest);
   if (cmd == "restore") return tl::RunRestore(rest);

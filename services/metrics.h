@@ -13,6 +13,27 @@
 
 namespace tl {
 
+// The version this binary was built as (CMake's PROJECT_VERSION).
+std::string_view BuildVersion();
+
+// One metric family with a single sample: HELP, TYPE and the value line.
+// `help` is plain text (no newline or backslash).
+std::string MetricFamily(std::string_view name, std::string_view help, std::string_view type,
+                         std::string_view value);
+
+// The standard process_* families (CPU, memory, descriptors, start time) of
+// this process, read from /proc, and tokenledger_build_info.
+std::string ProcessMetrics();
+
+class Ledger;
+// The log's and the ledger's families (positions, appends, fsyncs and their
+// latencies) followed by ProcessMetrics().
+std::string LedgerMetrics(const Ledger& ledger);
+
+// The label a request's method is counted under: one of a fixed set, or
+// "OTHER", so that clients cannot grow /metrics with made-up methods.
+std::string_view MetricMethod(std::string_view method);
+
 // Counters for /metrics (Prometheus text format). Thread-safe.
 class Metrics {
  public:

@@ -1,5 +1,6 @@
 #include "services/permissions.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace tl {
@@ -10,28 +11,52 @@ bool IsPermissionChar(char c) {
          c == '.' || c == '/' || c == '*' || c == '-';
 }
 
-// Glob match where '*' in `pattern` matches any run of characters. Greedy with
-// one backtrack point: linear for typical patterns, O(n*m) worst case, and
-// both sides are bounded by kMaxPermissionLength.
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0;
-  size_t star = std::string_view::npos, star_t = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_t = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++star_t;
-    } else {
-      return false;
-    }
+// Where `needle` first occurs in `text` at or after `from` (npos if nowhere),
+// in O(|text| + |needle|) (Knuth-Morris-Pratt): a hostile pattern cannot make
+// matching quadratic. Both are at most kMaxPermissionLength bytes.
+size_t FindLinear(std::string_view text, std::string_view needle, size_t from) {
+  if (needle.empty()) return from;
+  size_t fail[kMaxPermissionLength];  // fail[i]: longest proper border of needle[0..i]
+  fail[0] = 0;
+  for (size_t i = 1, k = 0; i < needle.size(); ++i) {
+    while (k > 0 && needle[i] != needle[k]) k = fail[k - 1];
+    if (needle[i] == needle[k]) ++k;
+    fail[i] = k;
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  for (size_t i = from, k = 0; i < text.size(); ++i) {
+    while (k > 0 && text[i] != needle[k]) k = fail[k - 1];
+    if (text[i] == needle[k]) ++k;
+    if (k == needle.size()) return i + 1 - k;
+  }
+  return std::string_view::npos;
+}
+
+// Glob match where '*' in `pattern` matches any run of characters. The parts
+// between stars are placed leftmost in order (enough for '*'-only globs): the
+// first part anchored at the start, the last at the end.
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  const size_t first_star = pattern.find('*');
+  if (first_star == std::string_view::npos) return pattern == text;
+  const size_t last_star = pattern.rfind('*');
+  const std::string_view head = pattern.substr(0, first_star);
+  const std::string_view tail = pattern.substr(last_star + 1);
+  if (head.size() + tail.size() > text.size() || text.substr(0, head.size()) != head ||
+      text.substr(text.size() - tail.size()) != tail) {
+    return false;
+  }
+  const std::string_view middle_text = text.substr(0, text.size() - tail.size());
+  size_t at = head.size();
+  for (size_t p = first_star + 1; p < last_star;) {
+    const size_t next_star = pattern.find('*', p);
+    const std::string_view part = pattern.substr(p, next_star - p);
+    if (!part.empty()) {
+      const size_t found = FindLinear(middle_text, part, at);
+      if (found == std::string_view::npos) return false;
+      at = found + part.size();
+    }
+    p = next_star + 1;
+  }
+  return true;
 }
 
 std::string_view ResourceOf(std::string_view p) { return p.substr(0, p.find(':')); }
@@ -152,6 +177,11 @@ class QueryParser {
                             "* -)",
                         field_);
     }
+    if (++permissions_ > kMaxQueryPermissions) {
+      return QueryError("permission query names more than " + std::to_string(kMaxQueryPermissions) +
+                            " permissions",
+                        field_);
+    }
     PermissionQuery leaf;
     leaf.kind = PermissionQuery::Kind::kPermission;
     leaf.permission = std::string(tok_);
@@ -166,6 +196,7 @@ class QueryParser {
   std::string_view tok_;
   bool at_paren_ = false;
   char paren_ = 0;
+  size_t permissions_ = 0;  // named so far
 };
 
 void AppendQuery(const PermissionQuery& q, bool nested, std::string& out) {
@@ -197,6 +228,11 @@ bool IsValidPermission(std::string_view p) {
     }
   }
   return colon != std::string_view::npos && colon > 0 && colon + 1 < p.size();
+}
+
+bool IsValidGrant(std::string_view p) {
+  return IsValidPermission(p) &&
+         static_cast<size_t>(std::count(p.begin(), p.end(), '*')) <= kMaxWildcards;
 }
 
 bool IsLedgerPermission(std::string_view p) {
@@ -240,7 +276,10 @@ Result<PermissionQuery> PermissionQueryFromJson(const Json& j, std::string_view 
   if (!j.is_array()) {
     return QueryError("must be a list of permissions or a query string", field);
   }
-  if (j.size() > 100) return QueryError("at most 100 permissions may be required", field);
+  if (j.size() > kMaxQueryPermissions) {
+    return QueryError(
+        "at most " + std::to_string(kMaxQueryPermissions) + " permissions may be required", field);
+  }
   PermissionQuery all;
   all.kind = PermissionQuery::Kind::kAnd;
   for (size_t i = 0; i < j.size(); ++i) {

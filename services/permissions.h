@@ -16,16 +16,25 @@ namespace tl {
 inline constexpr size_t kMaxPermissionLength = 256;
 bool IsValidPermission(std::string_view p);
 
+// What one verification may cost is bounded where its inputs are accepted: a
+// permission a token holds has at most kMaxWildcards '*' (checked when it is
+// granted), a token holds at most 100 (commands.h), and a verification asks
+// for at most kMaxQueryPermissions (below). Matching one pair is linear in
+// their lengths (Grants).
+inline constexpr size_t kMaxWildcards = 4;
+// A permission that may be granted: valid, with at most kMaxWildcards '*'.
+bool IsValidGrant(std::string_view p);
+
 // The resource that guards the ledger itself ("ledger:read", "ledger:admin"...).
 inline constexpr std::string_view kLedgerResource = "ledger";
 // True when `p`'s resource is exactly "ledger".
 bool IsLedgerPermission(std::string_view p);
 
-// Whether holding `granted` allows `required`. A '*' in `granted` matches any
-// run of characters (including none) within the resource or within the action,
-// never across the ':'. A ledger permission is granted only by the identical
-// string: no wildcard ("*:*" included) ever grants control of the ledger.
-// False when either argument is not a valid permission.
+// Whether holding `granted` allows `required`. O(|granted| + |required|). A '*' in `granted`
+// matches any run of characters (including none) within the resource or within the action, never
+// across the ':'. A ledger permission is granted only by the identical string: no wildcard ("*:*"
+// included) ever grants control of the ledger. False when either argument is not a valid
+// permission.
 bool Grants(std::string_view granted, std::string_view required);
 // True when any of `granted` grants `required`.
 bool Satisfies(const std::vector<std::string>& granted, std::string_view required);
@@ -43,6 +52,8 @@ struct PermissionQuery {
 // Limits that keep a hostile query cheap to parse and evaluate.
 inline constexpr size_t kMaxQueryLength = 4096;
 inline constexpr int kMaxQueryDepth = 16;
+// Permissions named in one query or list (every name counts, repeats too).
+inline constexpr size_t kMaxQueryPermissions = 32;
 
 // Parses the query grammar (AND binds tighter than OR; operators are upper
 // case; permissions and parentheses may be separated by any whitespace):

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
+#include <string>
+
 namespace tl {
 namespace {
 
@@ -209,6 +213,59 @@ TEST(PresetPermissionsTest, Names) {
   EXPECT_EQ(PresetPermissions("admin"), std::nullopt);
   // full-access still does not reach the ledger.
   EXPECT_FALSE(Satisfies(*PresetPermissions("full-access"), "ledger:write"));
+}
+
+// The obvious exponential-time glob: the reference GlobMatch is checked against.
+bool SlowGlob(std::string_view pattern, std::string_view text) {
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '*') {
+    for (size_t skip = 0; skip <= text.size(); ++skip) {
+      if (SlowGlob(pattern.substr(1), text.substr(skip))) return true;
+    }
+    return false;
+  }
+  return !text.empty() && pattern[0] == text[0] && SlowGlob(pattern.substr(1), text.substr(1));
+}
+
+TEST(GrantsTest, AgreesWithTheObviousGlobOnRandomPermissions) {
+  std::mt19937 rng(7);
+  auto word = [&](const char* alphabet, size_t max_len) {
+    std::string w;
+    const size_t n = 1 + rng() % max_len;
+    for (size_t i = 0; i < n; ++i) w += alphabet[rng() % std::strlen(alphabet)];
+    return w;
+  };
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string granted = word("ab*", 7) + ":" + word("ab*", 5);
+    const std::string required = word("ab", 9) + ":" + word("ab", 6);
+    const size_t gc = granted.find(':'), rc = required.find(':');
+    const bool expected = SlowGlob(granted.substr(0, gc), required.substr(0, rc)) &&
+                          SlowGlob(granted.substr(gc + 1), required.substr(rc + 1));
+    ASSERT_EQ(Grants(granted, required), expected) << granted << " vs " << required;
+  }
+}
+
+TEST(IsValidGrantTest, BoundsWildcards) {
+  EXPECT_TRUE(IsValidGrant("*:*"));
+  EXPECT_TRUE(IsValidGrant("a*b*c:*d*"));
+  EXPECT_FALSE(IsValidGrant("a*b*c*:*d*"));  // five
+  EXPECT_FALSE(IsValidGrant("not a permission"));
+  EXPECT_TRUE(
+      IsValidPermission("a*b*c*:*d*"));  // still matched as held (replay), never granted anew
+}
+
+TEST(ParsePermissionQueryTest, BoundsThePermissionsNamed) {
+  std::string q = "p0:r";
+  for (size_t i = 1; i < kMaxQueryPermissions; ++i) q += " OR p" + std::to_string(i) + ":r";
+  EXPECT_TRUE(ParsePermissionQuery(q).ok());
+  auto over = ParsePermissionQuery(q + " OR x:r");
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.error().message.find(std::to_string(kMaxQueryPermissions)), std::string::npos);
+  Json list = Json::array();
+  for (size_t i = 0; i < kMaxQueryPermissions; ++i) list.push_back("p" + std::to_string(i) + ":r");
+  EXPECT_TRUE(PermissionQueryFromJson(list).ok());
+  list.push_back("x:r");
+  EXPECT_FALSE(PermissionQueryFromJson(list).ok());
 }
 
 }  // namespace

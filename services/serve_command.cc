@@ -16,6 +16,7 @@
 #include "services/cli_args.h"
 #include "services/http_api.h"
 #include "services/ledger.h"
+#include "services/metrics.h"
 #include "services/verify_server.h"
 
 namespace tl {
@@ -107,30 +108,28 @@ Status CheckKafkaProperties(const RelayOptions& o) {
   return st;
 }
 
-std::string Gauge(const char* name, const char* help, const char* type, const std::string& value) {
-  return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-         name + " " + value + "\n";
-}
-
 std::string RelayMetrics(const RelayStats& s) {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.3f", s.lag_seconds);
-  return Gauge("tokenledger_relay_acked_position",
-               "Highest log position Kafka acknowledged (every event up to it is on the topic).",
-               "gauge", std::to_string(s.acked_position.value())) +
-         Gauge("tokenledger_relay_lag_positions", "Durable events not yet acknowledged by Kafka.",
-               "gauge", std::to_string(s.lag_positions)) +
-         Gauge("tokenledger_relay_lag_seconds",
-               "Age of the oldest event not yet acknowledged by Kafka (0 when none).", "gauge",
-               seconds) +
-         Gauge("tokenledger_relay_produced_total",
-               "Messages handed to the Kafka producer, re-sends included.", "counter",
-               std::to_string(s.produced)) +
-         Gauge("tokenledger_relay_errors_total", "Kafka errors seen by the relay.", "counter",
-               std::to_string(s.errors)) +
-         Gauge("tokenledger_relay_degraded",
-               "1 while the relay lags with recent errors, lags over 10 s, or is not running.",
-               "gauge", s.degraded ? "1" : "0");
+  return MetricFamily(
+             "tokenledger_relay_acked_position",
+             "Highest log position Kafka acknowledged (every event up to it is on the topic).",
+             "gauge", std::to_string(s.acked_position.value())) +
+         MetricFamily("tokenledger_relay_lag_positions",
+                      "Durable events not yet acknowledged by Kafka.", "gauge",
+                      std::to_string(s.lag_positions)) +
+         MetricFamily("tokenledger_relay_lag_seconds",
+                      "Age of the oldest event not yet acknowledged by Kafka (0 when none).",
+                      "gauge", seconds) +
+         MetricFamily("tokenledger_relay_produced_total",
+                      "Messages handed to the Kafka producer, re-sends included.", "counter",
+                      std::to_string(s.produced)) +
+         MetricFamily("tokenledger_relay_errors_total", "Kafka errors seen by the relay.",
+                      "counter", std::to_string(s.errors)) +
+         MetricFamily(
+             "tokenledger_relay_degraded",
+             "1 while the relay lags with recent errors, lags over 10 s, or is not running.",
+             "gauge", s.degraded ? "1" : "0");
 }
 
 // For /readyz, which anyone can read: positions and counts only. The last
@@ -148,8 +147,7 @@ Json RelayReady(const RelayStats& s) {
 
 int RunServe(const std::vector<std::string>& args) {
   CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "kafka-brokers",
-                              "kafka-topic", "kafka-property", "verify-listen",
-                              "verify-gather-us"},
+                              "kafka-topic", "kafka-property", "verify-listen", "verify-gather-us"},
                    .switches = {"help"},
                    .repeatable = {"kafka-property"}});
   if (a.ok() && a.Has("help")) {
@@ -271,8 +269,8 @@ int RunServe(const std::vector<std::string>& args) {
   }
   std::unique_ptr<VerifyServer> data_plane;
   if (a.Has("verify-listen")) {
-    data_plane = std::make_unique<VerifyServer>(**ledger, api.metrics(), api.verify_route(),
-                                                plane_options);
+    data_plane =
+        std::make_unique<VerifyServer>(**ledger, api.metrics(), api.verify_route(), plane_options);
     auto vbound = data_plane->Bind(verify_host, verify_port);
     if (!vbound.ok()) {
       std::cerr << "serve: --verify-listen: " << vbound.error().message << "\n";
@@ -280,8 +278,9 @@ int RunServe(const std::vector<std::string>& args) {
     }
     verify_port = *vbound;
     if (verify_host != "127.0.0.1" && verify_host != "::1" && verify_host != "localhost") {
-      WriteJsonLogLine("warn", Json{{"msg", "the verify listener is plain HTTP: bearer and verified "
-                                            "secrets cross the network unencrypted"},
+      WriteJsonLogLine("warn", Json{{"msg",
+                                     "the verify listener is plain HTTP: bearer and verified "
+                                     "secrets cross the network unencrypted"},
                                     {"listen", verify_host + ":" + std::to_string(verify_port)}});
     }
   }
