@@ -23,6 +23,7 @@
 #include "events/event.h"
 #include "events/log_format.h"
 #include "events/log_test_util.h"
+#include "services/metrics.h"
 #include "services/secret.h"
 
 #ifndef TOKENLEDGER_BIN
@@ -548,6 +549,14 @@ TEST_F(CliTest, StrayArgumentsRepeatedFlagsAndBadValuesAreNamed) {
   Outcome help = Tokenledger({"--help"}, "");
   EXPECT_NE(help.out.find("serve      --data DIR [--listen HOST:PORT]"), std::string::npos)
       << help.out;
+}
+
+TEST_F(CliTest, VersionPrintsTheBuildVersion) {
+  for (const char* verb : {"version", "--version"}) {
+    Outcome v = Tokenledger({verb}, "");
+    EXPECT_EQ(v.exit_code, 0) << v.err;
+    EXPECT_EQ(v.out, "tokenledger " + std::string(BuildVersion()) + "\n");
+  }
 }
 
 TEST_F(CliTest, LogVerifyAndReplayAgreeWithReadyzAfterStop) {
