@@ -28,10 +28,23 @@ tl_install_node() {
   command -v npm >/dev/null || tl_install_packages npm
 }
 
-# What building and testing the C++ code needs.
+# Installs DIR/node_modules from DIR/package-lock.json (npm ci, the locked
+# versions only) when it is missing or older than the lock file.
+tl_npm_ci() {
+  local dir=$1
+  if [[ -f $dir/node_modules/.package-lock.json &&
+        ! $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    return 0
+  fi
+  echo "ops: npm ci in $dir" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# What building and testing the C++ code needs (python3-jsonschema and
+# python3-yaml: the schema tests in schemas/).
 TL_BUILD_PACKAGES=(ca-certificates cmake make g++ pkg-config git
   libcpp-httplib-dev librdkafka-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev
-  prometheus)
+  prometheus python3 python3-jsonschema python3-yaml)
 
 # What the browser tests of the web console need besides Node.js.
 TL_BROWSER_PACKAGES=(chromium fonts-dejavu-core)

@@ -1,5 +1,7 @@
 // Every event a real Ledger writes must match schemas/events/<type>.schema.json,
 // and the schemas must be strict enough to reject what the code never writes.
+// The validation is python-jsonschema's (Draft202012Validator, with format
+// checking), through schemas/validate_events.py.
 
 #include <gtest/gtest.h>
 
@@ -7,14 +9,16 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "events/clock.h"
+#include "events/file_util.h"
 #include "events/log_test_util.h"
 #include "events/time_format.h"
-#include "schemas/schema_validator.h"
+#include "schemas/script_run.h"
 #include "services/ledger.h"
 
 namespace tl {
@@ -27,29 +31,89 @@ std::string SchemaPath(std::string_view type) {
   return std::string(TL_SCHEMA_DIR) + "/events/" + std::string(type) + ".schema.json";
 }
 
-// The validators of all 8 types, by wire name.
-std::map<std::string, SchemaValidator> LoadEventSchemas() {
-  std::map<std::string, SchemaValidator> out;
+// The schemas of all 8 types, by wire name.
+std::map<std::string, Json> LoadEventSchemas() {
+  std::map<std::string, Json> out;
   for (EventType t : AllEventTypes()) {
     const std::string name(EventTypeName(t));
-    auto json = ReadJsonFile(SchemaPath(name));
-    if (!json.ok()) {
-      ADD_FAILURE() << json.error().message;
+    auto text = ReadWholeFile(SchemaPath(name));
+    if (!text.ok()) {
+      ADD_FAILURE() << text.error().message;
       continue;
     }
-    auto v = SchemaValidator::Create(std::move(json).value());
-    if (!v.ok()) {
-      ADD_FAILURE() << name << ": " << v.error().message;
+    Json schema = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (schema.is_discarded()) {
+      ADD_FAILURE() << name << ": not JSON";
       continue;
     }
-    out.emplace(name, std::move(v).value());
+    out.emplace(name, std::move(schema));
   }
   return out;
 }
 
-std::string Describe(const std::optional<SchemaViolation>& v) {
-  if (!v) return "valid";
-  return v->pointer + " [" + v->keyword + "] " + v->reason;
+// One line of validate_events.py's input: an event and what python-jsonschema
+// must say of it. An invalid event is located where jsonschema's best_match
+// puts it (what jsonschema.validate raises): `at` that exact JSON pointer,
+// `within` it or below; `keyword` the failing keyword, `says` a piece of the
+// message (additionalProperties is reported at the object, naming the
+// unexpected property in its message).
+struct Case {
+  std::string name;
+  Json event;
+  bool valid = false;
+  std::optional<std::string> at, within, keyword, says;
+  std::optional<std::string> schema;  // another type's schema than the event's own
+
+  Json ToJson() const {
+    Json j = {{"name", name}, {"event", event}, {"expect", valid ? "valid" : "invalid"}};
+    if (schema) j["schema"] = *schema;
+    if (at) j["at"] = *at;
+    if (within) j["within"] = *within;
+    if (keyword) j["keyword"] = *keyword;
+    if (says) j["says"] = *says;
+    return j;
+  }
+};
+
+Case Valid(std::string name, Json event) {
+  return {.name = std::move(name), .event = std::move(event), .valid = true};
+}
+Case InvalidAt(std::string name, Json event, std::string at, std::string keyword) {
+  return {.name = std::move(name),
+          .event = std::move(event),
+          .at = std::move(at),
+          .keyword = std::move(keyword)};
+}
+Case InvalidWithin(std::string name, Json event, std::string within) {
+  return {.name = std::move(name), .event = std::move(event), .within = std::move(within)};
+}
+Case Unexpected(std::string name, Json event, std::string at, const std::string& property) {
+  return {.name = std::move(name),
+          .event = std::move(event),
+          .at = std::move(at),
+          .keyword = "additionalProperties",
+          .says = "'" + property + "'"};
+}
+
+// Runs validate_events.py over `cases` (as one file of JSON lines) and
+// expects it to confirm every one: "ok <n> <name>: ..." for each, exit 0.
+void ExpectValidatorConfirms(const std::vector<Case>& cases) {
+  ASSERT_FALSE(cases.empty());
+  testing::TempDir dir;
+  std::string lines;
+  for (const Case& c : cases) lines += c.ToJson().dump() + "\n";
+  const std::string path = dir.sub("cases.jsonl");
+  ASSERT_TRUE(WriteFileAtomically(path, lines).ok());
+  const testing::ScriptRun run = testing::RunSchemaScript("validate_events.py", {path}, dir.path());
+  ASSERT_TRUE(run.exit_code == 0 || run.exit_code == 1)
+      << "validate_events.py did not run: " << run.Describe();
+  const std::vector<std::string> out = run.Lines();
+  ASSERT_EQ(out.size(), cases.size()) << run.out << run.Describe();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string ok = "ok " + std::to_string(i + 1) + " " + cases[i].name + ": ";
+    EXPECT_EQ(out[i].rfind(ok, 0), 0u) << out[i] << "\n" << cases[i].event.dump(2);
+  }
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
 }
 
 // Drives a real Ledger through every command and verification outcome it can
@@ -240,7 +304,7 @@ std::vector<Json> RunWorkload(Workload& w) {
 class EventSchemaTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    schemas_ = new std::map<std::string, SchemaValidator>(LoadEventSchemas());
+    schemas_ = new std::map<std::string, Json>(LoadEventSchemas());
     workload_ = new Workload();
     events_ = new std::vector<Json>(RunWorkload(*workload_));
   }
@@ -249,15 +313,20 @@ class EventSchemaTest : public ::testing::Test {
     delete workload_;
     delete schemas_;
   }
-  const SchemaValidator& SchemaOf(const Json& event) {
-    return schemas_->at(event.at("type").get<std::string>());
+  static const Json& Find(std::string_view type) {
+    for (const Json& e : *events_) {
+      if (e.at("type") == type) return e;
+    }
+    ADD_FAILURE() << "no " << type;
+    static const Json kNone = Json::object();
+    return kNone;
   }
 
-  static std::map<std::string, SchemaValidator>* schemas_;
+  static std::map<std::string, Json>* schemas_;
   static Workload* workload_;
   static std::vector<Json>* events_;
 };
-std::map<std::string, SchemaValidator>* EventSchemaTest::schemas_ = nullptr;
+std::map<std::string, Json>* EventSchemaTest::schemas_ = nullptr;
 Workload* EventSchemaTest::workload_ = nullptr;
 std::vector<Json>* EventSchemaTest::events_ = nullptr;
 
@@ -272,7 +341,8 @@ TEST_F(EventSchemaTest, OneSchemaPerEventTypeAndNoOther) {
   for (EventType t : AllEventTypes()) {
     const std::string name(EventTypeName(t));
     expected.insert(name + ".schema.json");
-    const Json& s = schemas_->at(name).schema();
+    const Json& s = schemas_->at(name);
+    EXPECT_EQ(s.at("$schema"), "https://json-schema.org/draft/2020-12/schema") << name;
     EXPECT_EQ(s.at("title"), name);
     EXPECT_EQ(s.at("properties").at("type").at("const"), name);
     EXPECT_EQ(s.at("additionalProperties"), false) << name;
@@ -281,12 +351,25 @@ TEST_F(EventSchemaTest, OneSchemaPerEventTypeAndNoOther) {
   EXPECT_EQ(files, expected);
 }
 
+// validate_events.py loads every schema before it reads a line: each must
+// pass Draft202012Validator.check_schema, use only draft 2020-12 keywords and
+// only formats it asserts.
+TEST_F(EventSchemaTest, EverySchemaIsAValidDraft202012Schema) {
+  testing::TempDir dir;
+  const std::string empty = dir.sub("empty.jsonl");
+  ASSERT_TRUE(WriteFileAtomically(empty, "").ok());
+  const testing::ScriptRun run =
+      testing::RunSchemaScript("validate_events.py", {empty}, dir.path());
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(run.out, "");
+}
+
 // "No secret field may exist": no schema describes a property that could hold
 // one, anywhere (properties named secret/token, or containing "secret" other
 // than the digest).
 TEST_F(EventSchemaTest, NoSchemaDescribesASecret) {
-  for (const auto& [name, v] : *schemas_) {
-    std::vector<std::pair<std::string, const Json*>> todo = {{"", &v.schema()}};
+  for (const auto& [name, schema] : *schemas_) {
+    std::vector<std::pair<std::string, const Json*>> todo = {{"", &schema}};
     while (!todo.empty()) {
       auto [where, node] = todo.back();
       todo.pop_back();
@@ -318,13 +401,14 @@ TEST_F(EventSchemaTest, EveryEventTheLedgerWritesMatchesItsSchema) {
   ASSERT_EQ(events_->size(), 29u);
   std::map<std::string, int> seen;
   std::set<std::string> denial_codes;
+  std::vector<Case> cases;
   for (const Json& e : *events_) {
     const std::string type = e.at("type").get<std::string>();
     ++seen[type];
     if (type == "token.use_denied") denial_codes.insert(e.at("data").at("code").get<std::string>());
-    auto v = SchemaOf(e).Validate(e);
-    EXPECT_FALSE(v) << Describe(v) << "\n" << e.dump(2);
+    cases.push_back(Valid("position " + std::to_string(e.at("position").get<int64_t>()), e));
   }
+  ExpectValidatorConfirms(cases);
   for (EventType t : AllEventTypes()) {
     EXPECT_GT(seen[std::string(EventTypeName(t))], 0) << EventTypeName(t) << " never produced";
   }
@@ -357,129 +441,118 @@ TEST_F(EventSchemaTest, NoEventHoldsASecret) {
 
 // The schemas reject what the code never writes: a new field must be described.
 TEST_F(EventSchemaTest, MutationsOfEveryEventAreRejected) {
+  ASSERT_FALSE(events_->empty());
   std::set<std::string> mutated_types;
+  std::vector<Case> cases;
   for (const Json& original : *events_) {
-    const SchemaValidator& schema = SchemaOf(original);
-    mutated_types.insert(original.at("type").get<std::string>());
+    const std::string type = original.at("type").get<std::string>();
+    const std::string of = " of position " + std::to_string(original.at("position").get<int64_t>());
+    mutated_types.insert(type);
 
     Json extra_data = original;
     extra_data["data"]["extra"] = 1;
-    auto v = schema.Validate(extra_data);
-    ASSERT_TRUE(v) << extra_data.dump();
-    EXPECT_EQ(v->pointer, "/data/extra") << Describe(v);
+    cases.push_back(Unexpected("extra data field" + of, extra_data, "/data", "extra"));
 
     Json secret = original;
     secret["data"]["secret"] = workload_->secrets().front();
-    v = schema.Validate(secret);
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->pointer, "/data/secret") << Describe(v);
+    cases.push_back(Unexpected("data.secret" + of, secret, "/data", "secret"));
 
     Json top_secret = original;
     top_secret["secret"] = "x";
-    v = schema.Validate(top_secret);
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->pointer, "/secret");
+    cases.push_back(Unexpected("secret" + of, top_secret, "", "secret"));
 
     Json wrong_type = original;
     wrong_type["version"] = "1";
-    v = schema.Validate(wrong_type);
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->pointer, "/version");
+    cases.push_back(InvalidAt("version as a string" + of, wrong_type, "/version", "type"));
 
     Json other_type = original;
-    other_type["type"] = original.at("type") == "token.revoked" ? "token.used" : "token.revoked";
-    v = schema.Validate(other_type);
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->pointer, "/type");
+    other_type["type"] = type == "token.revoked" ? "token.used" : "token.revoked";
+    // Against the original type's schema: the type is the one thing wrong.
+    cases.push_back(InvalidAt("other type" + of, other_type, "/type", "const"));
+    cases.back().schema = type;
 
-    Json upper_hash = original;
     std::string h = original.at("hash").get<std::string>();
     std::transform(h.begin(), h.end(), h.begin(),
                    [](char ch) { return static_cast<char>(std::toupper(ch)); });
     if (h != original.at("hash")) {
+      Json upper_hash = original;
       upper_hash["hash"] = h;
-      v = schema.Validate(upper_hash);
-      ASSERT_TRUE(v);
-      EXPECT_EQ(v->pointer, "/hash");
+      cases.push_back(InvalidAt("uppercase hash" + of, upper_hash, "/hash", "pattern"));
     }
 
     // Every field of the data given the wrong type is rejected at that field.
     for (auto it = original.at("data").begin(); it != original.at("data").end(); ++it) {
-      if (it.key() == "meta") continue;  // caller's free-form object; still must be an object
       Json wrong = original;
       wrong["data"][it.key()] = Json::array({Json::object()});
-      v = schema.Validate(wrong);
-      ASSERT_TRUE(v) << it.key() << " in " << original.at("type");
-      EXPECT_EQ(v->pointer.rfind("/data/" + it.key(), 0), 0u) << Describe(v);
+      cases.push_back(
+          InvalidWithin("data." + it.key() + " as [{}]" + of, wrong, "/data/" + it.key()));
     }
     // Dropping a field the decider always writes is rejected.
     for (const char* key : {"id", "time", "data", "prev_hash"}) {
       Json missing = original;
       missing.erase(key);
-      EXPECT_TRUE(schema.Validate(missing)) << key;
+      Case c = InvalidAt(std::string("no ") + key + of, missing, "", "required");
+      c.says = "'" + std::string(key) + "'";
+      cases.push_back(std::move(c));
     }
   }
   EXPECT_EQ(mutated_types.size(), AllEventTypes().size());
+  ExpectValidatorConfirms(cases);
 }
 
 TEST_F(EventSchemaTest, SpecificDataRulesHold) {
-  auto find = [&](std::string_view type) -> Json {
-    for (const Json& e : *events_) {
-      if (e.at("type") == type) return e;
-    }
-    ADD_FAILURE() << "no " << type;
-    return Json::object();
-  };
-  const Json created = find("token.created");
-  const SchemaValidator& s = SchemaOf(created);
+  std::vector<Case> cases;
+  const Json& created = Find("token.created");
 
   Json no_digest = created;
   no_digest["data"].erase("secret_digest");
-  auto v = s.Validate(no_digest);
-  ASSERT_TRUE(v);
-  EXPECT_EQ(v->keyword, "required");
+  cases.push_back(InvalidAt("created without secret_digest", no_digest, "/data", "required"));
 
   Json bad_interval = created;
   bad_interval["data"]["credits"] = {{"remaining", 1},
                                      {"refill", {{"amount", 1}, {"interval", "week"}}}};
-  v = s.Validate(bad_interval);
-  ASSERT_TRUE(v);
-  EXPECT_EQ(v->pointer, "/data/credits/refill/interval");
+  cases.push_back(
+      InvalidAt("refill every week", bad_interval, "/data/credits/refill/interval", "enum"));
 
   Json bad_time = created;
   bad_time["data"]["expires_at"] = "2030-01-31T00:00:00Z";  // no milliseconds: not ours
-  v = s.Validate(bad_time);
-  ASSERT_TRUE(v);
-  EXPECT_EQ(v->keyword, "pattern");
+  cases.push_back(
+      InvalidAt("expires_at without milliseconds", bad_time, "/data/expires_at", "pattern"));
+
+  // Our form, but no such day: only the date-time format assertion sees it.
+  Json no_such_day = created;
+  no_such_day["time"] = "2024-02-30T12:00:00.000Z";
+  cases.push_back(InvalidAt("time on February 30", no_such_day, "/time", "format"));
 
   Json bad_perm = created;
   bad_perm["data"]["permissions"] = {"reports:read", "no-colon"};
-  v = s.Validate(bad_perm);
-  ASSERT_TRUE(v);
-  EXPECT_EQ(v->pointer, "/data/permissions/1");
+  cases.push_back(
+      InvalidAt("permission without a colon", bad_perm, "/data/permissions/1", "pattern"));
 
-  const Json adjusted = find("token.credits_adjusted");
+  const Json& adjusted = Find("token.credits_adjusted");
   Json both = adjusted;
   both["data"]["set"] = 1;
   both["data"]["add"] = 1;
-  v = SchemaOf(adjusted).Validate(both);
-  ASSERT_TRUE(v);
-  EXPECT_EQ(v->keyword, "oneOf");
+  cases.push_back(InvalidAt("credits set and add at once", both, "/data", "oneOf"));
   Json negative = adjusted;
   negative["data"]["balance"] = -1;
-  EXPECT_TRUE(SchemaOf(adjusted).Validate(negative));
+  cases.push_back(InvalidAt("negative balance", negative, "/data/balance", "minimum"));
 
-  const Json updated = find("token.updated");
+  const Json& updated = Find("token.updated");
   Json empty = updated;
   empty["data"] = Json::object();
-  v = SchemaOf(updated).Validate(empty);
-  ASSERT_TRUE(v);
-  EXPECT_EQ(v->keyword, "minProperties");
+  cases.push_back(InvalidAt("update that changes nothing", empty, "/data", "minProperties"));
 
-  const Json denied = find("token.use_denied");
+  const Json& denied = Find("token.use_denied");
   Json not_found = denied;
   not_found["data"]["code"] = "NOT_FOUND";  // never recorded
-  EXPECT_TRUE(SchemaOf(denied).Validate(not_found));
+  cases.push_back(InvalidAt("denial NOT_FOUND", not_found, "/data/code", "enum"));
+
+  // The untouched originals pass, so each rejection above is the mutation's.
+  for (const Json* e : {&created, &adjusted, &updated, &denied}) {
+    cases.push_back(Valid("original " + e->at("type").get<std::string>(), *e));
+  }
+  ExpectValidatorConfirms(cases);
 }
 
 }  // namespace
