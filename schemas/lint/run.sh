@@ -13,10 +13,10 @@ command -v node >/dev/null || {
   echo "openapi lint: node is missing: ./ops/test installs it (ops/deps.sh tl_install_node)" >&2
   exit 1
 }
-# Redocly CLI 2 runs on Node.js 20.19+ or 22.12+.
+# Redocly CLI 1.34 runs on Node.js 18.17+ (Debian 12 ships 18.19).
 node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-         process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 0 : 1)' || {
-  echo "openapi lint: Redocly CLI needs Node.js 20.19+ or 22.12+, this is $(node --version)" >&2
+         process.exit(a > 18 || (a === 18 && b >= 17) ? 0 : 1)' || {
+  echo "openapi lint: Redocly CLI needs Node.js 18.17+, this is $(node --version)" >&2
   exit 1
 }
 tl_npm_ci "$here"
