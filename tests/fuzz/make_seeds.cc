@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "events/crypto.h"
 #include "events/file_util.h"
 #include "events/log.h"
 #include "events/log_format.h"
@@ -94,6 +95,12 @@ int main(int argc, char** argv) {
   for (const auto& entry : fs::directory_iterator(snap_dir)) {
     Write(snaps / "real-30-events", mode + Read(entry.path().string()));
   }
+  // Format 1, which is still read: one document whose sha256 covers the
+  // exact bytes of the state.
+  const std::string state = p.ToJson().dump();
+  Write(snaps / "format1-30-events",
+        mode + "{\"format\":1,\"position\":" + std::to_string(p.last_position().value()) +
+            ",\"sha256\":\"" + tl::Sha256Hex(state) + "\",\"state\":" + state + "}");
   fs::remove_all(tmp);
   return 0;
 }

@@ -3,15 +3,17 @@
 // when its trailer's checksum and count are right (re-checked here on the
 // bytes); what loads writes out and loads back to the same state.
 //
-// Input: one mode byte, then the file. Mode bit 0 set: a format-2 trailer is
-// recomputed (count and SHA-256 of the bytes before it) before the file is
-// written, so that mutations reach the token line reader instead of stopping
+// Input: one mode byte, then the file. Mode bit 0 set: the checksum is
+// recomputed before the file is written (format 2: the trailer's count and
+// SHA-256; format 1: the header's sha256 of the state), so that mutations
+// reach the token line reader and Projection::FromJson instead of stopping
 // at the checksum.
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,7 +68,28 @@ Parts Split(std::string_view file) {
   return parts;
 }
 
+constexpr std::string_view kFormat1Start = "{\"format\":1,";
+constexpr std::string_view kStateKey = ",\"state\":";
+constexpr std::string_view kShaKey = "\"sha256\":\"";
+
+// Format 1's state: the bytes after the first ,"state": up to the final '}'.
+std::optional<std::string_view> Format1State(std::string_view file) {
+  const size_t at = file.find(kStateKey);
+  if (at == std::string_view::npos || file.empty() || file.back() != '}') return std::nullopt;
+  return file.substr(at + kStateKey.size(), file.size() - 1 - at - kStateKey.size());
+}
+
+// Format 1 with the header's sha256 recomputed (when it has 64 chars of one).
+std::string FixFormat1(std::string file) {
+  const auto state = Format1State(file);
+  const size_t sha = file.find(kShaKey);
+  if (!state || sha == std::string::npos || sha + kShaKey.size() + 64 > file.size()) return file;
+  const std::string digest = tl::Sha256Hex(*state);
+  return file.replace(sha + kShaKey.size(), 64, digest);
+}
+
 std::string FixTrailer(std::string file) {
+  if (file.starts_with(kFormat1Start)) return FixFormat1(std::move(file));
   const Parts parts = Split(file);
   if (!parts.found) return file;
   const std::string trailer =
@@ -118,9 +141,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              static_cast<unsigned long long>(loaded->last_position().value()),
              static_cast<unsigned long long>(position));
 
-  // Format 2 (anything not starting as format 1 does): loaded only with the
-  // right trailer.
-  if (!file.starts_with("{\"format\":1,")) {
+  if (file.starts_with(kFormat1Start)) {
+    // Format 1: loaded only when the header's sha256 is the state's.
+    const auto state = Format1State(file);
+    FUZZ_CHECK(state.has_value(), "loaded a format-1 snapshot without a state");
+    const Json header = Json::parse(file.substr(0, file.find(kStateKey)) + "}", nullptr,
+                                    /*allow_exceptions=*/false);
+    FUZZ_CHECK(header.is_object() && header.contains("sha256") &&
+                   header["sha256"] == tl::Sha256Hex(*state),
+               "loaded a format-1 snapshot whose checksum is wrong");
+  } else {
+    // Format 2 (anything not starting as format 1 does): loaded only with the
+    // right trailer.
     const Parts parts = Split(file);
     FUZZ_CHECK(parts.found, "loaded a snapshot without a trailer");
     FUZZ_CHECK(parts.after.empty(), "loaded a snapshot with bytes after its trailer");
