@@ -216,6 +216,22 @@ bool HasFramingField(std::string_view in) {
 // refusals of Beast by its error and what the input holds.
 const char* Classify(std::string_view in, const Parsed& ours, const Parsed& beast, bool chunked) {
   const Head head = SplitHead(in);
+  // Both bound the head and the body, but count differently: ours counts the
+  // head from the start of the buffer (empty lines before the request line
+  // included) and a chunked body's framing against the head limit; Beast
+  // counts the header alone and each chunk header on its own.
+  const bool ours_limit =
+      ours.verdict == Verdict::kRefuse &&
+      (ours.error == "request head too large" || ours.error == "too many header fields" ||
+       ours.error == "chunked framing too large" || ours.error == "request body too large");
+  const bool beast_limit =
+      beast.verdict == Verdict::kRefuse && (beast.beast_error == http::error::header_limit ||
+                                            beast.beast_error == http::error::body_limit);
+  if ((ours_limit || beast_limit) && in.size() + 64 >= kHeadLimit) return "limits";
+  // Beast has no limit on the number of fields.
+  if (ours.error == "too many header fields" && head.lines.size() > Limits().max_headers) {
+    return "limits";
+  }
   if (beast.verdict == Verdict::kAccept) {
     // Stricter here, on purpose.
     if (ours.error == "obsolete line folding" && HasObsFold(head)) return "obs-fold";
