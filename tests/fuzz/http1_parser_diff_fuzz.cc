@@ -173,11 +173,17 @@ Head SplitHead(std::string_view in) {
   return head;
 }
 
-bool HasObsFold(const Head& head) {
+// A line folded onto the one before it (starting with SP or HTAB), in the
+// head or in a chunked body's trailer section.
+bool HasObsFold(const Head& head, std::string_view in) {
   for (size_t i = 1; i < head.lines.size(); ++i) {
     if (head.lines[i].front() == ' ' || head.lines[i].front() == '\t') return true;
   }
-  return false;
+  const size_t head_end = in.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) return false;
+  const std::string_view rest = in.substr(head_end);
+  return rest.find("\r\n ") != std::string_view::npos ||
+         rest.find("\r\n\t") != std::string_view::npos;
 }
 
 // Whether some line after the head starts with hex digits and then ';'.
@@ -234,7 +240,7 @@ const char* Classify(std::string_view in, const Parsed& ours, const Parsed& beas
   }
   if (beast.verdict == Verdict::kAccept) {
     // Stricter here, on purpose.
-    if (ours.error == "obsolete line folding" && HasObsFold(head)) return "obs-fold";
+    if (ours.error == "obsolete line folding" && HasObsFold(head, in)) return "obs-fold";
     static constexpr std::pair<const char*, const char*> kOursOnly[] = {
         {"invalid request target", "target form"},
         {"HTTP version not supported", "version"},
