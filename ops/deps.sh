@@ -48,3 +48,7 @@ TL_BUILD_PACKAGES=(ca-certificates cmake make g++ pkg-config git
 
 # What the browser tests of the web console need besides Node.js.
 TL_BROWSER_PACKAGES=(chromium fonts-dejavu-core)
+
+# What ops/fuzz (and the fuzz stage of ops/test) needs: clang with libFuzzer
+# and the sanitizer runtimes, and Boost.Beast as the reference HTTP parser.
+TL_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev libboost1.81-dev)

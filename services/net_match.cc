@@ -20,6 +20,8 @@ struct Address {
 // path does not allocate.
 std::optional<Address> ParseAddress(std::string_view text) {
   if (text.empty() || text.size() > kMaxAddressText) return std::nullopt;
+  // inet_pton stops at a NUL: "10.0.0.1\0junk" would pass for 10.0.0.1.
+  if (std::memchr(text.data(), '\0', text.size()) != nullptr) return std::nullopt;
   char buf[kMaxAddressText + 1];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
@@ -150,7 +152,7 @@ Result<Cidr> ParseCidr(std::string_view text) {
     const char* end = len_text.data() + len_text.size();
     auto [ptr, ec] = std::from_chars(len_text.data(), end, len);
     if (len_text.empty() || len_text.size() > 3 || ec != std::errc() || ptr != end || len < 0 ||
-        len > max_len || len_text.front() == '+') {
+        len > max_len || len_text.front() < '0' || len_text.front() > '9') {  // "-0", "+8"
       return MakeError(ErrorCode::kInvalidArgument,
                        "prefix length must be 0.." + std::to_string(max_len));
     }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace tl {
 namespace {
 
@@ -34,16 +36,46 @@ TEST(ParseCidrTest, ValidForms) {
 }
 
 TEST(ParseCidrTest, Invalid) {
-  for (const char* in :
-       {"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8/8",
-        "10.0.0.0/ 8", "10.0.0.0/8x", "10.0.0/8", "10.0.0.256", "::/129", "2001:db8::g/32",
-        "example.com", " 10.0.0.1", "10.0.0.1 ", "010.0.0.1/0800"}) {
+  for (const char* in : {"",
+                         "/8",
+                         "10.0.0.0/",
+                         "10.0.0.0/33",
+                         "10.0.0.0/-1",
+                         "10.0.0.0/+8",
+                         "10.0.0.0/8/8",
+                         "10.0.0.0/ 8",
+                         "10.0.0.0/8x",
+                         "10.0.0/8",
+                         "10.0.0.256",
+                         "::/129",
+                         "2001:db8::g/32",
+                         "example.com",
+                         " 10.0.0.1",
+                         "10.0.0.1 ",
+                         "010.0.0.1/0800",
+                         "10.0.0.0/-0",
+                         "::/-0",
+                         "10.1.2.3/-00"}) {
     auto c = ParseCidr(in);
     EXPECT_FALSE(c.ok()) << in;
     if (!c.ok()) {
       EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
     }
   }
+}
+
+// inet_pton stops at a NUL: an address followed by a NUL and anything else
+// (a JSON string may hold \u0000) must not pass for the address before it.
+TEST(ParseCidrTest, EmbeddedNulIsNoAddress) {
+  using std::string_literals::operator""s;
+  for (const std::string& in :
+       {"10.0.0.1\0junk"s, "::ff\0\0ff:1.2.3.4"s, "10.0.0.1\0"s, "::1\0/128"s}) {
+    EXPECT_FALSE(IsIpAddress(in)) << in.size();
+    EXPECT_FALSE(ParseCidr(in).ok()) << in.size();
+    EXPECT_FALSE(Contains(MustParse("0.0.0.0/0"), in)) << in.size();
+    EXPECT_FALSE(IpAllowed({"::/0", "0.0.0.0/0"}, in)) << in.size();
+  }
+  EXPECT_FALSE(ParseCidr(std::string("10.0.0.0/8\0", 11)).ok());
 }
 
 TEST(ContainsTest, Ipv4EdgeBits) {
