@@ -84,5 +84,109 @@ TEST(HttpRedactionTest, SecretsSentByMistakeAreNeverEchoedNorLogged) {
   }
 }
 
+// The bootstrap secret is operator-chosen (kAdminSecret): no scanner knows its
+// form. Everything a client sends that could be a secret is judged by its
+// shape alone (at most 31 characters of A-Z a-z 0-9 . _ -, shorter than any
+// secret), so it is never repeated wherever a client puts it.
+TEST(HttpRedactionTest, AnOperatorChosenSecretIsNeverEchoedNorLogged) {
+  testing::TempDir logs;
+  testing::CaptureStderr capture(logs.sub("stderr"));
+  const std::string secret = kAdminSecret;
+  auto expect_clean = [&](const Reply& r, const std::string& what) {
+    EXPECT_NE(r.status, 0) << what;
+    EXPECT_EQ(r.raw.find(secret), std::string::npos) << what << ": body " << r.raw;
+    for (const auto& [name, value] : r.headers) {
+      EXPECT_EQ(value.find(secret), std::string::npos) << what << ": header " << name;
+    }
+  };
+  {
+    TestServer s;
+    Json t = s.CreateToken({{"name", "t"}, {"credits", 5}});
+    const std::string id = t["id"];
+    const uint64_t pos = s.Position();
+
+    // X-Request-Id: replaced by a fresh id, in the answer and the log line.
+    Reply traced = s.Get("/v1/tokens", secret, {{"X-Request-Id", secret}});
+    EXPECT_EQ(traced.status, 200);
+    EXPECT_FALSE(traced.Header("X-Request-Id").empty());
+    EXPECT_NE(traced.Header("X-Request-Id"), secret);
+    expect_clean(traced, "X-Request-Id");
+    expect_clean(s.Post("/v1/verify", {{"token", Secret(t)}}, secret, {{"X-Request-Id", secret}}),
+                 "X-Request-Id on verify");
+    expect_clean(s.Get("/healthz", "", {{"X-Request-Id", "x-" + secret}}), "X-Request-Id inside");
+
+    // Path segments: 404 without an echo; the log line shows [redacted].
+    Reply as_id = s.Get("/v1/tokens/" + secret);
+    EXPECT_EQ(as_id.status, 404);
+    EXPECT_EQ(as_id.body.value("field", ""), "id");
+    expect_clean(as_id, "token id");
+    for (const std::string suffix : {"/events", "/usage", "/revoke", "/regenerate", "/credits"}) {
+      const std::string path = "/v1/tokens/" + secret + suffix;
+      const Json body = suffix == "/credits" ? Json{{"set", 1}} : Json::object();
+      Reply r = suffix == "/events" || suffix == "/usage" ? s.Get(path) : s.Post(path, body);
+      EXPECT_EQ(r.status, 404) << suffix;
+      expect_clean(r, suffix);
+    }
+    expect_clean(s.Patch("/v1/tokens/" + secret, {{"name", "x"}}), "PATCH");
+    expect_clean(s.Get("/v1/" + secret), "unknown route");
+    expect_clean(s.Get("/" + secret + "/x"), "unknown top-level route");
+    expect_clean(s.Get("/console/" + secret), "console file");
+
+    // Unknown JSON keys, at the top, nested, repeated, and in verify.
+    Reply key = s.Post("/v1/tokens", {{"name", "x"}, {secret, 1}});
+    EXPECT_EQ(key.status, 400);
+    EXPECT_EQ(key.body.value("field", ""), "body") << key.raw;
+    expect_clean(key, "unknown key");
+    Reply nested = s.Post("/v1/tokens", {{"name", "x"}, {"credits", {{secret, 1}}}});
+    EXPECT_EQ(nested.status, 400);
+    EXPECT_EQ(nested.body.value("field", ""), "credits") << nested.raw;
+    expect_clean(nested, "nested unknown key");
+    expect_clean(s.PostRaw("/v1/tokens", "{\"" + secret + "\":1,\"" + secret + "\":2}"),
+                 "repeated key");
+    expect_clean(s.Post("/v1/verify", {{"token", Secret(t)}, {secret, 1}}), "verify key");
+    expect_clean(s.Patch("/v1/tokens/" + id, {{secret, 1}}), "update key");
+    expect_clean(s.Post("/v1/tokens/" + id + "/credits", {{secret, 1}}), "credits key");
+    expect_clean(s.Post("/v1/tokens/" + id + "/revoke", {{secret, 1}}), "revoke key");
+
+    // Values: query parameters, headers, and body values in errors.
+    for (const std::string& query :
+         {"/v1/tokens?status=" + secret, "/v1/tokens?limit=" + secret,
+          "/v1/tokens?cursor=" + secret, "/v1/events?type=" + secret, "/v1/events?after=" + secret,
+          "/v1/tokens/" + id + "?as_of=" + secret, "/v1/tokens/" + id + "/events?limit=" + secret,
+          "/v1/usage?bucket=" + secret, "/v1/usage?from=" + secret,
+          "/v1/tokens/" + id + "/usage?to=" + secret}) {
+      Reply r = s.Get(query);
+      EXPECT_EQ(r.status, 400) << query << ": " << r.raw;
+      expect_clean(r, query);
+    }
+    expect_clean(s.Patch("/v1/tokens/" + id, {{"name", "x"}}, secret, {{"If-Match", secret}}),
+                 "If-Match");
+    Reply permission =
+        s.Post("/v1/verify", {{"token", Secret(t)}, {"permissions", "a:b AND " + secret}});
+    EXPECT_EQ(permission.status, 400);
+    expect_clean(permission, "permission query");
+    expect_clean(s.Post("/v1/verify", {{"token", Secret(t)}, {"permissions", {secret}}}),
+                 "permission list");
+    expect_clean(s.Post("/v1/verify", {{"token", Secret(t)}, {"ip", secret}}), "verify ip");
+    expect_clean(s.Post("/v1/tokens", {{"name", "x"}, {"permissions", {secret}}}), "grant");
+    expect_clean(s.Post("/v1/tokens", {{"name", "x"}, {"allowed_ips", {secret}}}), "allowed_ips");
+    expect_clean(s.Post("/v1/tokens", {{"name", "x"}, {"preset", secret}}), "preset");
+    expect_clean(s.Post("/v1/tokens", {{"name", "x"}, {"expires_in", secret}}), "expires_in");
+    expect_clean(s.Post("/v1/tokens", {{"name", "x"}, {"expires_at", secret}}), "expires_at");
+    expect_clean(s.Post("/v1/tokens", {{"name", "x"}, {"prefix", secret}}), "prefix");
+    // As a bearer it is the admin: nothing it reads holds it either.
+    expect_clean(s.Get("/v1/events?limit=1000"), "feed");
+    expect_clean(s.Get("/v1/tokens?owner=admin"), "list");
+
+    EXPECT_EQ(s.Position(), pos + 1);  // the one verification
+    s.StopServer();                    // every log line written
+  }
+  capture.Restore();
+  const std::string text = capture.Text();
+  EXPECT_NE(text.find("[redacted]"), std::string::npos) << text;
+  EXPECT_EQ(text.find(secret), std::string::npos) << "secret leaked into the log:\n" << text;
+  EXPECT_EQ(text.find(secret.substr(secret.size() - 20)), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace tl
