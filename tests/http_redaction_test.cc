@@ -4,16 +4,20 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "services/secret.h"
+#include "services/verify_server.h"
 #include "tests/http_test_util.h"
 
 namespace tl {
 namespace {
 
 using testing::kAdminSecret;
+using testing::RawExchange;
 using testing::Reply;
 using testing::TestServer;
 
@@ -186,6 +190,105 @@ TEST(HttpRedactionTest, AnOperatorChosenSecretIsNeverEchoedNorLogged) {
   EXPECT_NE(text.find("[redacted]"), std::string::npos) << text;
   EXPECT_EQ(text.find(secret), std::string::npos) << "secret leaked into the log:\n" << text;
   EXPECT_EQ(text.find(secret.substr(secret.size() - 20)), std::string::npos) << text;
+}
+
+// The data plane (`serve --verify-listen`) on the same ledger, its request
+// log lines kept for the test.
+class DataPlane {
+ public:
+  explicit DataPlane(TestServer& s)
+      : server_(s.ledger(), s.api().metrics(), s.api().verify_route(), Options()) {
+    auto port = server_.Bind("127.0.0.1", 0);
+    if (!port.ok()) {
+      ADD_FAILURE() << port.error().message;
+      return;
+    }
+    port_ = *port;
+    thread_ = std::thread([this] { server_.Run(); });
+  }
+  ~DataPlane() { Stop(); }
+  void Stop() {
+    server_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  // Sends one request with these headers and body.
+  Reply Post(const std::string& path, const std::string& body, const std::string& bearer,
+             const std::string& headers = "") const {
+    return RawExchange(port_, "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                  bearer + "\r\nContent-Length: " + std::to_string(body.size()) +
+                                  "\r\n" + headers + "\r\n" + body);
+  }
+  std::string Log() {
+    std::lock_guard<std::mutex> l(mu_);
+    return log_;
+  }
+
+ private:
+  VerifyServerOptions Options() {
+    VerifyServerOptions o;
+    o.log_sink = [this](std::string_view lines) {
+      std::lock_guard<std::mutex> l(mu_);
+      log_.append(lines);
+    };
+    return o;
+  }
+
+  std::mutex mu_;
+  std::string log_;
+  VerifyServer server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST(HttpRedactionTest, TheDataPlaneNeitherEchoesNorLogsAChosenSecret) {
+  TestServer s;
+  const std::string secret = kAdminSecret;
+  const std::string token = Secret(s.CreateToken({{"name", "t"}}));
+  DataPlane plane(s);
+  const std::vector<Reply> replies = {
+      plane.Post("/v1/verify", Json({{"token", token}}).dump(), secret,
+                 "X-Request-Id: " + secret + "\r\n"),
+      plane.Post("/v1/" + secret, "{}", secret),
+      plane.Post("/v1/verify/" + secret, "{}", secret),
+      plane.Post("/v1/verify", Json({{"token", token}, {secret, 1}}).dump(), secret),
+      plane.Post("/v1/verify", Json({{"token", token}, {"permissions", "a:b OR " + secret}}).dump(),
+                 secret),
+  };
+  EXPECT_EQ(replies[0].status, 200) << replies[0].raw;
+  EXPECT_FALSE(replies[0].Header("X-Request-Id").empty());
+  EXPECT_EQ(replies[1].status, 404);
+  EXPECT_EQ(replies[3].status, 400);
+  EXPECT_EQ(replies[3].body.value("field", ""), "body") << replies[3].raw;
+  EXPECT_EQ(replies[4].status, 400);
+  for (const Reply& r : replies) {
+    EXPECT_EQ(r.raw.find(secret), std::string::npos) << r.raw;
+    for (const auto& [name, value] : r.headers) {
+      EXPECT_EQ(value.find(secret), std::string::npos) << name << ": " << value;
+    }
+  }
+  plane.Stop();
+  const std::string log = plane.Log();
+  EXPECT_NE(log.find("\"path\":\"/v1/[redacted]\""), std::string::npos) << log;
+  EXPECT_EQ(log.find(secret), std::string::npos) << log;
+}
+
+// The data plane's bearer is bound by its allowed_ips like any other.
+TEST(HttpRedactionTest, TheDataPlaneHonoursTheBearersAllowedIps) {
+  TestServer s;
+  const std::string token = Secret(s.CreateToken({{"name", "t"}}));
+  const std::string far = Secret(s.CreateToken(
+      {{"name", "far"}, {"permissions", {"ledger:verify"}}, {"allowed_ips", {"10.9.9.9/32"}}}));
+  const std::string near = Secret(s.CreateToken(
+      {{"name", "near"}, {"permissions", {"ledger:verify"}}, {"allowed_ips", {"127.0.0.1"}}}));
+  DataPlane plane(s);
+  const std::string body = Json({{"token", token}}).dump();
+  Reply refused = plane.Post("/v1/verify", body, far);
+  EXPECT_EQ(refused.status, 403) << refused.raw;
+  EXPECT_EQ(refused.body.value("type", ""), "urn:tokenledger:problem:address-not-allowed");
+  EXPECT_EQ(refused.body.value("field", ""), "Authorization");
+  Reply ok = plane.Post("/v1/verify", body, near);
+  EXPECT_EQ(ok.status, 200) << ok.raw;
+  EXPECT_EQ(ok.body.value("code", ""), "VALID") << ok.raw;
 }
 
 }  // namespace
