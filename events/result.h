@@ -23,6 +23,9 @@ struct Error {
   ErrorCode code;
   std::string message;  // for people; never contains a secret
   std::string field;    // the input field at fault, if any
+  // A problem type more specific than the code's (a slug such as
+  // "grant-not-held", documented in schemas/openapi.yaml); empty: the code's.
+  std::string type;
 };
 
 // A value or an Error. Never holds neither.
@@ -50,7 +53,13 @@ struct Ok {};
 using Status = Result<Ok>;
 
 inline Error MakeError(ErrorCode code, std::string message, std::string field = {}) {
-  return Error{code, std::move(message), std::move(field)};
+  return Error{code, std::move(message), std::move(field), {}};
+}
+
+// An Error whose problem type is `type` rather than the code's.
+inline Error MakeTypedError(ErrorCode code, std::string type, std::string message,
+                            std::string field = {}) {
+  return Error{code, std::move(message), std::move(field), std::move(type)};
 }
 
 }  // namespace tl

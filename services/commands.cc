@@ -33,12 +33,23 @@ Result<const Json*> BodyObject(const Json& body, bool null_ok) {
   return Invalid("request body must be a JSON object", "");
 }
 
+// A key that is not one of the object's fields. Named only when it is short
+// and plain (IsSafeToEcho): a client may paste a secret as a key.
+Error UnknownKey(std::string_view parent, std::string_view key) {
+  if (!IsSafeToEcho(key)) {
+    return Invalid("has an unknown field (its name is not repeated: longer than " +
+                       std::to_string(kMaxEchoChars) + " characters or not of A-Z a-z 0-9 . _ -)",
+                   parent.empty() ? "body" : std::string(parent));
+  }
+  return Invalid("unknown field", parent.empty() ? std::string(key) : Path(parent, key));
+}
+
 // First key of `obj` not in `known`, as an error.
 std::optional<Error> UnknownField(const Json& obj, std::initializer_list<std::string_view> known,
                                   std::string_view parent = {}) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
-      return Invalid("unknown field", parent.empty() ? it.key() : Path(parent, it.key()));
+      return UnknownKey(parent, it.key());
     }
   }
   return std::nullopt;
@@ -614,7 +625,7 @@ Result<VerifyCommand> ParseVerify(const Json& body) {
       if (Status st = CheckVerifyIp(s); !st.ok()) return st.error();
       cmd.ip = s;
     } else {
-      return Invalid("unknown field", key);
+      return UnknownKey({}, key);
     }
   }
   if (cmd.token.empty()) return Invalid("is required", "token");

@@ -379,5 +379,24 @@ TEST(ParseVerifyTest, Errors) {
   for (const auto& c : cases) ExpectInvalid(ParseVerify(Json::parse(c.body)), c.field, c.body);
 }
 
+// A key is repeated in an error only when it is too short to be a secret.
+TEST(UnknownFieldTest, LongOrOddKeysAreNotNamed) {
+  const std::string secret = "operator-chosen-secret-0123456789abcdef";
+  const Json top = {{"name", "x"}, {secret, 1}};
+  auto create = ParseCreateToken(top, kNow);
+  ExpectInvalid(create, "body", "long key");
+  EXPECT_EQ(create.error().message.find(secret), std::string::npos) << create.error().message;
+  auto nested = ParseCreateToken(
+      {{"name", "x"}, {"rate_limit", {{"limit", 1}, {"window_ms", 1}, {secret, 1}}}}, kNow);
+  ExpectInvalid(nested, "rate_limit", "nested long key");
+  auto verify = ParseVerify({{"token", "t"}, {secret, 1}});
+  ExpectInvalid(verify, "body", "verify");
+  auto spaced = ParseRevoke({{"a b", 1}});
+  ExpectInvalid(spaced, "body", "key with a space");
+  // Short plain keys are still named.
+  ExpectInvalid(ParseCreateToken({{"name", "x"}, {"nmae", 1}}, kNow), "nmae", "typo");
+  ExpectInvalid(ParseVerify({{"token", "t"}, {"tokn", 1}}), "tokn", "verify typo");
+}
+
 }  // namespace
 }  // namespace tl

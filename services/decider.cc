@@ -107,28 +107,99 @@ bool Holds(const Caller& caller, std::string_view p) {
                                 caller.permissions.end();
 }
 
-// The first ledger permission in `wanted` (not already in `already`) that the
-// caller does not hold; nullptr when there is none.
-const std::string* FirstUnheldLedgerPermission(const Caller& caller,
-                                               const std::vector<std::string>& wanted,
-                                               const std::vector<std::string>& already) {
-  for (const auto& p : wanted) {
-    if (!IsLedgerPermission(p) || Holds(caller, p)) continue;
-    if (std::find(already.begin(), already.end(), p) != already.end()) continue;
-    return &p;
-  }
-  return nullptr;
+bool Listed(const std::vector<std::string>& list, std::string_view s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
 }
 
-// kForbidden "permissions" when `wanted` adds a ledger permission the caller
-// may not hand out.
-Status CheckLedgerGrants(const Caller& caller, const std::vector<std::string>& wanted,
-                         const std::vector<std::string>& already) {
-  if (const std::string* p = FirstUnheldLedgerPermission(caller, wanted, already)) {
-    return MakeError(ErrorCode::kForbidden,
-                     "cannot grant " + *p + ": the calling token does not hold it", "permissions");
+// kForbidden "permissions" when `wanted` adds (beyond `already`) a permission
+// the caller may not hand out: one its own permissions do not cover. An
+// admin may grant anything.
+Status CheckGrants(const Caller& caller, const std::vector<std::string>& wanted,
+                   const std::vector<std::string>& already) {
+  if (IsAdmin(caller)) return Ok{};
+  for (const auto& p : wanted) {
+    if (Listed(already, p) || Satisfies(caller.permissions, p)) continue;
+    return MakeTypedError(
+        ErrorCode::kForbidden, std::string(kProblemGrantNotHeld),
+        "cannot grant " + p + ": none of the calling token's permissions covers it", "permissions");
   }
   return Ok{};
+}
+
+Error Loosens(std::string what, std::string field) {
+  return MakeTypedError(ErrorCode::kForbidden, std::string(kProblemLoosensOwnLimits),
+                        "a token may not loosen its own limits: " + what, std::move(field));
+}
+
+// A refill that gives more than `now` over time (`now` absent: none).
+bool LargerRefill(const std::optional<Refill>& now, const std::optional<Refill>& wanted) {
+  if (!wanted) return false;
+  if (!now) return true;
+  if (wanted->amount > now->amount) return true;
+  return wanted->interval == RefillInterval::kDay && now->interval == RefillInterval::kMonth;
+}
+
+// An allow-list (`field`: allowed_ips or allowed_origins) that `wanted` would
+// widen: emptied (an empty list allows everything), or with an entry not
+// `within` the current ones. An empty current list has nothing to widen.
+Status CheckListNotWidened(const std::vector<std::string>& own,
+                           const std::optional<std::vector<std::string>>& wanted,
+                           const std::string& field,
+                           bool (*within)(const std::vector<std::string>&, std::string_view)) {
+  if (!wanted || own.empty()) return Ok{};
+  if (wanted->empty()) return Loosens("it cannot lift its " + field, field);
+  for (size_t i = 0; i < wanted->size(); ++i) {
+    if (!within(own, (*wanted)[i])) {
+      return Loosens("the entry is outside its " + field, field + "[" + std::to_string(i) + "]");
+    }
+  }
+  return Ok{};
+}
+
+// A token acting on itself may only tighten its limits: it must not outlive,
+// out-reach or out-spend what it was given.
+Status CheckNotLoosened(const TokenState& self, const UpdateTokenCommand& cmd) {
+  if (cmd.expires_at_ms && self.expires_at_ms &&
+      (!*cmd.expires_at_ms || **cmd.expires_at_ms > *self.expires_at_ms)) {
+    return Loosens("it cannot remove or postpone its expiry", "expires_at");
+  }
+  if (auto s = CheckListNotWidened(self.allowed_ips, cmd.allowed_ips, "allowed_ips", CidrWithin);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = CheckListNotWidened(self.allowed_origins, cmd.allowed_origins, "allowed_origins",
+                                   OriginPatternWithin);
+      !s.ok()) {
+    return s;
+  }
+  if (cmd.rate_limit && self.rate_limit) {
+    const std::optional<RateLimit>& wanted = *cmd.rate_limit;
+    if (!wanted || wanted->limit > self.rate_limit->limit ||
+        wanted->window_ms < self.rate_limit->window_ms) {
+      return Loosens("it cannot remove or raise its rate limit", "rate_limit");
+    }
+  }
+  if (cmd.refill && self.credits && LargerRefill(self.credits->refill, *cmd.refill)) {
+    return Loosens("it cannot give itself a larger or more frequent refill", "refill");
+  }
+  if (cmd.permissions) {
+    for (const auto& p : *cmd.permissions) {
+      if (!Satisfies(self.permissions, p)) {
+        return Loosens("its permissions do not cover " + p, "permissions");
+      }
+    }
+  }
+  return Ok{};
+}
+
+// A caller that expires gives nothing a longer life than its own.
+Status CheckWithinCallerExpiry(const Caller& caller, const std::optional<int64_t>& expires_at_ms) {
+  if (!caller.expires_at_ms) return Ok{};
+  if (expires_at_ms && *expires_at_ms <= *caller.expires_at_ms) return Ok{};
+  return MakeTypedError(ErrorCode::kForbidden, std::string(kProblemOutlivesCaller),
+                        "the calling token expires at " + FormatRfc3339Ms(*caller.expires_at_ms) +
+                            "; the token must expire no later (give expires_at or expires_in)",
+                        "expires_at");
 }
 
 bool SamePermissionSet(std::vector<std::string> a, std::vector<std::string> b) {
@@ -162,6 +233,26 @@ bool CanSee(const Caller& caller, const TokenState& t) {
   return IsAdmin(caller) || t.owner == caller.owner;
 }
 
+Status CheckAuthorityOver(const Caller& caller, const TokenState& target) {
+  for (const auto& p : target.permissions) {
+    if (!IsLedgerPermission(p) || Holds(caller, p)) continue;
+    return MakeTypedError(ErrorCode::kForbidden, std::string(kProblemInsufficientAuthority),
+                          "the token holds " + p +
+                              ", which the calling token does not: only a token holding every "
+                              "ledger: permission of another may change, regenerate, revoke or "
+                              "credit it",
+                          "permissions");
+  }
+  return Ok{};
+}
+
+Status CheckBearerAddress(const TokenState& bearer, std::optional<std::string_view> remote) {
+  if (bearer.allowed_ips.empty() || !remote || IpAllowed(bearer.allowed_ips, *remote)) return Ok{};
+  return MakeTypedError(ErrorCode::kForbidden, std::string(kProblemAddressNotAllowed),
+                        "the bearer token may not be used from this address (its allowed_ips)",
+                        "Authorization");
+}
+
 Result<std::vector<NewEvent>> DecideCreate(const CreateTokenCommand& cmd, const Caller& caller,
                                            int64_t now_ms, std::string_view secret_digest,
                                            std::string_view hint, std::string_view prefix) {
@@ -174,9 +265,10 @@ Result<std::vector<NewEvent>> DecideCreate(const CreateTokenCommand& cmd, const 
     return MakeError(ErrorCode::kInvalidArgument,
                      "the calling token has no owner; name one explicitly", "owner");
   }
-  if (auto s = CheckLedgerGrants(caller, cmd.permissions, {}); !s.ok()) return s.error();
+  if (auto s = CheckGrants(caller, cmd.permissions, {}); !s.ok()) return s.error();
   // Parsing checked this against its own clock reading; time may have moved.
   if (cmd.expires_at_ms && *cmd.expires_at_ms <= now_ms) return ExpiryInPast();
+  if (auto s = CheckWithinCallerExpiry(caller, cmd.expires_at_ms); !s.ok()) return s.error();
 
   Json credits = nullptr;
   if (cmd.credits) {
@@ -214,18 +306,23 @@ Result<std::vector<NewEvent>> DecideUpdate(const TokenState& state, const Update
                      "If-Match");
   }
   if (state.revoked) return Revoked();
+  if (auto s = CheckAuthorityOver(caller, state); !s.ok()) return s.error();
+  if (state.id == caller.token_id) {
+    if (auto s = CheckNotLoosened(state, cmd); !s.ok()) return s.error();
+  }
   if (cmd.permissions) {
-    if (auto s = CheckLedgerGrants(caller, *cmd.permissions, state.permissions); !s.ok()) {
+    if (auto s = CheckGrants(caller, *cmd.permissions, state.permissions); !s.ok()) {
       return s.error();
     }
   }
-  if (cmd.expires_at_ms && *cmd.expires_at_ms && **cmd.expires_at_ms <= now_ms) {
-    return ExpiryInPast();
+  if (cmd.expires_at_ms) {
+    if (*cmd.expires_at_ms && **cmd.expires_at_ms <= now_ms) return ExpiryInPast();
+    if (auto s = CheckWithinCallerExpiry(caller, *cmd.expires_at_ms); !s.ok()) return s.error();
   }
   // A refill on a token with unlimited credits makes it limited, starting with
   // a full period (the fold's rule), so it is a change like any other.
-  const std::optional<Refill> current_refill =
-      state.credits ? state.credits->refill : std::optional<Refill>();
+  static const std::optional<Refill> kNoRefill;
+  const std::optional<Refill>& current_refill = state.credits ? state.credits->refill : kNoRefill;
 
   Json changed = Json::object();
   if (cmd.name && *cmd.name != state.name) changed["name"] = *cmd.name;
@@ -263,12 +360,7 @@ Result<std::vector<NewEvent>> DecideRegenerate(const TokenState& state,
   if (state.revoked) return Revoked();
   // The new secret carries every permission of the token: handing it to a
   // caller that lacks one of its ledger: permissions would grant it.
-  if (const std::string* p = FirstUnheldLedgerPermission(caller, state.permissions, {})) {
-    return MakeError(
-        ErrorCode::kForbidden,
-        "cannot regenerate a token that holds " + *p + ": the calling token does not hold it",
-        "permissions");
-  }
+  if (auto s = CheckAuthorityOver(caller, state); !s.ok()) return s.error();
   std::vector<NewEvent> out;
   out.push_back(
       {EventType::kRegenerated,
@@ -278,30 +370,38 @@ Result<std::vector<NewEvent>> DecideRegenerate(const TokenState& state,
   return out;
 }
 
-Result<std::vector<NewEvent>> DecideRevoke(const TokenState& state, const RevokeCommand& cmd) {
+Result<std::vector<NewEvent>> DecideRevoke(const TokenState& state, const RevokeCommand& cmd,
+                                           const Caller& caller) {
   std::vector<NewEvent> out;
-  if (!state.revoked) out.push_back({EventType::kRevoked, Json{{"reason", cmd.reason}}});
+  if (state.revoked) return out;
+  if (auto s = CheckAuthorityOver(caller, state); !s.ok()) return s.error();
+  out.push_back({EventType::kRevoked, Json{{"reason", cmd.reason}}});
   return out;
 }
 
 Result<std::vector<NewEvent>> DecideCredits(const TokenState& state,
-                                            const AdjustCreditsCommand& cmd, int64_t now_ms) {
+                                            const AdjustCreditsCommand& cmd, const Caller& caller,
+                                            int64_t now_ms) {
   if (state.revoked) return Revoked();
+  if (auto s = CheckAuthorityOver(caller, state); !s.ok()) return s.error();
   const bool add = cmd.op == AdjustCreditsCommand::Op::kAdd;
-  int64_t balance = 0;
-  if (add) {
-    if (!state.credits) {
-      return MakeError(ErrorCode::kConflict,
-                       "the token has unlimited credits; use set to give it a balance", "add");
-    }
+  if (add && !state.credits) {
+    return MakeError(ErrorCode::kConflict,
+                     "the token has unlimited credits; use set to give it a balance", "add");
+  }
+  std::optional<int64_t> current;  // the balance rolled to now; nullopt = unlimited
+  if (state.credits) {
     Credits c = *state.credits;
     RollCredits(c, now_ms);
-    // Every balance is kept within [0, kMaxCredits] (set and refill amounts
-    // are parsed within it, and this clamp keeps adds there), and |amount| <=
-    // kMaxCredits, so the sum cannot overflow.
-    balance = std::clamp<int64_t>(c.remaining + cmd.amount, 0, kMaxCredits);
-  } else {
-    balance = cmd.amount;
+    current = c.remaining;
+  }
+  // Every balance is kept within [0, kMaxCredits] (set and refill amounts are
+  // parsed within it, and this clamp keeps adds there), and |amount| <=
+  // kMaxCredits, so the sum cannot overflow.
+  const int64_t balance =
+      add ? std::clamp<int64_t>(*current + cmd.amount, 0, kMaxCredits) : cmd.amount;
+  if (state.id == caller.token_id && current && balance > *current) {
+    return Loosens("it cannot raise its own balance", add ? "add" : "set");
   }
   std::vector<NewEvent> out;
   out.push_back(

@@ -13,8 +13,11 @@ constexpr int64_t kDay = 86'400'000;
 // 2026-09-21T12:00:00Z: midday, so "the next UTC day" is unambiguous.
 const int64_t kNow = *ParseRfc3339("2026-09-21T12:00:00Z");
 
+// A manager of acme's reporting tokens: it may hand out what it holds.
 Caller Writer(std::string owner = "acme") {
-  return Caller{"tok_writer", std::move(owner), {"ledger:write", "ledger:read"}};
+  return Caller{"tok_writer",
+                std::move(owner),
+                {"ledger:write", "ledger:read", "reports:*", "datasets/*:read"}};
 }
 Caller Admin() { return Caller{"tok_admin", "ops", {"ledger:admin"}}; }
 
@@ -161,7 +164,9 @@ TEST(DecideCreateTest, LedgerGrantRule) {
       {{"ledger:admin"}, false},
       {{"ledger:verify"}, false},
       {{"ledger:*"}, false},
-      {{"*:*"}, true},  // grants nothing in the ledger, so harmless
+      // Grants nothing in the ledger, but every other permission there is:
+      // more than the writer holds.
+      {{"*:*"}, false},
   };
   for (const auto& c : cases) {
     CreateTokenCommand cmd = Create();
@@ -280,12 +285,20 @@ TEST(DecideUpdateTest, RejectionsInOrder) {
   EXPECT_EQ(forbidden.error().field, "permissions");
   EXPECT_TRUE(DecideUpdate(Active(), escalate, Admin(), kNow, std::nullopt).ok());
 
-  // A ledger permission the token already has may stay while others change.
+  // A token holding a ledger permission the caller lacks is beyond its
+  // authority, whatever the change (see AuthorityInsideAnOwner).
   TokenState has_admin = Active();
   has_admin.permissions = {"ledger:admin"};
   UpdateTokenCommand keep;
   keep.permissions = std::vector<std::string>{"ledger:admin", "reports:read"};
-  EXPECT_TRUE(DecideUpdate(has_admin, keep, Writer(), kNow, std::nullopt).ok());
+  auto beyond = DecideUpdate(has_admin, keep, Writer(), kNow, std::nullopt);
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.error().type, kProblemInsufficientAuthority);
+  // One the caller holds may stay while others change.
+  TokenState has_write = Active();
+  has_write.permissions = {"ledger:write"};
+  keep.permissions = std::vector<std::string>{"ledger:write", "reports:read"};
+  EXPECT_TRUE(DecideUpdate(has_write, keep, Writer(), kNow, std::nullopt).ok());
 
   UpdateTokenCommand past;
   past.expires_at_ms = std::optional<int64_t>(kNow - 1);
@@ -361,14 +374,278 @@ TEST(DecideRegenerateTest, CallerMustHoldEveryLedgerPermissionOfTheToken) {
   EXPECT_EQ(r.error().code, ErrorCode::kConflict);
 }
 
+// --- authority inside an owner ------------------------------------------------------
+
+// Asserts a kForbidden rejection of problem type `type` naming `field`.
+void ExpectForbidden(const Result<std::vector<NewEvent>>& r, std::string_view type,
+                     const std::string& field) {
+  ASSERT_FALSE(r.ok()) << "accepted; wanted " << type;
+  EXPECT_EQ(r.error().code, ErrorCode::kForbidden) << r.error().message;
+  EXPECT_EQ(r.error().type, type) << r.error().message;
+  EXPECT_EQ(r.error().field, field) << r.error().message;
+}
+
+// The audit's reproduction: a token holding only ledger:write stripped,
+// re-dated and revoked its owner's ledger:admin token. Update, regenerate,
+// revoke and credits now share one rule: the caller holds every ledger:
+// permission of the token it acts on.
+TEST(AuthorityTest, ActingOnATokenNeedsEveryLedgerPermissionItHolds) {
+  const Caller writer{"tok_writer", "acme", {"ledger:write"}};
+  UpdateTokenCommand strip;
+  strip.permissions = std::vector<std::string>{};
+  UpdateTokenCommand redate;
+  redate.expires_at_ms = std::optional<int64_t>(kNow + 1000);
+  const std::function<Result<std::vector<NewEvent>>(const TokenState&, const Caller&)> actions[] = {
+      [&](const TokenState& t, const Caller& c) {
+        return DecideUpdate(t, strip, c, kNow, std::nullopt);
+      },
+      [&](const TokenState& t, const Caller& c) {
+        return DecideUpdate(t, redate, c, kNow, std::nullopt);
+      },
+      [](const TokenState& t, const Caller& c) {
+        return DecideRegenerate(t, RegenerateCommand{}, c, kNow, "new", "h");
+      },
+      [](const TokenState& t, const Caller& c) { return DecideRevoke(t, RevokeCommand{}, c); },
+      [](const TokenState& t, const Caller& c) {
+        return DecideCredits(t, AdjustCreditsCommand{AdjustCreditsCommand::Op::kSet, 0}, c, kNow);
+      },
+  };
+  for (const auto& act : actions) {
+    for (const std::vector<std::string>& perms : {std::vector<std::string>{"ledger:admin"},
+                                                  {"ledger:read"},
+                                                  {"ledger:write", "ledger:verify"}}) {
+      TokenState t = Active();
+      t.permissions = perms;
+      ExpectForbidden(act(t, writer), kProblemInsufficientAuthority, "permissions");
+      EXPECT_TRUE(act(t, Admin()).ok()) << perms[0];
+    }
+    TokenState peer = Active();
+    peer.permissions = {"ledger:write", "reports:read"};
+    EXPECT_TRUE(act(peer, writer).ok());
+    EXPECT_TRUE(CheckAuthorityOver(writer, peer).ok());
+  }
+  // The message names the permission the caller lacks.
+  TokenState admin_token = Active();
+  admin_token.permissions = {"ledger:admin"};
+  auto s = CheckAuthorityOver(writer, admin_token);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("ledger:admin"), std::string::npos) << s.error().message;
+  // Revoking a revoked token stays a no-op whoever asks.
+  admin_token.revoked = true;
+  auto again = DecideRevoke(admin_token, RevokeCommand{}, writer);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+}
+
+// A grant must be covered by one of the caller's own grants (Satisfies); an
+// admin may grant anything. Before, a ledger:write token could mint "*:*".
+TEST(AuthorityTest, ANonAdminGrantsOnlyWhatItsOwnPermissionsCover) {
+  const Caller narrow{"tok_narrow", "acme", {"ledger:write", "reports/*:read", "sales:write"}};
+  const struct {
+    std::vector<std::string> perms;
+    bool allowed;
+  } cases[] = {
+      {{"reports/q1:read"}, true},
+      {{"reports/*:read"}, true},  // the caller's own grant, exactly
+      {{"sales:write", "ledger:write"}, true},
+      {{"reports/*:write"}, false},
+      {{"reports/*:*"}, false},
+      {{"sales:*"}, false},
+      {{"*:*"}, false},
+      {{"*:read"}, false},
+      {{"ledger:read"}, false},
+  };
+  for (const auto& c : cases) {
+    CreateTokenCommand create = Create();
+    create.permissions = c.perms;
+    auto r = DecideCreate(create, narrow, kNow, "d", "h", "tl");
+    if (c.allowed) {
+      EXPECT_TRUE(r.ok()) << c.perms.back() << ": " << r.error().message;
+    } else {
+      ExpectForbidden(r, kProblemGrantNotHeld, "permissions");
+    }
+    EXPECT_TRUE(DecideCreate(create, Admin(), kNow, "d", "h", "tl").ok()) << c.perms.back();
+
+    UpdateTokenCommand update;
+    update.permissions = c.perms;
+    auto u = DecideUpdate(Active(), update, narrow, kNow, std::nullopt);
+    EXPECT_EQ(u.ok(), c.allowed) << c.perms.back();
+    if (!u.ok()) {
+      EXPECT_EQ(u.error().type, kProblemGrantNotHeld);
+    }
+  }
+  // What the token has already may stay: keeping is no grant.
+  UpdateTokenCommand keep;
+  keep.permissions = std::vector<std::string>{"reports:read", "datasets/*:read", "sales:write"};
+  EXPECT_TRUE(DecideUpdate(Active(), keep, narrow, kNow, std::nullopt).ok());
+}
+
+// A token acting on itself may only tighten its limits.
+TEST(AuthorityTest, NoTokenLoosensItsOwnLimits) {
+  TokenState self = Active();
+  self.id = "tok_self";
+  self.permissions = {"ledger:write", "reports:*"};
+  self.expires_at_ms = kNow + kDay;
+  self.allowed_ips = {"10.0.0.0/8"};
+  self.allowed_origins = {"*.example.com"};
+  self.rate_limit = RateLimit{10, 60'000};
+  self.credits =
+      Credits{5, Refill{10, RefillInterval::kMonth}, PeriodStart(RefillInterval::kMonth, kNow)};
+  const Caller me{"tok_self", "acme", self.permissions, self.expires_at_ms};
+  const Caller other{
+      "tok_other", "acme", {"ledger:write", "*:read", "reports:*"}, self.expires_at_ms};
+
+  struct Case {
+    const char* what;
+    UpdateTokenCommand cmd;
+    std::string field;  // empty: allowed
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char* what, std::string field, auto set) {
+    UpdateTokenCommand u;
+    set(u);
+    cases.push_back({what, std::move(u), std::move(field)});
+  };
+  add("no expiry", "expires_at", [](auto& u) { u.expires_at_ms = std::optional<int64_t>(); });
+  add("later expiry", "expires_at",
+      [](auto& u) { u.expires_at_ms = std::optional<int64_t>(kNow + 2 * kDay); });
+  add("earlier expiry", "", [](auto& u) { u.expires_at_ms = std::optional<int64_t>(kNow + 1000); });
+  add("no address rule", "allowed_ips",
+      [](auto& u) { u.allowed_ips = std::vector<std::string>{}; });
+  add("wider network", "allowed_ips[1]", [](auto& u) {
+    u.allowed_ips = std::vector<std::string>{"10.1.0.0/16", "11.0.0.0/8"};
+  });
+  add("narrower network", "", [](auto& u) {
+    u.allowed_ips = std::vector<std::string>{"10.1.0.0/16", "10.2.3.4/32"};
+  });
+  add("no origin rule", "allowed_origins",
+      [](auto& u) { u.allowed_origins = std::vector<std::string>{}; });
+  add("another origin", "allowed_origins[0]",
+      [](auto& u) { u.allowed_origins = std::vector<std::string>{"example.org"}; });
+  add("the parent domain", "allowed_origins[0]",
+      [](auto& u) { u.allowed_origins = std::vector<std::string>{"example.com"}; });
+  add("narrower origins", "", [](auto& u) {
+    u.allowed_origins = std::vector<std::string>{"https://app.example.com", "*.eu.example.com"};
+  });
+  add("no rate limit", "rate_limit", [](auto& u) { u.rate_limit = std::optional<RateLimit>(); });
+  add("higher limit", "rate_limit", [](auto& u) {
+    u.rate_limit = std::optional<RateLimit>(RateLimit{11, 60'000});
+  });
+  add("shorter window", "rate_limit", [](auto& u) {
+    u.rate_limit = std::optional<RateLimit>(RateLimit{10, 1'000});
+  });
+  add("stricter limit", "", [](auto& u) {
+    u.rate_limit = std::optional<RateLimit>(RateLimit{5, 120'000});
+  });
+  add("larger refill", "refill", [](auto& u) {
+    u.refill = std::optional<Refill>(Refill{11, RefillInterval::kMonth});
+  });
+  add("daily refill", "refill", [](auto& u) {
+    u.refill = std::optional<Refill>(Refill{10, RefillInterval::kDay});
+  });
+  add("no refill", "", [](auto& u) { u.refill = std::optional<Refill>(); });
+  add("more permissions", "permissions", [](auto& u) {
+    u.permissions = std::vector<std::string>{"ledger:write", "reports:*", "sales:read"};
+  });
+  add("fewer permissions", "", [](auto& u) {
+    u.permissions = std::vector<std::string>{"ledger:write", "reports:read"};
+  });
+  add("a name", "", [](auto& u) { u.name = "renamed"; });
+
+  for (const Case& c : cases) {
+    auto r = DecideUpdate(self, c.cmd, me, kNow, std::nullopt);
+    if (c.field.empty()) {
+      EXPECT_TRUE(r.ok()) << c.what << ": " << r.error().message;
+    } else {
+      ExpectForbidden(r, kProblemLoosensOwnLimits, c.field);
+    }
+    // Another token of the same owner that may grant as much is not bound by
+    // this rule (its own expiry still bounds expiries: see below).
+    if (c.field != "expires_at") {
+      EXPECT_TRUE(DecideUpdate(self, c.cmd, other, kNow, std::nullopt).ok()) << c.what;
+    }
+  }
+  // Even an admin token does not loosen its own limits.
+  TokenState admin_self = self;
+  admin_self.permissions = {"ledger:admin"};
+  const Caller admin_me{"tok_self", "acme", {"ledger:admin"}, self.expires_at_ms};
+  ExpectForbidden(DecideUpdate(admin_self, cases[0].cmd, admin_me, kNow, std::nullopt),
+                  kProblemLoosensOwnLimits, "expires_at");
+
+  // Credits: it may lower its balance, never raise it.
+  using Op = AdjustCreditsCommand::Op;
+  ExpectForbidden(DecideCredits(self, AdjustCreditsCommand{Op::kAdd, 1}, me, kNow),
+                  kProblemLoosensOwnLimits, "add");
+  ExpectForbidden(DecideCredits(self, AdjustCreditsCommand{Op::kSet, 6}, me, kNow),
+                  kProblemLoosensOwnLimits, "set");
+  EXPECT_TRUE(DecideCredits(self, AdjustCreditsCommand{Op::kAdd, -1}, me, kNow).ok());
+  EXPECT_TRUE(DecideCredits(self, AdjustCreditsCommand{Op::kSet, 5}, me, kNow).ok());
+  EXPECT_TRUE(DecideCredits(self, AdjustCreditsCommand{Op::kSet, 99}, other, kNow).ok());
+  // Unlimited credits made limited is a tightening.
+  TokenState unlimited = self;
+  unlimited.credits.reset();
+  EXPECT_TRUE(DecideCredits(unlimited, AdjustCreditsCommand{Op::kSet, 99}, me, kNow).ok());
+}
+
+// A token that expires creates and changes nothing that outlives it.
+TEST(AuthorityTest, NothingOutlivesTheCallerThatMadeIt) {
+  const Caller expiring{"tok_parent", "acme", {"ledger:write", "reports:*"}, kNow + 3'600'000};
+  CreateTokenCommand forever = Create();
+  ExpectForbidden(DecideCreate(forever, expiring, kNow, "d", "h", "tl"), kProblemOutlivesCaller,
+                  "expires_at");
+  CreateTokenCommand later = Create();
+  later.expires_at_ms = kNow + 3'600'001;
+  ExpectForbidden(DecideCreate(later, expiring, kNow, "d", "h", "tl"), kProblemOutlivesCaller,
+                  "expires_at");
+  CreateTokenCommand same = Create();
+  same.expires_at_ms = kNow + 3'600'000;
+  EXPECT_TRUE(DecideCreate(same, expiring, kNow, "d", "h", "tl").ok());
+  // A caller that never expires may create tokens that never expire.
+  EXPECT_TRUE(DecideCreate(forever, Writer(), kNow, "d", "h", "tl").ok());
+
+  TokenState child = Active();
+  child.expires_at_ms = kNow + 1000;
+  UpdateTokenCommand clear;
+  clear.expires_at_ms = std::optional<int64_t>();
+  ExpectForbidden(DecideUpdate(child, clear, expiring, kNow, std::nullopt), kProblemOutlivesCaller,
+                  "expires_at");
+  UpdateTokenCommand extend;
+  extend.expires_at_ms = std::optional<int64_t>(kNow + 2 * 3'600'000);
+  ExpectForbidden(DecideUpdate(child, extend, expiring, kNow, std::nullopt), kProblemOutlivesCaller,
+                  "expires_at");
+  UpdateTokenCommand within;
+  within.expires_at_ms = std::optional<int64_t>(kNow + 3'600'000);
+  EXPECT_TRUE(DecideUpdate(child, within, expiring, kNow, std::nullopt).ok());
+  EXPECT_TRUE(DecideUpdate(child, clear, Writer(), kNow, std::nullopt).ok());
+  // Changes that leave the expiry alone are not held to it.
+  UpdateTokenCommand rename;
+  rename.name = "x";
+  EXPECT_TRUE(DecideUpdate(Active(), rename, expiring, kNow, std::nullopt).ok());
+}
+
+TEST(AuthorityTest, ABearerIsBoundByItsAllowedIps) {
+  TokenState t = Active();
+  EXPECT_TRUE(CheckBearerAddress(t, "127.0.0.1").ok());
+  t.allowed_ips = {"10.9.9.9/32"};
+  auto refused = CheckBearerAddress(t, "127.0.0.1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(refused.error().type, kProblemAddressNotAllowed);
+  EXPECT_EQ(refused.error().field, "Authorization");
+  EXPECT_FALSE(CheckBearerAddress(t, "").ok());
+  EXPECT_TRUE(CheckBearerAddress(t, "10.9.9.9").ok());
+  EXPECT_TRUE(CheckBearerAddress(t, "::ffff:10.9.9.9").ok());
+  EXPECT_TRUE(CheckBearerAddress(t, std::nullopt).ok());  // in process: no address
+}
+
 TEST(DecideRevokeTest, Idempotent) {
-  auto r = DecideRevoke(Active(), RevokeCommand{"leaked"});
+  auto r = DecideRevoke(Active(), RevokeCommand{"leaked"}, Writer());
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0], (NewEvent{EventType::kRevoked, Json{{"reason", "leaked"}}}));
   TokenState t = Active();
   t.revoked = true;
-  auto again = DecideRevoke(t, RevokeCommand{"again"});
+  auto again = DecideRevoke(t, RevokeCommand{"again"}, Writer());
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->empty());
 }
@@ -390,7 +667,7 @@ TEST(DecideCreditsTest, SetAddClampAndUnlimited) {
                // The balance stays within kMaxCredits, so repeated adds never overflow.
                {Op::kAdd, kMaxCredits, kMaxCredits}};
   for (const auto& c : cases) {
-    auto r = DecideCredits(t, AdjustCreditsCommand{c.op, c.amount}, kNow);
+    auto r = DecideCredits(t, AdjustCreditsCommand{c.op, c.amount}, Writer(), kNow);
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->size(), 1u);
     EXPECT_EQ((*r)[0].type, EventType::kCreditsAdjusted);
@@ -399,16 +676,16 @@ TEST(DecideCreditsTest, SetAddClampAndUnlimited) {
   }
 
   const TokenState unlimited = Active();
-  auto add = DecideCredits(unlimited, AdjustCreditsCommand{Op::kAdd, 5}, kNow);
+  auto add = DecideCredits(unlimited, AdjustCreditsCommand{Op::kAdd, 5}, Writer(), kNow);
   ASSERT_FALSE(add.ok());
   EXPECT_EQ(add.error().code, ErrorCode::kConflict);
-  auto set = DecideCredits(unlimited, AdjustCreditsCommand{Op::kSet, 5}, kNow);
+  auto set = DecideCredits(unlimited, AdjustCreditsCommand{Op::kSet, 5}, Writer(), kNow);
   ASSERT_TRUE(set.ok());
   EXPECT_EQ((*set)[0].data, (Json{{"set", 5}, {"balance", 5}}));
 
   TokenState revoked = t;
   revoked.revoked = true;
-  auto c = DecideCredits(revoked, AdjustCreditsCommand{Op::kSet, 1}, kNow);
+  auto c = DecideCredits(revoked, AdjustCreditsCommand{Op::kSet, 1}, Writer(), kNow);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kConflict);
 }
@@ -418,7 +695,8 @@ TEST(DecideCreditsTest, AddCountsFromTheRefilledBalance) {
   // Spent down to 1 yesterday; a daily refill of 100 applies today.
   t.credits =
       Credits{1, Refill{100, RefillInterval::kDay}, PeriodStart(RefillInterval::kDay, kNow - kDay)};
-  auto r = DecideCredits(t, AdjustCreditsCommand{AdjustCreditsCommand::Op::kAdd, 5}, kNow);
+  auto r =
+      DecideCredits(t, AdjustCreditsCommand{AdjustCreditsCommand::Op::kAdd, 5}, Writer(), kNow);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ((*r)[0].data["balance"], 105);
 }
@@ -712,13 +990,14 @@ TEST(DeciderFoldTest, CreateUseRegenerateRevoke) {
   EXPECT_EQ(t.previous_digest, "digest1");
   EXPECT_EQ(t.previous_valid_until_ms, time + 60'000);
 
-  auto set = DecideCredits(t, AdjustCreditsCommand{AdjustCreditsCommand::Op::kSet, 1}, time);
+  auto set =
+      DecideCredits(t, AdjustCreditsCommand{AdjustCreditsCommand::Op::kSet, 1}, Writer(), time);
   ASSERT_TRUE(set.ok());
   apply((*set)[0]);
   EXPECT_EQ(DecideVerify(&t, true, Verify(), time + 59'999).code, "VALID");
   EXPECT_EQ(DecideVerify(&t, true, Verify(), time + 60'000).code, "NOT_FOUND");
 
-  auto revoke = DecideRevoke(t, RevokeCommand{"done"});
+  auto revoke = DecideRevoke(t, RevokeCommand{"done"}, Writer());
   ASSERT_TRUE(revoke.ok());
   apply((*revoke)[0]);
   EXPECT_EQ(DecideVerify(&t, false, Verify(), time).code, "REVOKED");

@@ -263,7 +263,7 @@ void HttpApi::Add(const std::string& method, const std::string& openapi_path,
   AddPublic(
       method, openapi_path, regex,
       [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-        Result<Caller> caller = ledger_.Authenticate(Bearer(req));
+        Result<Caller> caller = ledger_.Authenticate(Bearer(req), req.remote_addr);
         if (!caller.ok()) return WriteError(res, caller.error());
         Result<Reply> reply = handler(req, *caller);
         if (!reply.ok()) return WriteError(res, reply.error());
@@ -389,7 +389,7 @@ void HttpApi::RegisterRoutes() {
   // of the state lock; the answers are those of Add's Authenticate + handler.
   AddPublic("POST", "/v1/verify", "/v1/verify", [this](Req req, httplib::Response& res) {
     Result<Ledger::VerifyReply> r =
-        ledger_.AuthenticateAndVerify(Bearer(req), ReadVerifyRequest(req.body));
+        ledger_.AuthenticateAndVerify(Bearer(req), ReadVerifyRequest(req.body), req.remote_addr);
     if (!r.ok()) return WriteError(res, r.error());
     metrics_.CountVerification(r->code);
     res.status = 200;

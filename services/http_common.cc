@@ -94,9 +94,12 @@ Problem MakeProblem(int status, std::string_view slug, std::string_view title,
 
 Problem ProblemFor(const Error& e) {
   ProblemKind k = KindOf(e.code);
-  std::string_view detail =
-      k.status == 500 ? std::string_view("the server could not complete the request") : e.message;
-  return MakeProblem(k.status, k.slug, k.title, detail, e.field);
+  if (k.status == 500) {
+    return MakeProblem(k.status, k.slug, k.title, "the server could not complete the request",
+                       e.field);
+  }
+  const std::string_view slug = e.type.empty() ? std::string_view(k.slug) : e.type;
+  return MakeProblem(k.status, slug, k.title, e.message, e.field);
 }
 
 Result<Json> ParseJsonBody(std::string_view body) {
@@ -137,7 +140,10 @@ Result<Json> ParseJsonBody(std::string_view body) {
   };
   Json j = Json::parse(body, check_keys, /*allow_exceptions=*/false);
   if (j.is_discarded()) return BadBody("body", "is not valid JSON");
-  if (repeated) return BadBody(*repeated, "appears twice in one object");
+  if (repeated) {
+    if (!IsSafeToEcho(*repeated)) return BadBody("body", "repeats a key in one object");
+    return BadBody(*repeated, "appears twice in one object");
+  }
   return j;
 }
 
@@ -158,13 +164,25 @@ std::string NewRequestId() {
   return id;
 }
 
-bool SaneRequestId(std::string_view id) {
-  if (id.empty() || id.size() > 64 || ContainsSecret(id)) return false;
-  for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
-      return false;
+bool SaneRequestId(std::string_view id) { return IsSafeToEcho(id); }
+
+std::string LoggablePath(std::string_view path) {
+  std::string out;
+  AppendLoggablePath(out, path);
+  return out;
+}
+
+void AppendLoggablePath(std::string& out, std::string_view path) {
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = path.find('/', start);
+    const std::string_view segment = path.substr(start, slash - start);
+    // Empty segments ("//", a trailing "/") hold nothing to hide.
+    if (!segment.empty()) out += EchoOrRedact(segment, "~");
+    if (slash == std::string_view::npos) break;
+    out += '/';
+    start = slash + 1;
   }
-  return true;
 }
 
 std::string_view BearerCredential(std::string_view h) {
@@ -180,14 +198,13 @@ void AppendRequestLogLine(std::string& line, const RequestLogEntry& e) {
   AppendJsonNumber(line, e.seconds * 1000.0);
   line += e.status >= 500 ? ",\"level\":\"error\"" : ",\"level\":\"info\"";
   line += ",\"method\":";
-  AppendLogString(line, e.method);
+  AppendLogString(line, EchoOrRedact(e.method));
   line += ",\"msg\":\"request\",\"path\":";
   // A client may put a secret in a path.
-  if (ContainsSecret(e.path)) {
-    AppendLogString(line, RedactSecrets(e.path));
-  } else {
-    AppendLogString(line, e.path);
-  }
+  // Every character LoggablePath keeps needs no escaping in a JSON string.
+  line += '"';
+  AppendLoggablePath(line, e.path);
+  line += '"';
   line += ",\"remote\":";
   AppendLogString(line, e.remote);
   line += ",\"request_id\":";

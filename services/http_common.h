@@ -39,17 +39,27 @@ VerifyBody ReadVerifyRequest(std::string_view body);
 
 // A fresh request id ("1a2b3c4d-0000002a"): random per process, then a counter.
 std::string NewRequestId();
-// Whether a client's X-Request-Id may be echoed and logged: short, plain, and
-// never a secret (a client may send one by mistake).
+// Whether a client's X-Request-Id may be echoed and logged: IsSafeToEcho
+// (1-31 characters of A-Z a-z 0-9 . _ -, too short to be a secret of any
+// form: a client may send one by mistake). Otherwise a fresh id is used.
 bool SaneRequestId(std::string_view id);
+
+// `path` as a request log line shows it: each segment that IsSafeToEcho
+// allows (with '~') as it is, any other replaced by kRedactedSecret, so
+// neither a secret nor any other long text a client put in a path is logged
+// ("/v1/tokens/<secret>/events" -> "/v1/tokens/[redacted]/events").
+std::string LoggablePath(std::string_view path);
+// LoggablePath(path) appended to `out`, without allocating.
+void AppendLoggablePath(std::string& out, std::string_view path);
 
 // The credential of an `Authorization: Bearer <secret>` header value; empty
 // when the value is not of that scheme. Points into `authorization`.
 std::string_view BearerCredential(std::string_view authorization);
 
 // One request log line: a JSON object (keys in Json's sorted order) and a
-// newline. Only the path, never the query string, headers or body; a secret
-// in the path is redacted. `request_id` must be SaneRequestId or generated.
+// newline. Only the path (LoggablePath), never the query string, headers or
+// body; a method that is not IsSafeToEcho is redacted too. `request_id` must
+// be SaneRequestId or generated.
 struct RequestLogEntry {
   std::string_view method;
   std::string_view path;

@@ -65,5 +65,74 @@ TEST(ParseJsonBodyTest, RefusesNestingBeyondTheBoundNamingIt) {
   }
 }
 
+// An operator-chosen bootstrap secret has no recognisable form: only the
+// length and alphabet of a request id or a path segment decide what is
+// repeated.
+constexpr const char* kChosenSecret = "operator-chosen-secret-0123456789abcdef";
+
+TEST(SaneRequestIdTest, ShortPlainIdsOnly) {
+  EXPECT_TRUE(SaneRequestId("trace-42"));
+  EXPECT_TRUE(SaneRequestId(std::string(31, 'a')));
+  EXPECT_FALSE(SaneRequestId(std::string(32, 'a')));
+  EXPECT_FALSE(SaneRequestId(kChosenSecret));
+  EXPECT_FALSE(SaneRequestId(""));
+  EXPECT_FALSE(SaneRequestId("a b"));
+  EXPECT_FALSE(SaneRequestId("a/b"));
+}
+
+TEST(LoggablePathTest, SegmentsThatCouldBeSecretsAreRedacted) {
+  const std::string secret = kChosenSecret;
+  const struct {
+    std::string path;
+    std::string logged;
+  } cases[] = {
+      {"/v1/tokens/tok_AAAAAAAAAAAAAAAAAAAAAA/events",
+       "/v1/tokens/tok_AAAAAAAAAAAAAAAAAAAAAA/events"},
+      {"/v1/tokens/" + secret, "/v1/tokens/[redacted]"},
+      {"/v1/tokens/" + secret + "/revoke", "/v1/tokens/[redacted]/revoke"},
+      {"/" + secret, "/[redacted]"},
+      {"/v1/a b/x", "/v1/[redacted]/x"},
+      {"/console/", "/console/"},
+      {"//x", "//x"},
+      {"/~user", "/~user"},
+      {"", ""},
+  };
+  for (const auto& c : cases) EXPECT_EQ(LoggablePath(c.path), c.logged) << c.path;
+}
+
+TEST(RequestLogLineTest, NeitherPathNorMethodNorIdCarriesASecret) {
+  const std::string secret = kChosenSecret;
+  std::string line;
+  AppendRequestLogLine(
+      line, {secret, "/v1/tokens/" + secret, "127.0.0.1", "id-1", "unmatched", 404, 0.001});
+  EXPECT_EQ(line.find(secret), std::string::npos) << line;
+  const Json j = Json::parse(line);
+  EXPECT_EQ(j["path"], "/v1/tokens/[redacted]");
+  EXPECT_EQ(j["method"], "[redacted]");
+  EXPECT_EQ(j["request_id"], "id-1");
+}
+
+TEST(ParseJsonBodyTest, ARepeatedKeyIsNamedOnlyWhenShortAndPlain) {
+  auto named = ParseJsonBody(R"({"name": 1, "name": 2})");
+  ASSERT_FALSE(named.ok());
+  EXPECT_EQ(named.error().field, "name");
+  const std::string secret = kChosenSecret;
+  auto hidden = ParseJsonBody("{\"" + secret + "\": 1, \"" + secret + "\": 2}");
+  ASSERT_FALSE(hidden.ok());
+  EXPECT_EQ(hidden.error().field, "body");
+  EXPECT_EQ(hidden.error().message.find(secret), std::string::npos);
+}
+
+TEST(ProblemForTest, ARuleOfItsOwnHasItsOwnType) {
+  const Problem typed =
+      ProblemFor(MakeTypedError(ErrorCode::kForbidden, "grant-not-held", "no", "permissions"));
+  EXPECT_EQ(typed.status, 403);
+  const Json body = Json::parse(typed.body);
+  EXPECT_EQ(body["type"], "urn:tokenledger:problem:grant-not-held");
+  EXPECT_EQ(body["field"], "permissions");
+  EXPECT_EQ(Json::parse(ProblemFor(MakeError(ErrorCode::kForbidden, "no")).body)["type"],
+            "urn:tokenledger:problem:forbidden");
+}
+
 }  // namespace
 }  // namespace tl

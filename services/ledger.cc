@@ -29,6 +29,18 @@ Error NotFound(std::string_view id) {
   return MakeError(ErrorCode::kNotFound, "no token " + std::string(id), "id");
 }
 
+// An event as the HTTP feeds serve it: as the log holds it, without the
+// digest of a secret (token.created, token.regenerated). A digest of a
+// low-entropy operator-chosen secret could be searched offline by any
+// ledger:read caller; the log, its exports and Kafka keep it for restores.
+Json FeedEventJson(const Event& e) {
+  Json j = EventToJson(e);
+  if (auto data = j.find("data"); data != j.end() && data->is_object()) {
+    data->erase("secret_digest");
+  }
+  return j;
+}
+
 bool AllDigits(std::string_view s) {
   return !s.empty() && s.size() <= 19 && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isdigit(static_cast<unsigned char>(c));
@@ -153,9 +165,12 @@ Status Ledger::Bootstrap() {
   if (log_->DurablePosition() != Position(0)) return Ok{};
   std::string secret = options_.bootstrap_secret.value_or("");
   if (secret.empty()) secret = GenerateSecret(kDefaultSecretPrefix, options_.random_bytes);
-  const bool valid = secret.size() >= 32 && std::none_of(secret.begin(), secret.end(), [](char c) {
-                       return std::isspace(static_cast<unsigned char>(c));
-                     });
+  // No secret is shorter than kMinSecretChars: the echo rules of the HTTP
+  // front ends (IsSafeToEcho) rely on it.
+  const bool valid =
+      secret.size() >= kMinSecretChars && std::none_of(secret.begin(), secret.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c));
+      });
   if (!valid) {
     return MakeError(
         ErrorCode::kInvalidArgument,
@@ -187,17 +202,15 @@ std::optional<std::string> Ledger::TakeBootstrapSecret() {
   return s;
 }
 
-Result<Caller> Ledger::Authenticate(std::string_view secret) const {
+Result<Caller> Ledger::Authenticate(std::string_view secret,
+                                    std::optional<std::string_view> remote) const {
   if (secret.empty()) return MakeError(ErrorCode::kUnauthenticated, "a bearer token is required");
   const std::string digest = SecretDigest(secret);
   const int64_t now = Now();
   std::shared_lock<std::shared_mutex> l(mu_);
-  const TokenState* t = AuthenticateLocked(digest, now);
-  if (t == nullptr) {
-    return MakeError(ErrorCode::kUnauthenticated,
-                     "the bearer token is unknown, expired or revoked");
-  }
-  return Caller{t->id, t->owner, t->permissions};
+  Caller caller;
+  if (auto t = AuthenticateLocked(digest, now, remote, caller); !t.ok()) return t.error();
+  return caller;
 }
 
 int64_t Ledger::CommandTimeLocked() {
@@ -205,13 +218,22 @@ int64_t Ledger::CommandTimeLocked() {
   return last_command_ms_;
 }
 
-const TokenState* Ledger::AuthenticateLocked(std::string_view digest, int64_t now) const {
+Result<const TokenState*> Ledger::AuthenticateLocked(std::string_view digest, int64_t now,
+                                                     std::optional<std::string_view> remote,
+                                                     Caller& caller) const {
   bool previous = false;
   const TokenState* t = projection_.FindByDigest(digest, &previous);
   if (t == nullptr || (previous && now >= t->previous_valid_until_ms) ||
       StatusAt(*t, now) != TokenStatus::kActive) {
-    return nullptr;
+    return MakeError(ErrorCode::kUnauthenticated,
+                     "the bearer token is unknown, expired or revoked");
   }
+  if (Status s = CheckBearerAddress(*t, remote); !s.ok()) return s.error();
+  // Assigned member by member: a reused Caller keeps its strings' buffers.
+  caller.token_id = t->id;
+  caller.owner = t->owner;
+  caller.permissions = t->permissions;
+  caller.expires_at_ms = t->expires_at_ms;
   return t;
 }
 
@@ -364,14 +386,15 @@ Result<Json> Ledger::Revoke(const Caller& caller, std::string_view id, const Jso
   auto cmd = ParseRevoke(body);
   if (!cmd.ok()) return cmd.error();
   return ChangeToken(caller, id,
-                     [&](const TokenState& t, int64_t) { return DecideRevoke(t, *cmd); });
+                     [&](const TokenState& t, int64_t) { return DecideRevoke(t, *cmd, caller); });
 }
 
 Result<Json> Ledger::AdjustCredits(const Caller& caller, std::string_view id, const Json& body) {
   auto cmd = ParseAdjustCredits(body);
   if (!cmd.ok()) return cmd.error();
-  return ChangeToken(caller, id,
-                     [&](const TokenState& t, int64_t now) { return DecideCredits(t, *cmd, now); });
+  return ChangeToken(caller, id, [&](const TokenState& t, int64_t now) {
+    return DecideCredits(t, *cmd, caller, now);
+  });
 }
 
 Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
@@ -390,14 +413,16 @@ Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
 }
 
 Result<Ledger::VerifyReply> Ledger::AuthenticateAndVerify(std::string_view bearer_secret,
-                                                          const VerifyBody& body) {
-  StagedVerify staged = StageAuthenticateAndVerify(bearer_secret, body);
+                                                          const VerifyBody& body,
+                                                          std::optional<std::string_view> remote) {
+  StagedVerify staged = StageAuthenticateAndVerify(bearer_secret, body, remote);
   if (staged.pending) AwaitDurable(*staged.pending);
   return std::move(staged.response);
 }
 
 Ledger::StagedVerify Ledger::StageAuthenticateAndVerify(std::string_view bearer_secret,
-                                                        const VerifyBody& body) {
+                                                        const VerifyBody& body,
+                                                        std::optional<std::string_view> remote) {
   if (bearer_secret.empty())
     return {MakeError(ErrorCode::kUnauthenticated, "a bearer token is required"), std::nullopt};
   // Everything that needs no state is done before taking the lock.
@@ -411,14 +436,9 @@ Ledger::StagedVerify Ledger::StageAuthenticateAndVerify(std::string_view bearer_
   Result<VerifyReply> response = [&]() -> Result<VerifyReply> {
     std::unique_lock<std::shared_mutex> l(mu_);
     const int64_t now = CommandTimeLocked();
-    const TokenState* c = AuthenticateLocked(caller_digest, now);
-    if (c == nullptr) {
-      return MakeError(ErrorCode::kUnauthenticated,
-                       "the bearer token is unknown, expired or revoked");
+    if (auto c = AuthenticateLocked(caller_digest, now, remote, caller); !c.ok()) {
+      return c.error();
     }
-    caller.token_id = c->id;
-    caller.owner = c->owner;
-    caller.permissions = c->permissions;
     if (!body.json.ok()) return body.json.error();
     if (Status s = Authorize(caller, kLedgerVerify); !s.ok()) return s.error();
     if (!cmd.ok()) return cmd.error();
@@ -509,7 +529,7 @@ Result<Json> Ledger::StreamEvents(const Caller& caller, std::string_view id, Ver
   }
   Json events = Json::array();
   for (const Event& e : log_->ReadStream(std::string(id), after, std::min(limit, kMaxPage))) {
-    events.push_back(EventToJson(e));
+    events.push_back(FeedEventJson(e));
   }
   return Json{{"events", std::move(events)}};
 }
@@ -540,7 +560,7 @@ Result<Json> Ledger::Feed(const Caller& caller, Position after, size_t limit,
         const TokenState* t = projection_.Find(e.token_id);
         if (t == nullptr || t->owner != caller.owner) continue;
       }
-      events.push_back(EventToJson(e));
+      events.push_back(FeedEventJson(e));
     }
   }
   return Json{{"events", std::move(events)}, {"last_position", cursor.value()}};

@@ -94,8 +94,11 @@ class Ledger {
   std::optional<std::string> TakeBootstrapSecret();
 
   // The caller behind a bearer secret: an active token (a previous secret
-  // inside its grace period counts). kUnauthenticated otherwise.
-  Result<Caller> Authenticate(std::string_view secret) const;
+  // inside its grace period counts). kUnauthenticated otherwise. `remote` is
+  // the address the request came from, checked against the token's
+  // allowed_ips (CheckBearerAddress); nullopt only for in-process callers.
+  Result<Caller> Authenticate(std::string_view secret,
+                              std::optional<std::string_view> remote = std::nullopt) const;
 
   // Commands. Each returns the Token resource (create/regenerate add "token",
   // the secret). Errors carry the field at fault.
@@ -115,12 +118,14 @@ class Ledger {
   // (tests, tools); the HTTP front ends send VerifyReply::body as it is.
   // Always a value for a well-formed request.
   Result<Json> Verify(const Caller& caller, const Json& body);
-  // The hot path of POST /v1/verify: Authenticate(bearer_secret), then
+  // The hot path of POST /v1/verify: Authenticate(bearer_secret, remote), then
   // Verify(caller, body), under one acquisition of the state lock. `body` is
   // the request body as ReadVerifyRequest read it. Answers exactly what
-  // the two calls would, errors in the same order: unauthenticated, the body's
-  // error, the caller's missing ledger:verify, the command's field errors.
-  Result<VerifyReply> AuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body);
+  // the two calls would, errors in the same order: unauthenticated, the
+  // bearer's address, the body's error, the caller's missing ledger:verify,
+  // the command's field errors.
+  Result<VerifyReply> AuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body,
+                                            std::optional<std::string_view> remote = std::nullopt);
 
   // Events staged by a command, not yet durable.
   struct Pending {
@@ -136,7 +141,8 @@ class Ledger {
   };
   // AuthenticateAndVerify without the wait, for a caller that must not block
   // (VerifyServer's event loop asks for durability and answers once told).
-  StagedVerify StageAuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body);
+  StagedVerify StageAuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body,
+                                          std::optional<std::string_view> remote = std::nullopt);
   // REQUIRES: p.last is durable. Records its append latency (/metrics).
   void Durable(const Pending& p);
   // Blocks until everything staged up to `p` is durable (one group commit
@@ -152,6 +158,10 @@ class Ledger {
   Result<Json> Get(const Caller& caller, std::string_view id,
                    std::optional<std::string_view> as_of) const;
   Result<Json> List(const Caller& caller, ListQuery query) const;
+  // The HTTP feeds. Their events are the log's (EventToJson) without
+  // data.secret_digest: a digest of an operator-chosen secret of low entropy
+  // can be searched offline, so only the log, its exports and Kafka (which a
+  // restore needs) carry it.
   Result<Json> StreamEvents(const Caller& caller, std::string_view id, Version after,
                             size_t limit) const;
   Result<Json> Feed(const Caller& caller, Position after, size_t limit,
@@ -195,8 +205,11 @@ class Ledger {
   // events, and never before the last command's (event times and ids then
   // never go backwards along positions, even when the clock steps back).
   int64_t CommandTimeLocked();
-  // REQUIRES: mu_ held. The caller behind a secret with `digest`, as Authenticate.
-  const TokenState* AuthenticateLocked(std::string_view digest, int64_t now) const;
+  // REQUIRES: mu_ held. The token behind a secret with `digest`, as
+  // Authenticate, and may it be used from `remote`; fills *caller.
+  Result<const TokenState*> AuthenticateLocked(std::string_view digest, int64_t now,
+                                               std::optional<std::string_view> remote,
+                                               Caller& caller) const;
   // REQUIRES: mu_ held. The token `id` if the caller may see it, else kNotFound.
   Result<const TokenState*> VisibleLocked(const Caller& caller, std::string_view id) const;
   // Shared shape of update/regenerate/revoke/credits.

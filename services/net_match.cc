@@ -189,6 +189,19 @@ bool IpAllowed(const std::vector<std::string>& cidrs, std::string_view ip) {
   return false;
 }
 
+bool CidrWithin(const std::vector<std::string>& cidrs, std::string_view cidr) {
+  auto inner = ParseCidr(cidr);
+  if (!inner.ok()) return false;
+  for (const auto& text : cidrs) {
+    auto outer = ParseCidr(text);
+    if (outer.ok() && outer->v6 == inner->v6 && outer->prefix_len <= inner->prefix_len &&
+        PrefixEqual(outer->addr.data(), inner->addr.data(), outer->prefix_len)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsIpAddress(std::string_view ip) { return ParseAddress(ip).has_value(); }
 
 std::optional<std::string> OriginHost(std::string_view origin) { return HostOf(origin, false); }
@@ -201,6 +214,23 @@ bool OriginAllowed(const std::vector<std::string>& allowed, std::string_view ori
   for (const auto& entry : allowed) {
     const auto pattern = HostOf(entry, true);
     if (pattern && HostMatches(*pattern, *host)) return true;
+  }
+  return false;
+}
+
+bool OriginPatternWithin(const std::vector<std::string>& allowed, std::string_view pattern) {
+  const auto inner = HostOf(pattern, true);
+  if (!inner) return false;
+  for (const auto& entry : allowed) {
+    const auto outer = HostOf(entry, true);
+    if (!outer) continue;
+    if (*outer == *inner) return true;
+    // "*.a.example.com" matches only hosts that end in ".a.example.com", all
+    // of which "*.example.com" matches; a host "a.example.com" likewise.
+    if (outer->starts_with("*.") &&
+        HostMatches(*outer, inner->starts_with("*.") ? inner->substr(2) : *inner)) {
+      return true;
+    }
   }
   return false;
 }

@@ -34,6 +34,11 @@ bool Contains(const Cidr& c, std::string_view ip);
 // Whether `ip` lies in any of `cidrs` (CIDR strings; malformed ones match
 // nothing). Parses `ip` once.
 bool IpAllowed(const std::vector<std::string>& cidrs, std::string_view ip);
+// Whether the whole network `cidr` lies inside one of `cidrs`: an address
+// list that only holds such networks allows nothing more. IPv4 and IPv6
+// networks are compared within their own family; malformed text is inside
+// nothing.
+bool CidrWithin(const std::vector<std::string>& cidrs, std::string_view cidr);
 // True when `ip` is an IPv4 or IPv6 address.
 bool IsIpAddress(std::string_view ip);
 
@@ -49,5 +54,9 @@ bool IsValidOriginPattern(std::string_view s);
 // scheme and port are not compared). "*.example.com" matches every subdomain
 // at any depth but not example.com itself.
 bool OriginAllowed(const std::vector<std::string>& allowed, std::string_view origin);
+// Whether every origin `pattern` (an allowed_origins entry) matches is matched
+// by one of `allowed`: "a.example.com" and "*.a.example.com" are within
+// "*.example.com", "example.com" is not. Malformed text is within nothing.
+bool OriginPatternWithin(const std::vector<std::string>& allowed, std::string_view pattern);
 
 }  // namespace tl

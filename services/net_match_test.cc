@@ -227,5 +227,55 @@ TEST(OriginAllowedTest, Table) {
   EXPECT_FALSE(OriginAllowed({}, "https://app.example.com"));
 }
 
+TEST(CidrWithinTest, WholeNetworkInsideOneEntry) {
+  const std::vector<std::string> allowed = {"10.0.0.0/8", "192.168.1.0/24", "2001:db8::/32",
+                                            "junk"};
+  const struct {
+    const char* cidr;
+    bool within;
+  } cases[] = {
+      {"10.0.0.0/8", true},
+      {"10.1.0.0/16", true},
+      {"10.255.255.255", true},  // a bare address is /32
+      {"10.1.2.3/8", true},      // host bits cleared: 10.0.0.0/8
+      {"0.0.0.0/0", false},
+      {"10.0.0.0/7", false},  // wider than the entry
+      {"11.0.0.0/8", false},
+      {"192.168.0.0/16", false},
+      {"192.168.1.128/25", true},
+      {"2001:db8:1::/48", true},
+      {"2001:db8::/31", false},
+      {"::ffff:10.0.0.0/104", false},  // families are not mixed
+      {"junk", false},
+      {"", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(CidrWithin(allowed, c.cidr), c.within) << c.cidr;
+  EXPECT_FALSE(CidrWithin({}, "10.0.0.1"));
+}
+
+TEST(OriginPatternWithinTest, EveryOriginThePatternMatchesIsAllowed) {
+  const std::vector<std::string> allowed = {"https://app.example.com", "*.example.net",
+                                            "bad entry"};
+  const struct {
+    const char* pattern;
+    bool within;
+  } cases[] = {
+      {"app.example.com", true},
+      {"http://APP.example.com:8080", true},  // hosts compared, as OriginAllowed does
+      {"example.com", false},
+      {"*.app.example.com", false},
+      {"a.example.net", true},
+      {"*.example.net", true},
+      {"*.a.example.net", true},
+      {"example.net", false},  // the wildcard needs a subdomain
+      {"*.net", false},
+      {"evilexample.net", false},
+      {"not valid", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(OriginPatternWithin(allowed, c.pattern), c.within) << c.pattern;
+  }
+}
+
 }  // namespace
 }  // namespace tl

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "services/secret.h"
+
 namespace tl {
 namespace {
 
@@ -103,6 +105,9 @@ class QueryParser {
     tok_ = text_.substr(pos_, end - pos_);
     pos_ = end;
   }
+  // A word of the query as an error may quote it: a client may have pasted
+  // a secret into a query, so only short, plain words are repeated.
+  static std::string_view Echo(std::string_view word) { return EchoOrRedact(word, ":/*"); }
   bool AtEnd() const { return !at_paren_ && tok_.empty(); }
   bool AtWord(std::string_view w) const { return !at_paren_ && tok_ == w; }
   bool AtParen(char c) const { return at_paren_ && paren_ == c; }
@@ -110,7 +115,7 @@ class QueryParser {
   Error Unexpected(std::string_view expected) const {
     std::string found = AtEnd()     ? "the end of the query"
                         : at_paren_ ? std::string("'") + paren_ + "'"
-                                    : "'" + std::string(tok_) + "'";
+                                    : "'" + std::string(Echo(tok_)) + "'";
     return QueryError("expected " + std::string(expected) + " at offset " +
                           std::to_string(tok_start_) + ", found " + found,
                       field_);
@@ -171,7 +176,7 @@ class QueryParser {
       return Unexpected("a permission or '('");
     }
     if (!IsValidPermission(tok_)) {
-      return QueryError("'" + std::string(tok_.substr(0, 64)) + "' at offset " +
+      return QueryError("'" + std::string(Echo(tok_)) + "' at offset " +
                             std::to_string(tok_start_) +
                             " is not a permission (resource:action, characters A-Z a-z 0-9 _ . / "
                             "* -)",

@@ -153,6 +153,9 @@ TEST(ParsePermissionQueryTest, Errors) {
       {"a:r and b:r", "found 'and'"},
       {"reports", "'reports' at offset 0 is not a permission"},
       {"a:r AND b", "'b' at offset 8 is not a permission"},
+      // Only short, plain words are quoted back: a client may paste a secret.
+      {"a:r AND " + std::string(32, 's'), "'[redacted]' at offset 8 is not a permission"},
+      {"a:r " + std::string(30, 'x') + ":y", "found '[redacted]'"},
       {std::string(20, '(') + "a:r" + std::string(20, ')'), "deeper than"},
       {std::string(kMaxQueryLength + 1, ' '), "longer than"},
   };

@@ -162,6 +162,20 @@ std::string RedactSecrets(std::string_view text) {
   return out;
 }
 
+bool IsSafeToEcho(std::string_view text, std::string_view also) {
+  if (text.empty() || text.size() > kMaxEchoChars) return false;
+  for (char c : text) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '.' || c == '_' || c == '-';
+    if (!plain && also.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+std::string_view EchoOrRedact(std::string_view text, std::string_view also) {
+  return IsSafeToEcho(text, also) ? text : kRedactedSecret;
+}
+
 std::string SecretDigest(std::string_view secret) { return Sha256Hex(secret); }
 
 std::string SecretHint(std::string_view secret) {

@@ -31,13 +31,29 @@ std::string GenerateSecret(std::string_view prefix, const RandomBytesFn& random_
 
 // True when `s` has the shape of a secret minted by GenerateSecret and its
 // checksum is right. This is only a fast pre-filter: operators may configure a
-// bootstrap secret of any form (>= 32 non-whitespace chars), which must still
+// bootstrap secret of any form (>= kMinSecretChars non-whitespace chars), which must still
 // verify, so a verifier must look up SecretDigest() whenever this returns false
 // rather than rejecting. Use it to skip work, never to decide validity.
 bool LooksLikeSecret(std::string_view s);
 
-// What RedactSecrets puts where a secret was.
+// What RedactSecrets puts where a secret was, and EchoOrRedact in place of
+// client text it does not repeat.
 inline constexpr std::string_view kRedactedSecret = "[redacted]";
+
+// Every secret the ledger accepts is at least this long: minted ones have 52
+// or more characters, and an operator's bootstrap secret must have 32.
+inline constexpr size_t kMinSecretChars = 32;
+// Client text no longer than this cannot be a whole secret of any form.
+inline constexpr size_t kMaxEchoChars = kMinSecretChars - 1;
+
+// Whether client text (a request id, a path segment, a JSON key, a word of a
+// query) may be repeated in an answer or a log line: 1 to kMaxEchoChars
+// characters, each of A-Z a-z 0-9 . _ - or of `also`. Such text is no secret
+// whatever form the operator chose for one, so no digest lookup is needed;
+// anything else is never repeated.
+bool IsSafeToEcho(std::string_view text, std::string_view also = {});
+// `text` when IsSafeToEcho(text, also), else kRedactedSecret.
+std::string_view EchoOrRedact(std::string_view text, std::string_view also = {});
 
 // True when `text` contains a secret minted by GenerateSecret (the format
 // above with a valid checksum) anywhere, even glued to other characters, as

@@ -176,5 +176,26 @@ TEST(TokenIdTest, ShapeAndValidation) {
   EXPECT_FALSE(IsTokenId("tok_" + std::string(21, 'a') + "-"));
 }
 
+// Client text is repeated only when it is too short to be any secret.
+TEST(IsSafeToEchoTest, ShortPlainTextOnly) {
+  for (const char* ok : {"trace-42", "a", "tok_AAAAAAAAAAAAAAAAAAAAAA", "A.b_c-9",
+                         "0123456789012345678901234567890"}) {
+    EXPECT_TRUE(IsSafeToEcho(ok)) << ok;
+    EXPECT_EQ(EchoOrRedact(ok), ok);
+  }
+  const std::string minted = GenerateSecret("tl", CountingBytes());
+  for (const std::string& bad :
+       {std::string(), std::string(kMinSecretChars, 'a'), minted,
+        std::string("test-admin-secret-0123456789-abcdefghij"), std::string("a b"),
+        std::string("a/b"), std::string("caf\xc3\xa9"), std::string("a\0b", 3)}) {
+    EXPECT_FALSE(IsSafeToEcho(bad)) << bad;
+    EXPECT_EQ(EchoOrRedact(bad), kRedactedSecret) << bad;
+  }
+  EXPECT_FALSE(IsSafeToEcho("a:b"));
+  EXPECT_TRUE(IsSafeToEcho("a:b", ":"));
+  EXPECT_FALSE(IsSafeToEcho(std::string(kMinSecretChars, 'a') + ":b", ":"));
+  EXPECT_EQ(kMaxEchoChars + 1, kMinSecretChars);
+}
+
 }  // namespace
 }  // namespace tl

@@ -433,7 +433,7 @@ void VerifyServer::Handle(Connection& c, const Http1Request& req) {
 
 void VerifyServer::HandleVerify(Connection& c, const Http1Request& req) {
   Ledger::StagedVerify staged = ledger_.StageAuthenticateAndVerify(
-      BearerCredential(req.Header("Authorization")), ReadVerifyRequest(req.body));
+      BearerCredential(req.Header("Authorization")), ReadVerifyRequest(req.body), c.remote);
   if (!staged.response.ok()) return AnswerError(c, staged.response.error());
   Ledger::VerifyReply& r = staged.response.value();
   metrics_.CountVerification(r.code);

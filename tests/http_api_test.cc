@@ -771,6 +771,42 @@ TEST(HttpApiTest, TokenEventsFeedAndUsage) {
   ExpectProblem(s.Get("/v1/usage?from=2024-03-10T14:00:00Z&to=2024-03-10T13:00:00Z"), 400, "from");
 }
 
+// The HTTP feeds serve events without the digest of a secret: any
+// ledger:read caller could search a low-entropy chosen secret offline. The
+// log and what goes to Kafka keep it (a restore needs it).
+TEST(HttpApiTest, FeedsCarryNoSecretDigest) {
+  TestServer s;
+  Json t = s.CreateToken({{"name", "a"}});
+  Reply regen = s.Post("/v1/tokens/" + Id(t) + "/regenerate", {{"grace_period_s", 60}});
+  ASSERT_EQ(regen.status, 200) << regen.raw;
+  const std::vector<std::string> digests = {SecretDigest(kAdminSecret), SecretDigest(Secret(t)),
+                                            SecretDigest(Secret(regen.body))};
+  for (const std::string& path :
+       {std::string("/v1/events?limit=1000"), "/v1/tokens/" + Id(t) + "/events",
+        std::string("/v1/events?type=token.regenerated")}) {
+    Reply r = s.Get(path);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    ASSERT_FALSE(r.body["events"].empty()) << path;
+    EXPECT_EQ(r.raw.find("secret_digest"), std::string::npos) << path << ": " << r.raw;
+    for (const std::string& d : digests) EXPECT_EQ(r.raw.find(d), std::string::npos) << path;
+    for (const Json& e : r.body["events"]) {
+      if (e["type"] == "token.created") {
+        EXPECT_TRUE(e["data"].contains("hint")) << e;
+      }
+      if (e["type"] == "token.regenerated") {
+        EXPECT_TRUE(e["data"].contains("previous_valid_until")) << e;
+      }
+    }
+  }
+  // The log, and the CloudEvents the Kafka relay and `log export` write from
+  // it, keep every digest.
+  std::string exported;
+  for (const Event& e : s.ledger().log().Read(Position(1), 1000)) {
+    exported += ToCloudEvent(e).dump();
+  }
+  for (const std::string& d : digests) EXPECT_NE(exported.find(d), std::string::npos) << d;
+}
+
 // A use at the very first millisecond of an hour counts in the default window
 // (which ends now).
 TEST(HttpApiTest, UsageDefaultWindowIncludesAUseAtNow) {
@@ -871,7 +907,7 @@ TEST(HttpApiTest, VerifyErrorsComeInTheOrderBearerBodyPermissionFields) {
 
 TEST(HttpApiTest, LedgerPermissionsAreGrantedOnlyByNameAndOnlyIfHeld) {
   TestServer s;
-  Json writer = Manager(s, "acme", {"ledger:write", "ledger:read"});
+  Json writer = Manager(s, "acme", {"ledger:write", "ledger:read", "a:b"});
   const std::string w = Secret(writer);
   const uint64_t pos = s.Position();
   ExpectProblem(s.Post("/v1/tokens", {{"name", "x"}, {"permissions", {"ledger:admin"}}}, w), 403,
@@ -883,8 +919,11 @@ TEST(HttpApiTest, LedgerPermissionsAreGrantedOnlyByNameAndOnlyIfHeld) {
   EXPECT_EQ(child["owner"], "acme");
   ExpectProblem(s.Patch("/v1/tokens/" + Id(child), {{"permissions", {"ledger:admin"}}}, w), 403,
                 "permissions");
+  // A writer grants only what it holds: not *:*, which it does not hold.
+  ExpectProblem(s.Post("/v1/tokens", {{"name", "full"}, {"preset", "full-access"}}, w), 403,
+                "permissions");
   // *:* does not reach ledger: permissions, so a full-access token manages nothing.
-  Json full = s.CreateToken({{"name", "full"}, {"preset", "full-access"}}, w);
+  Json full = s.CreateToken({{"name", "full"}, {"owner", "acme"}, {"preset", "full-access"}});
   ExpectProblem(s.Get("/v1/tokens", Secret(full)), 403, "");
   // The admin may grant anything.
   Json admin2 = s.CreateToken({{"name", "a2"}, {"permissions", {"ledger:admin"}}});
@@ -895,7 +934,7 @@ TEST(HttpApiTest, LedgerPermissionsAreGrantedOnlyByNameAndOnlyIfHeld) {
 // ledger:admin token, received the new secret and was admin.
 TEST(HttpApiTest, RegeneratingATokenWithLedgerPermissionsTheCallerLacksIsForbidden) {
   TestServer s;
-  const std::string w = Secret(Manager(s, "team1", {"ledger:read", "ledger:write"}));
+  const std::string w = Secret(Manager(s, "team1", {"ledger:read", "ledger:write", "a:b"}));
   Json team_admin = Manager(s, "team1", {"ledger:admin"});
   const std::string aid = Id(team_admin);
   const uint64_t pos = s.Position();
@@ -917,6 +956,165 @@ TEST(HttpApiTest, RegeneratingATokenWithLedgerPermissionsTheCallerLacksIsForbidd
   EXPECT_TRUE(LooksLikeSecret(Secret(ok.body)));
   // And the admin may regenerate anything.
   EXPECT_EQ(s.Post("/v1/tokens/" + aid + "/regenerate", Json::object()).status, 200);
+}
+
+// Asserts a problem of type `slug` (urn:tokenledger:problem:<slug>).
+void ExpectProblemType(const Reply& r, int status, const std::string& field,
+                       const std::string& slug) {
+  ExpectProblem(r, status, field);
+  EXPECT_EQ(r.body.value("type", std::string()), "urn:tokenledger:problem:" + slug) << r.raw;
+}
+
+// The audit's reproduction inside one owner: a token holding only
+// ledger:write removed every permission from, re-dated and revoked a
+// ledger:admin token. Every action on a token needs every ledger: permission
+// it holds.
+TEST(HttpApiTest, AWriterCannotActOnATokenHoldingLedgerPermissionsItLacks) {
+  TestServer s;
+  const std::string w = Secret(Manager(s, "team1", {"ledger:write"}));
+  Json team_admin = Manager(s, "team1", {"ledger:admin"});
+  const std::string aid = Id(team_admin);
+  Json reader = s.CreateToken(
+      {{"name", "reader"}, {"owner", "team1"}, {"permissions", {"ledger:read"}}, {"credits", 5}});
+  const uint64_t pos = s.Position();
+
+  for (const std::string& id : {aid, Id(reader)}) {
+    const std::string path = "/v1/tokens/" + id;
+    ExpectProblemType(s.Patch(path, {{"permissions", Json::array()}}, w), 403, "permissions",
+                      "insufficient-authority");
+    ExpectProblemType(s.Patch(path, {{"expires_in", "1m"}}, w), 403, "permissions",
+                      "insufficient-authority");
+    ExpectProblemType(s.Post(path + "/revoke", Json::object(), w), 403, "permissions",
+                      "insufficient-authority");
+    ExpectProblemType(s.Post(path + "/credits", {{"set", 0}}, w), 403, "permissions",
+                      "insufficient-authority");
+    Reply regen = s.Post(path + "/regenerate", Json::object(), w);
+    ExpectProblemType(regen, 403, "permissions", "insufficient-authority");
+    EXPECT_FALSE(regen.body.contains("token"));
+  }
+  EXPECT_EQ(s.Position(), pos);
+  EXPECT_EQ(s.Get("/v1/tokens", Secret(team_admin)).status, 200);  // untouched
+  // A writer that holds what the token holds may act on it; so may an admin.
+  const std::string rw = Secret(Manager(s, "team1", {"ledger:write", "ledger:read"}));
+  EXPECT_EQ(s.Post("/v1/tokens/" + Id(reader) + "/credits", {{"set", 1}}, rw).status, 200);
+  EXPECT_EQ(s.Post("/v1/tokens/" + aid + "/revoke", Json::object()).status, 200);
+}
+
+// A token created with expires_in 1h removed its own expiry.
+TEST(HttpApiTest, NoTokenLoosensItsOwnLimits) {
+  TestServer s;
+  Json me = s.CreateToken({{"name", "me"},
+                           {"owner", "acme"},
+                           {"permissions", {"ledger:write", "ledger:read", "reports:read"}},
+                           {"expires_in", "1h"},
+                           {"allowed_ips", {"127.0.0.0/8"}},
+                           {"rate_limit", {{"limit", 100}, {"window_ms", 1000}}},
+                           {"credits", 10}});
+  const std::string m = Secret(me);
+  const std::string path = "/v1/tokens/" + Id(me);
+  const uint64_t pos = s.Position();
+  const std::string kSlug = "loosens-own-limits";
+  ExpectProblemType(s.Patch(path, {{"expires_at", nullptr}}, m), 403, "expires_at", kSlug);
+  ExpectProblemType(s.Patch(path, {{"expires_in", "2h"}}, m), 403, "expires_at", kSlug);
+  ExpectProblemType(s.Patch(path, {{"allowed_ips", nullptr}}, m), 403, "allowed_ips", kSlug);
+  ExpectProblemType(s.Patch(path, {{"allowed_ips", {"0.0.0.0/0"}}}, m), 403, "allowed_ips[0]",
+                    kSlug);
+  ExpectProblemType(s.Patch(path, {{"rate_limit", nullptr}}, m), 403, "rate_limit", kSlug);
+  ExpectProblemType(s.Patch(path, {{"permissions", {"ledger:write", "reports:*"}}}, m), 403,
+                    "permissions", kSlug);
+  ExpectProblemType(s.Post(path + "/credits", {{"add", 5}}, m), 403, "add", kSlug);
+  EXPECT_EQ(s.Position(), pos);
+  // Tightening is fine.
+  Reply tighter = s.Patch(path,
+                          {{"expires_in", "30m"},
+                           {"allowed_ips", {"127.0.0.1"}},
+                           {"rate_limit", {{"limit", 10}, {"window_ms", 1000}}},
+                           {"permissions", {"ledger:write", "ledger:read"}}},
+                          m);
+  EXPECT_EQ(tighter.status, 200) << tighter.raw;
+  EXPECT_EQ(s.Post(path + "/credits", {{"add", -5}}, m).status, 200);
+  // The admin may still loosen it.
+  EXPECT_EQ(s.Patch(path, {{"expires_at", nullptr}}).status, 200);
+}
+
+// A token that expires creates nothing that outlives it, and cannot extend
+// what it created (or anything else) past its own expiry.
+TEST(HttpApiTest, AChildNeverOutlivesItsCreator) {
+  TestServer s;
+  Json parent = s.CreateToken({{"name", "parent"},
+                               {"owner", "acme"},
+                               {"permissions", {"ledger:write", "ledger:read", "reports:*"}},
+                               {"expires_in", "1h"}});
+  const std::string p = Secret(parent);
+  const uint64_t pos = s.Position();
+  ExpectProblemType(s.Post("/v1/tokens", {{"name", "forever"}}, p), 403, "expires_at",
+                    "outlives-caller");
+  ExpectProblemType(s.Post("/v1/tokens", {{"name", "later"}, {"expires_in", "61m"}}, p), 403,
+                    "expires_at", "outlives-caller");
+  EXPECT_EQ(s.Position(), pos);
+  Json child = s.CreateToken({{"name", "child"}, {"expires_in", "1h"}}, p);
+  EXPECT_EQ(child["expires_at"], parent["expires_at"]);
+  const std::string path = "/v1/tokens/" + Id(child);
+  ExpectProblemType(s.Patch(path, {{"expires_at", nullptr}}, p), 403, "expires_at",
+                    "outlives-caller");
+  ExpectProblemType(s.Patch(path, {{"expires_in", "2h"}}, p), 403, "expires_at", "outlives-caller");
+  EXPECT_EQ(s.Patch(path, {{"expires_in", "10m"}}, p).status, 200);
+  // A token that never expires is not bound by the parent's expiry.
+  EXPECT_EQ(s.Patch(path, {{"expires_at", nullptr}}).status, 200);
+}
+
+// A ledger:write token minted any non-ledger permission, "*:*" included.
+TEST(HttpApiTest, AWriterGrantsOnlyPermissionsItsOwnCover) {
+  TestServer s;
+  const std::string w =
+      Secret(Manager(s, "acme", {"ledger:write", "ledger:read", "reports/*:read"}));
+  const uint64_t pos = s.Position();
+  for (const Json& perms : {Json({"*:*"}), Json({"reports/*:*"}), Json({"sales:read"}),
+                            Json({"reports/*:read", "x:y"})}) {
+    ExpectProblemType(s.Post("/v1/tokens", {{"name", "x"}, {"permissions", perms}}, w), 403,
+                      "permissions", "grant-not-held");
+  }
+  ExpectProblemType(s.Post("/v1/tokens", {{"name", "x"}, {"preset", "full-access"}}, w), 403,
+                    "permissions", "grant-not-held");
+  EXPECT_EQ(s.Position(), pos);
+  Json child =
+      s.CreateToken({{"name", "c"}, {"permissions", {"reports/q1:read", "reports/*:read"}}}, w);
+  ExpectProblemType(s.Patch("/v1/tokens/" + Id(child), {{"permissions", {"sales:read"}}}, w), 403,
+                    "permissions", "grant-not-held");
+  EXPECT_EQ(s.Patch("/v1/tokens/" + Id(child), {{"permissions", {"reports/q2:read"}}}, w).status,
+            200);
+  // The admin grants anything.
+  EXPECT_EQ(s.Patch("/v1/tokens/" + Id(child), {{"permissions", {"*:*"}}}).status, 200);
+}
+
+// A token limited to 10.9.9.9/32 managed tokens from 127.0.0.1.
+TEST(HttpApiTest, EveryCallHonoursTheBearersAllowedIps) {
+  TestServer s;
+  const Json all = {"ledger:read", "ledger:write", "ledger:verify"};
+  Json far = s.CreateToken(
+      {{"name", "far"}, {"owner", "acme"}, {"permissions", all}, {"allowed_ips", {"10.9.9.9/32"}}});
+  Json near = s.CreateToken({{"name", "near"},
+                             {"owner", "acme"},
+                             {"permissions", all},
+                             {"allowed_ips", {"127.0.0.0/8"}}});
+  Json target = s.CreateToken({{"name", "t"}, {"owner", "acme"}});
+  const std::string f = Secret(far);
+  const uint64_t pos = s.Position();
+  const std::string slug = "address-not-allowed";
+  ExpectProblemType(s.Get("/v1/tokens", f), 403, "Authorization", slug);
+  ExpectProblemType(s.Post("/v1/tokens", {{"name", "x"}}, f), 403, "Authorization", slug);
+  ExpectProblemType(s.Patch("/v1/tokens/" + Id(target), {{"name", "x"}}, f), 403, "Authorization",
+                    slug);
+  ExpectProblemType(s.Post("/v1/tokens/" + Id(target) + "/revoke", Json::object(), f), 403,
+                    "Authorization", slug);
+  ExpectProblemType(s.Get("/v1/events", f), 403, "Authorization", slug);
+  ExpectProblemType(s.Post("/v1/verify", {{"token", Secret(target)}}, f), 403, "Authorization",
+                    slug);
+  EXPECT_EQ(s.Position(), pos);
+  const std::string n = Secret(near);
+  EXPECT_EQ(s.Get("/v1/tokens", n).status, 200);
+  EXPECT_EQ(s.Patch("/v1/tokens/" + Id(target), {{"name", "x"}}, n).status, 200);
+  EXPECT_EQ(s.Verify({{"token", Secret(target)}}, n)["code"], "VALID");
 }
 
 TEST(HttpApiTest, NonAdminsSeeOnlyTheirOwnersTokens) {
