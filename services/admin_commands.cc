@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "events/dir_lock.h"
+#include "events/high_water_mark.h"
 #include "events/kafka_relay.h"
 #include "events/log.h"
 #include "events/log_scan.h"
@@ -43,18 +45,47 @@ void PrintState(const Projection& p) {
 int RunLogVerify(const std::vector<std::string>& args) {
   CliArgs a(args, {.values = {"data"}});
   if (!a.ok() || !a.Has("data")) return Usage(a, "log verify --data DIR");
-  auto summary = ScanLog(LogDir(*a.Get("data")), {.parse_data = false, .verify_hashes = true},
-                         [](const ScannedRecord&) { return true; });
+  const std::string data = *a.Get("data");
+  // Read-only, so it may run beside the process that holds the directory;
+  // that process may be writing the log's last record right now.
+  const std::optional<long> writer = DirLock::Holder(data);
+  auto mark = ReadHighWaterMark(data);
+  if (!mark.ok()) {
+    std::cerr << "log verify: FAILED: " << mark.error().message << "\n";
+    return 1;
+  }
+  std::string hash_at_mark;
+  auto summary = ScanLog(LogDir(data), {.parse_data = false, .verify_hashes = true},
+                         [&](const ScannedRecord& r) {
+                           if (*mark && r.event.position == (*mark)->position) {
+                             hash_at_mark = r.event.hash;
+                           }
+                           return true;
+                         });
   if (!summary.ok()) {
     std::cerr << "log verify: FAILED: " << summary.error().message << "\n";
     return 1;
   }
-  const std::string snapshot_dir = *a.Get("data") + "/snapshots";
+  const std::string repair =
+      ": acknowledged events are missing from the log. Restore the data directory "
+      "from a replica (`tokenledger restore --from-kafka --data NEWDIR`) or a backup\n";
+  if (*mark && (*mark)->position > summary->last) {
+    std::cerr << "log verify: FAILED: position " << (*mark)->position.value()
+              << " was acknowledged (" << HighWaterMarkPath(data)
+              << ") but the log ends at position " << summary->last.value() << repair;
+    return 1;
+  }
+  if (*mark && (*mark)->position != Position(0) && hash_at_mark != (*mark)->hash) {
+    std::cerr << "log verify: FAILED: position " << (*mark)->position.value()
+              << " was acknowledged with hash " << (*mark)->hash << " (" << HighWaterMarkPath(data)
+              << ") but the log holds another event there" << repair;
+    return 1;
+  }
+  const std::string snapshot_dir = data + "/snapshots";
   if (const Position snapshot = NewestSnapshotPosition(snapshot_dir); snapshot > summary->last) {
     std::cerr << "log verify: FAILED: a snapshot in " << snapshot_dir << " covers position "
               << snapshot.value() << " but the log ends at position " << summary->last.value()
-              << ": acknowledged events are missing from the log. Restore the data directory "
-                 "from a replica (`tokenledger restore --from-kafka --data NEWDIR`) or a backup\n";
+              << repair;
     return 1;
   }
   std::cout << "events: " << summary->events << "\n"
@@ -65,12 +96,21 @@ int RunLogVerify(const std::vector<std::string>& args) {
     std::cerr << "log verify: unwritten space after position " << summary->last.value()
               << " (zeros from byte " << summary->torn_tail.offset
               << " of the newest segment): preallocated by the log; nothing is missing\n";
+  } else if (summary->torn_tail.kind == SegmentDamage::kTorn && writer) {
+    std::cerr << "log verify: the log is being written by process " << *writer << " (it holds "
+              << data << "/LOCK): the bytes after position " << summary->last.value() << " ("
+              << summary->torn_tail.reason << " at byte " << summary->torn_tail.offset
+              << " of the newest segment) are a write in progress; not verified\n";
   } else if (summary->torn_tail.kind == SegmentDamage::kTorn) {
     std::cerr << "log verify: torn tail at position " << summary->last.value() + 1 << " ("
               << summary->torn_tail.reason << " at byte " << summary->torn_tail.offset
               << " of the newest segment): an interrupted write that no snapshot covers; "
                  "`tokenledger serve` cuts it on start\n";
     return 1;
+  }
+  if (writer) {
+    std::cout << "verified up to position " << summary->last.value() << " while process " << *writer
+              << " writes the log\n";
   }
   std::cout << "ok" << std::endl;
   return 0;
@@ -184,6 +224,12 @@ int RunRestore(const std::vector<std::string>& args) {
     std::cerr << "restore: " << dir << " is not empty; restore writes a fresh log only\n";
     return 1;
   }
+  // Held until the restore ends: no serve may start on the half-written log.
+  auto lock = DirLock::Acquire(*a.Get("data"));
+  if (!lock.ok()) {
+    std::cerr << "restore: " << lock.error().message << "\n";
+    return 1;
+  }
   auto events = EventsFromKafka(a);
   if (!events.ok()) {
     std::cerr << "restore: " << events.error().message << "\n";
@@ -199,6 +245,13 @@ int RunRestore(const std::vector<std::string>& args) {
     std::vector<Event> batch(events->begin() + i,
                              events->begin() + std::min(events->size(), i + kBatch));
     if (Status s = (*log)->AppendVerbatim(batch); !s.ok()) {
+      std::cerr << "restore: " << s.error().message << "\n";
+      return 1;
+    }
+  }
+  {
+    const auto [position, hash] = (*log)->DurableMark();
+    if (Status s = WriteHighWaterMark(*a.Get("data"), {position, hash}); !s.ok()) {
       std::cerr << "restore: " << s.error().message << "\n";
       return 1;
     }

@@ -284,6 +284,12 @@ void HttpApi::RegisterRoutes() {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
   AddPublic("GET", "/readyz", "/readyz", [this](Req, httplib::Response& res) {
+    // Not ready while the log cannot be written (reads still work).
+    if (std::optional<std::string> why = ledger_.WriteHealth()) {
+      res.status = 503;
+      res.set_content(Json{{"status", "unavailable"}, {"reason", *why}}.dump(), "application/json");
+      return;
+    }
     StateInfo state = ledger_.State();
     Json body{{"status", "ready"}, {"position", state.position.value()}, {"digest", state.digest}};
     if (options_.extra_ready) body.update(options_.extra_ready());
@@ -310,6 +316,11 @@ void HttpApi::RegisterRoutes() {
         "# HELP tokenledger_log_fsync_duration_seconds Time of one group-commit write+fdatasync.\n";
     extra += "# TYPE tokenledger_log_fsync_duration_seconds histogram\n";
     extra += log.FsyncLatency().Render("tokenledger_log_fsync_duration_seconds");
+    extra +=
+        "# HELP tokenledger_storage_errors_total Group-commit rounds whose write or sync failed, "
+        "plus writes refused while the event log could not be written.\n"
+        "# TYPE tokenledger_storage_errors_total counter\ntokenledger_storage_errors_total " +
+        std::to_string(ledger_.StorageErrors()) + "\n";
     if (options_.extra_metrics) extra += options_.extra_metrics();
     res.set_content(metrics_.Render(extra), "text/plain; version=0.0.4");
   });
