@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "events/event.h"
@@ -911,6 +913,55 @@ TEST(CliDiskFull, WritesAnswer503AndResumeWhenSpaceReturns) {
   EXPECT_EQ(used, verified);
   for (const std::string& id : created) EXPECT_EQ(subjects.count(id), 1u) << id;
   EXPECT_EQ(subjects.size(), created.size() + 2);  // + the admin and the verified token
+}
+
+// A backup taken while serve writes holds a prefix of the live history: its
+// replay has the digest the live log has at the backup's position, and
+// serve starts on it.
+TEST_F(CliTest, ABackupUnderWriteLoadRestoresTheSameState) {
+  Json t = TokenJson({"create", "--name", "loaded"});
+  const std::string body = Json{{"token", t["token"]}}.dump();
+  std::atomic<bool> stop{false};
+  std::atomic<int> verified{0};
+  std::thread load([&] {
+    httplib::Client c("127.0.0.1", server_->port());
+    const httplib::Headers auth{{"Authorization", std::string("Bearer ") + kAdmin}};
+    while (!stop) {
+      auto r = c.Post("/v1/verify", auth, body, "application/json");
+      if (r && r->status == 200) ++verified;
+    }
+  });
+  while (verified < 200) poll(nullptr, 0, 10);
+  const std::string dest = dir_.sub("backup");
+  Outcome backup = Tokenledger({"backup", "--data", data_, "--to", dest}, "");
+  const int during = verified;
+  while (verified < during + 200) poll(nullptr, 0, 10);
+  stop = true;
+  load.join();
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  const std::string prefix = "backup of position ";
+  ASSERT_EQ(backup.out.rfind(prefix, 0), 0u) << backup.out;
+  const std::string position = std::to_string(std::stoull(backup.out.substr(prefix.size())));
+  EXPECT_GT(std::stoull(position), 200u);
+  const uint64_t live = Readyz()["position"];
+  EXPECT_LT(std::stoull(position), live);  // the load went on after the backup
+  EXPECT_EQ(server_->Stop(), 0);
+
+  Outcome from_backup = Tokenledger({"replay", "--data", dest}, "");
+  ASSERT_EQ(from_backup.exit_code, 0) << from_backup.err;
+  EXPECT_NE(from_backup.out.find("\nposition: " + position + "\n"), std::string::npos)
+      << from_backup.out;
+  Outcome from_live = Tokenledger({"replay", "--data", data_, "--until", position}, "");
+  ASSERT_EQ(from_live.exit_code, 0) << from_live.err;
+  EXPECT_EQ(from_backup.out, from_live.out);
+  Outcome verified_backup = Tokenledger({"log", "verify", "--data", dest}, "");
+  EXPECT_EQ(verified_backup.exit_code, 0) << verified_backup.err;
+
+  server_ = std::make_unique<Server>(dest, dir_.sub("restored.stderr"));
+  Json ready = Readyz();
+  EXPECT_EQ(ready["position"], std::stoull(position));
+  const std::string digest_line = "digest: " + ready["digest"].get<std::string>() + "\n";
+  EXPECT_NE(from_backup.out.find(digest_line), std::string::npos) << from_backup.out;
 }
 
 // An event altered on disk with fresh CRCs (its hash left as it was) stops
