@@ -47,7 +47,9 @@ void DurableWaiter::Run() {
     const Position claim = wanted_;
     claimed_ = claim;
     l.unlock();
-    log_.WaitDurable(claim);
+    // Settled either way: durable, or never (a failed write). The caller
+    // tells which apart (EventLog::IsDurable) before it answers anyone.
+    (void)log_.WaitDurable(claim);
     // `claim` rather than the log's DurablePosition(), which takes the log's
     // mutex that stagers contend for: every requested position is claimed by
     // some thread, and that thread's notify reports it.

@@ -26,11 +26,11 @@ class DurableWaiter {
   // overlap).
   //
   // `notify(durable)` runs on a waiter thread each time the positions up to
-  // `durable` became durable (`durable` <= the log's DurablePosition() when it
-  // runs). It must be cheap, must not block or throw (e.g. write to an
-  // eventfd) and must not call back into this object. Calls may run at the
-  // same time on different threads and need not come in increasing order:
-  // keep the largest value seen.
+  // `durable` became durable, or failed to (a failed write: the caller must
+  // check with EventLog::IsDurable before acknowledging) (`durable` <= the log's DurablePosition()
+  // when it runs). It must be cheap, must not block or throw (e.g. write to an eventfd) and must
+  // not call back into this object. Calls may run at the same time on different threads and need
+  // not come in increasing order: keep the largest value seen.
   DurableWaiter(EventLog& log, size_t threads, std::function<void(Position)> notify);
   // Makes every requested position durable, notifies, and joins the threads.
   ~DurableWaiter();

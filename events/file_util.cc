@@ -1,6 +1,7 @@
 #include "events/file_util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,7 +59,7 @@ Status SyncDirectory(const std::string& dir) {
 
 Status WriteFileAtomically(const std::string& path, std::string_view content) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kPrivateFileMode);
   if (fd < 0) return IoError("cannot create", tmp);
   bool ok = WriteAll(fd, content) && ::fsync(fd) == 0;
   ::close(fd);
@@ -112,6 +113,22 @@ bool ReadAt(int fd, uint64_t offset, char* out, size_t len) {
     offset += static_cast<uint64_t>(n);
   }
   return true;
+}
+
+Status MakePrivateDir(const std::string& dir) {
+  // Each missing level is made with the private mode (create_directories
+  // would use 0777 less the umask).
+  std::filesystem::path path(dir);
+  std::string so_far;
+  for (const auto& part : path) {
+    so_far = so_far.empty() ? part.string() : (std::filesystem::path(so_far) / part).string();
+    if (part == "/" || part.empty()) continue;
+    if (::mkdir(so_far.c_str(), kPrivateDirMode) != 0 && errno != EEXIST) {
+      return IoError("cannot create directory", so_far);
+    }
+  }
+  if (::chmod(dir.c_str(), kPrivateDirMode) != 0) return IoError("cannot set the mode of", dir);
+  return Ok{};
 }
 
 }  // namespace tl

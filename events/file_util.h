@@ -25,4 +25,14 @@ bool WriteAll(int fd, std::string_view bytes);
 bool WriteAllAt(int fd, uint64_t offset, std::string_view bytes);
 bool ReadAt(int fd, uint64_t offset, char* out, size_t len);
 
+// Mode of every file the ledger writes (segments, snapshots, checkpoints,
+// marks, the lock) and of every folder it makes: the owner's alone, whatever
+// the umask (the data holds secret digests and the whole history).
+inline constexpr unsigned kPrivateFileMode = 0600;
+inline constexpr unsigned kPrivateDirMode = 0700;
+
+// Creates `dir` and any missing parent with kPrivateDirMode, and sets `dir`
+// itself to that mode (an existing one too: it is the ledger's own).
+Status MakePrivateDir(const std::string& dir);
+
 }  // namespace tl

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "events/file_util.h"
 #include "events/json_log.h"
 #include "events/thread_name.h"
 #include "events/time_format.h"
@@ -626,7 +627,7 @@ Status KafkaRelay::WriteCheckpoint(const std::string& path, const std::string& t
       Json{{"format", kCheckpointFormat}, {"topic", topic}, {"position", position.value()}}.dump() +
       "\n";
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kPrivateFileMode);
   if (fd < 0) return IoError("cannot create", tmp);
   ssize_t n = ::write(fd, body.data(), body.size());
   if (n != static_cast<ssize_t>(body.size()) || ::fsync(fd) != 0) {

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,8 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A failure after positions were handed out leaves memory ahead of the disk:
-// nothing sensible can continue, so stop loudly.
+// A durable record that cannot be read back is a broken invariant (the
+// disk lost what it confirmed): stop loudly. Failed appends are values
+// instead (see EventLog::WriteFailure).
 [[noreturn]] void Fatal(const std::string& what) {
   std::fprintf(stderr, "fatal: event log: %s: %s\n", what.c_str(), std::strerror(errno));
   std::abort();
@@ -56,10 +59,7 @@ EventLog::EventLog(std::string dir, LogOptions options)
 }
 
 Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    return MakeError(ErrorCode::kIo, "cannot create log directory " + dir + ": " + ec.message());
+  if (Status made = MakePrivateDir(dir); !made.ok()) return made.error();
   if (!options.warn) {
     options.warn = [](std::string_view msg) { std::cerr << "warning: " << msg << std::endl; };
   }
@@ -76,8 +76,14 @@ EventLog::~EventLog() {
     stopping_ = true;
     last = last_position_;
   }
-  // Whatever was staged and not yet waited for becomes durable before closing.
-  WaitDurable(last);
+  // Whatever was staged and not yet waited for becomes durable before closing;
+  // after a failed write, what was not durable is cut instead.
+  if (!WaitDurable(last).ok()) {
+    if (Status r = Rewind(); !r.ok()) {
+      options_.warn("log: closing after a failed write: " + r.error().message +
+                    " (the next open cuts what was not durable)");
+    }
+  }
   if (write_fd_ >= 0) {
     // A clean close leaves no preallocated zeros for the next open to cut.
     if (allocated_end_ > write_end_ &&
@@ -118,6 +124,20 @@ Status EventLog::Recover() {
   });
   if (!scanned.ok()) return scanned.error();
   const ScanSummary& summary = *scanned;
+  if (summary.last < options_.must_reach) {
+    // Before anything is cut: the tail is evidence, not a torn write.
+    std::string tail;
+    if (summary.torn_tail.kind == SegmentDamage::kTorn && !summary.torn_tail.unwritten) {
+      tail = " (after it: " + summary.torn_tail.reason + " at byte " +
+             std::to_string(summary.torn_tail.offset) + " of the newest segment)";
+    }
+    return MakeError(ErrorCode::kCorruption,
+                     "the log's last intact event is position " +
+                         std::to_string(summary.last.value()) + tail + " but position " +
+                         std::to_string(options_.must_reach.value()) + " was acknowledged: " +
+                         std::to_string(options_.must_reach.value() - summary.last.value()) +
+                         " acknowledged events are missing from the log");
+  }
   streams_.FinishRecovery();
   last_position_ = summary.last;
   last_hash_ = summary.last_hash;
@@ -169,6 +189,7 @@ Status EventLog::Recover() {
     write_end_ = allocated_end_ = tail_offset_;
   }
   durable_position_ = last_position_;
+  durable_end_ = End{segments_.size(), tail_offset_, last_hash_};
   durable_published_.store(durable_position_.value());
   counters_.segments = segments_.size();
   return Ok{};
@@ -213,6 +234,7 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
 
   std::lock_guard<std::mutex> l(mu_);
   if (stopping_) return MakeError(ErrorCode::kUnavailable, "the log is closing");
+  if (failure_) return *failure_;
   if (!req.idempotency_key.empty()) {
     auto it = idempotency_.find(req.idempotency_key);
     if (it != idempotency_.end()) return it->second;
@@ -269,6 +291,7 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
   result.first = result.events.front().position;
   result.last = pos;
   result.stream_version = version;
+  result.epoch = epoch_.load(std::memory_order_relaxed);
   if (!req.idempotency_key.empty()) {
     AppendResult remembered{result.first, result.last, version, /*duplicate=*/true, {}};
     idempotency_.emplace(req.idempotency_key, std::move(remembered));
@@ -278,15 +301,24 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
 
 Result<AppendResult> EventLog::Append(AppendRequest request) {
   Result<AppendResult> staged = Stage(std::move(request));
-  if (staged.ok()) WaitDurable(staged->last);
+  if (!staged.ok()) return staged;
+  Status durable = WaitDurable(staged->last);
+  if (!IsDurable(staged->last, staged->epoch)) {
+    if (!durable.ok()) return durable.error();
+    return MakeError(ErrorCode::kStorageUnavailable,
+                     "the append was discarded after a failed write");
+  }
   return staged;
 }
 
 Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
   if (events.empty()) return Ok{};
   Position last;
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (failure_) return *failure_;
+    epoch = epoch_.load(std::memory_order_relaxed);
     std::vector<std::string> records(events.size());
     std::unordered_map<std::string, Version> versions;
     std::string prev = last_hash_;
@@ -328,7 +360,12 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
     counters_.events += events.size();
     last = pos;
   }
-  WaitDurable(last);
+  Status durable = WaitDurable(last);
+  if (!IsDurable(last, epoch)) {
+    if (!durable.ok()) return durable.error();
+    return MakeError(ErrorCode::kStorageUnavailable,
+                     "the append was discarded after a failed write");
+  }
   return Ok{};
 }
 
@@ -347,14 +384,45 @@ void EventLog::Preallocate(uint64_t end) {
   const uint64_t from = std::max(allocated_end_, end);
   const uint64_t to = (from + chunk + kBlockBytes - 1) / kBlockBytes * kBlockBytes;
   static const std::string kZeros(kPreallocateBytes + kBlockBytes, '\0');
-  if (!WriteAllAt(write_fd_, from, std::string_view(kZeros).substr(0, to - from))) {
-    Fatal("preallocate");
+  // Best effort: on a nearly full disk the zeros may not fit where the
+  // round's records still do. Zeros written in part lie past the records,
+  // where the next round overwrites them and recovery cuts them.
+  if (Injected("preallocate") != 0 ||
+      !WriteAllAt(write_fd_, from, std::string_view(kZeros).substr(0, to - from))) {
+    return;
   }
   allocated_end_ = to;
 }
 
+int EventLog::Injected(std::string_view operation) const {
+  return options_.inject_error ? options_.inject_error(operation) : 0;
+}
+
+Error EventLog::IoFailure(const std::string& operation, const std::string& path, int err) const {
+  // The path stays in the service's log; the error (which reaches HTTP
+  // clients) names the cause only.
+  std::string cause = std::strerror(err);
+  if (!cause.empty())
+    cause[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(cause[0])));
+  options_.warn("log: " + operation + " " + path + " failed: " + cause);
+  return MakeError(ErrorCode::kStorageUnavailable, "the event log cannot be written: " + cause);
+}
+
+void EventLog::FailLocked(Error error) {
+  if (!failure_) {
+    options_.warn("log: " + error.message +
+                  "; appends are refused until the log is rewound to its durable position " +
+                  std::to_string(durable_position_.value()));
+    failure_ = std::move(error);
+    failed_.store(true, std::memory_order_release);
+  }
+  for (size_t i = 0; i < bell_count_; ++i) Ring(bells_[i], /*everyone=*/true);
+  durable_cv_.notify_all();
+}
+
 bool EventLog::CanStartRoundLocked() const {
-  return !pending_.empty() && !writing_ && rounds_running_ < options_.max_syncs_in_flight;
+  return !failure_ && !pending_.empty() && !writing_ &&
+         rounds_running_ < options_.max_syncs_in_flight;
 }
 
 std::atomic<uint32_t>& EventLog::RoundBell(uint64_t round) { return bells_[round % bell_count_]; }
@@ -390,6 +458,9 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
   std::vector<Chunk> work;
   work.swap(pending_);
   const Position upto = pending_last_;
+  // Everything staged is in this round or an earlier one: the log's staged
+  // end is this round's end.
+  const End end_after{segments_.size(), tail_offset_, last_hash_};
   in_flight_.push_back(Round{round, upto});
   ++rounds_running_;
   std::vector<std::string> paths;
@@ -398,31 +469,55 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
 
   // Write: one round at a time, in round order (writing_), so a later
   // round's fdatasync also covers every earlier round's bytes.
+  std::optional<Error> error;
+  auto failed = [&](const char* operation, const std::string& path, int injected) {
+    error = IoFailure(operation, path, injected != 0 ? injected : errno);
+  };
   std::vector<std::pair<size_t, int>> opened;  // (segment, read fd) of new files
-  for (size_t i = 0; i < work.size(); ++i) {
+  for (size_t i = 0; i < work.size() && !error; ++i) {
     const Chunk& c = work[i];
     if (c.creates_file) {
       if (write_fd_ >= 0) {
         // The older segment is complete: cut its preallocated tail and make
         // it durable before anything lands in the new one, so a crash can
         // never leave a gap (nor zeros inside a closed segment).
-        if (::ftruncate(write_fd_, static_cast<off_t>(write_end_)) != 0) Fatal("truncate");
-        if (::fsync(write_fd_) != 0) Fatal("fsync " + paths[i]);
+        if (int e = Injected("truncate");
+            e != 0 || ::ftruncate(write_fd_, static_cast<off_t>(write_end_)) != 0) {
+          failed("truncate", paths[i], e);
+          break;
+        }
+        if (int e = Injected("fsync"); e != 0 || ::fsync(write_fd_) != 0) {
+          failed("fsync", paths[i], e);
+          break;
+        }
         // An earlier round may still be syncing through this descriptor.
         std::lock_guard<std::mutex> l(mu_);
         retired_fds_.push_back(write_fd_);
+        write_fd_ = -1;
       }
-      write_fd_ = ::open(paths[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (write_fd_ < 0) Fatal("create " + paths[i]);
+      const int e = Injected("create");
+      write_fd_ = e != 0 ? -1
+                         : ::open(paths[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                                  kPrivateFileMode);
+      if (write_fd_ < 0) {
+        failed("create", paths[i], e);
+        break;
+      }
       write_end_ = 0;
       allocated_end_ = 0;
       int rfd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
-      if (rfd < 0) Fatal("open " + paths[i]);
+      if (rfd < 0) {
+        failed("open", paths[i], 0);
+        break;
+      }
       opened.emplace_back(c.segment, rfd);
     }
     const uint64_t end = write_end_ + c.bytes.size();
     if (end > allocated_end_) Preallocate(end);
-    if (!WriteAllAt(write_fd_, write_end_, c.bytes)) Fatal("write " + paths[i]);
+    if (int e = Injected("write"); e != 0 || !WriteAllAt(write_fd_, write_end_, c.bytes)) {
+      failed("write", paths[i], e);
+      break;
+    }
     write_end_ = end;
   }
   const int sync_fd = write_fd_;
@@ -430,20 +525,42 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
   // Sync: the next round may write (and start its own fdatasync) meanwhile.
   lock.lock();
   writing_ = false;
+  if (error) FailLocked(*error);
   WakeNextLeaderLocked();
   lock.unlock();
-  auto start = std::chrono::steady_clock::now();
-  if (::fdatasync(sync_fd) != 0) Fatal("fdatasync");
-  if (!opened.empty() && !SyncDirectory(dir_).ok()) Fatal("fsync directory " + dir_);
-  fsync_latency_.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (!error) {
+    auto start = std::chrono::steady_clock::now();
+    if (int e = Injected("fdatasync"); e != 0 || ::fdatasync(sync_fd) != 0) {
+      failed("fdatasync", paths.empty() ? dir_ : paths.back(), e);
+    } else if (!opened.empty()) {
+      if (int e2 = Injected("fsync directory"); e2 != 0 || !SyncDirectory(dir_).ok()) {
+        failed("fsync directory", dir_, e2);
+      }
+    }
+    fsync_latency_.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
 
   lock.lock();
+  --rounds_running_;
+  if (error) {
+    ++counters_.write_failures;
+    FailLocked(*error);
+  }
+  if (failure_) {
+    // Not durable, even if this round's own sync succeeded: an earlier
+    // round's failed sync may have lost pages this one did not cover.
+    for (auto [segment, fd] : opened) ::close(fd);
+    durable_cv_.notify_all();  // a Rewind may be waiting for the rounds to end
+    return;
+  }
   for (auto [segment, fd] : opened) segments_[segment].read_fd = fd;
-  durable_position_ = std::max(durable_position_, upto);
+  if (upto > durable_position_) {
+    durable_position_ = upto;
+    durable_end_ = end_after;
+  }
   durable_published_.store(durable_position_.value(), std::memory_order_release);
   ++counters_.fsyncs;
-  --rounds_running_;
   // Wake exactly the appenders now durable: this round's, and those of any
   // earlier round still syncing (this fdatasync covered their bytes too).
   // The waiters of later rounds sleep on.
@@ -459,10 +576,15 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
   durable_cv_.notify_all();
 }
 
-void EventLog::WaitDurable(Position p) {
-  if (durable_published_.load(std::memory_order_acquire) >= p.value()) return;
+Status EventLog::WaitDurable(Position p) {
+  if (durable_published_.load(std::memory_order_acquire) >= p.value()) return Ok{};
   std::unique_lock<std::mutex> l(mu_);
   while (durable_position_ < p) {
+    if (failure_) return *failure_;
+    if (p > last_position_) {
+      return MakeError(ErrorCode::kStorageUnavailable, "position " + std::to_string(p.value()) +
+                                                           " was discarded after a failed write");
+    }
     // Group commit without a flusher thread: a waiter leads a round (writes
     // and syncs everything staged so far) while later stagers queue up
     // behind it; up to max_syncs_in_flight rounds overlap, because the disk
@@ -482,9 +604,96 @@ void EventLog::WaitDurable(Position p) {
     if (!covering && CanStartRoundLocked()) {
       FlushLocked(l);
     } else if (SleepOn(RoundBell(covering ? *covering : round_ + 1), l, p)) {
-      return;
+      return Ok{};
     }
   }
+  return Ok{};
+}
+
+bool EventLog::IsDurable(Position p, uint64_t epoch) const {
+  if (epoch == epoch_.load(std::memory_order_acquire)) {
+    return durable_published_.load(std::memory_order_acquire) >= p.value();
+  }
+  // Staged before a Rewind: durable exactly when that Rewind kept it.
+  std::lock_guard<std::mutex> l(mu_);
+  return epoch < rewound_to_.size() && p <= rewound_to_[epoch];
+}
+
+std::optional<Error> EventLog::WriteFailure() const {
+  if (!failed_.load(std::memory_order_acquire)) return std::nullopt;
+  std::lock_guard<std::mutex> l(mu_);
+  return failure_;
+}
+
+std::pair<Position, std::string> EventLog::DurableMark() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return {durable_position_, durable_end_.hash};
+}
+
+Status EventLog::Rewind() {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!failure_) return Ok{};
+  // Rounds still writing or syncing end by themselves (none starts now).
+  durable_cv_.wait(l, [&] { return rounds_running_ == 0 && !writing_; });
+  const End keep = durable_end_;
+  // Files: segments begun after the durable end go; the last durable one
+  // is cut back to it.
+  if (write_fd_ >= 0) ::close(write_fd_);
+  write_fd_ = -1;
+  for (int fd : retired_fds_) ::close(fd);
+  retired_fds_.clear();
+  bool removed = false;
+  for (size_t i = keep.segments; i < segments_.size(); ++i) {
+    if (segments_[i].read_fd >= 0) ::close(segments_[i].read_fd);
+    if (::unlink(segments_[i].path.c_str()) == 0) {
+      removed = true;
+    } else if (errno != ENOENT) {
+      failure_ = IoFailure("remove", segments_[i].path, errno);
+      return *failure_;
+    }
+  }
+  segments_.resize(keep.segments);
+  if (removed) {
+    if (Status synced = SyncDirectory(dir_); !synced.ok()) {
+      options_.warn("log: cannot rewind: " + synced.error().message);
+      return *failure_;
+    }
+  }
+  if (!segments_.empty()) {
+    const std::string& path = segments_.back().path;
+    if (Status cut = TruncateFile(path, keep.offset); !cut.ok()) {
+      options_.warn("log: cannot rewind: " + cut.error().message);
+      return *failure_;
+    }
+    write_fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (write_fd_ < 0) {
+      failure_ = IoFailure("open", path, errno);
+      return *failure_;
+    }
+  }
+  // Memory: forget everything staged after the durable position.
+  const Position durable = durable_position_;
+  counters_.events -=
+      std::min<uint64_t>(counters_.events, last_position_.value() - durable.value());
+  counters_.segments = segments_.size();
+  tail_offset_ = write_end_ = allocated_end_ = keep.offset;
+  last_position_ = pending_last_ = durable;
+  last_hash_ = keep.hash;
+  locations_.resize(durable.value());
+  pending_.clear();
+  in_flight_.clear();
+  streams_.DropAfter(durable);
+  std::erase_if(idempotency_, [&](const auto& kv) { return kv.second.first > durable; });
+  rewound_to_.push_back(durable);
+  options_.warn("log: rewound to durable position " + std::to_string(durable.value()) +
+                " after: " + failure_->message + "; appends may be tried again");
+  failure_.reset();
+  failed_.store(false, std::memory_order_release);
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  // Waiters on discarded positions: they see them gone (WaitDurable) or a
+  // new epoch (IsDurable).
+  for (size_t i = 0; i < bell_count_; ++i) Ring(bells_[i], /*everyone=*/true);
+  return Ok{};
 }
 
 Position EventLog::DurablePosition() const {

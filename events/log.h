@@ -31,6 +31,15 @@ struct LogOptions {
   size_t max_syncs_in_flight = 2;
   // Where recovery warnings go (a torn tail that was cut). Default: stderr.
   std::function<void(std::string_view)> warn;
+  // Open refuses (kCorruption, changing nothing) a log whose last intact
+  // event is before this position: events up to it were acknowledged, so
+  // they cannot be a torn write. 0: no such check.
+  Position must_reach;
+  // Test seam for the file I/O of appends: called before each operation
+  // ("create", "write", "preallocate", "truncate", "fsync", "fdatasync",
+  // "fsync directory") with its name; a non-zero return is taken as that
+  // operation failing with this errno value.
+  std::function<int(std::string_view operation)> inject_error;
 };
 
 // What a command wants appended to one token's stream.
@@ -52,12 +61,14 @@ struct AppendResult {
   Version stream_version;     // the stream's version after the append
   bool duplicate = false;     // an idempotency-key repeat: nothing was written
   std::vector<Event> events;  // the events as recorded (empty for a duplicate)
+  uint64_t epoch = 0;         // the log's epoch when staged (see EventLog::Rewind)
 };
 
 struct LogCounters {
-  uint64_t events = 0;    // events appended since open
-  uint64_t fsyncs = 0;    // fdatasync calls since open
-  uint64_t segments = 0;  // segment files in the log
+  uint64_t events = 0;          // events appended since open
+  uint64_t fsyncs = 0;          // fdatasync calls since open
+  uint64_t segments = 0;        // segment files in the log
+  uint64_t write_failures = 0;  // group-commit rounds whose write or sync failed
 };
 
 // The durable, hash-chained event log in one directory (format: FORMAT.md).
@@ -96,8 +107,38 @@ class EventLog final : public EventSource {
   // last hash, a correct hash, next version of its stream. Durable on return.
   Status AppendVerbatim(const std::vector<Event>& events);
 
-  // Blocks until every position <= `p` is durable.
-  void WaitDurable(Position p);
+  // Blocks until every position <= `p` is durable: Ok. kUnavailable when a
+  // write or sync failed first (see WriteFailure), or when `p` is no longer
+  // staged (a Rewind discarded it). A position a Rewind discarded can be
+  // staged again by a later append: whoever staged it must confirm with
+  // IsDurable(p, epoch) before acknowledging anything.
+  Status WaitDurable(Position p);
+  // True when `p`, staged in `epoch` (AppendResult::epoch), is durable.
+  // Lock-free while no Rewind happened since.
+  bool IsDurable(Position p, uint64_t epoch) const;
+
+  // Failed writes. After a write, an fdatasync, a segment creation or a
+  // segment roll fails (no space, too many files, an I/O error), the log
+  // refuses appends (Stage, AppendVerbatim: kUnavailable) and nothing staged
+  // after the durable position becomes durable, not even through a later
+  // round's successful sync (after a failed fsync the kernel may have dropped
+  // the dirty pages it could not write). Readers and the durable events are
+  // unaffected. Rewind brings it back.
+  //
+  // The failure while appends are refused; nullopt when the log is healthy.
+  std::optional<Error> WriteFailure() const;
+  // REQUIRES: no Stage or AppendVerbatim runs meanwhile (the ledger holds
+  // its state lock). Waits for the rounds still running, discards every
+  // event staged after the durable position (their waiters get kUnavailable;
+  // their positions are staged again by the next appends), cuts the newest
+  // segment back to the durable end (removing segments begun after it), and
+  // starts a new epoch in which appends are accepted again. Ok at once when
+  // the log has not failed. Fails, and the log keeps refusing, when the file
+  // system still refuses the cut.
+  Status Rewind();
+  uint64_t Epoch() const { return epoch_.load(std::memory_order_acquire); }
+  // The durable position and its event's hash (hex; 64 zeros when empty).
+  std::pair<Position, std::string> DurableMark() const;
 
   // EventSource: reads only durable events.
   std::vector<Event> Read(Position from, size_t max) const override;
@@ -139,14 +180,28 @@ class EventLog final : public EventSource {
     uint64_t round;
     Position upto;  // the last position it writes
   };
+  // Where a prefix of the log ends on disk: the segments holding it, the
+  // byte end in the last of them, and its last event's hash.
+  struct End {
+    size_t segments = 0;
+    uint64_t offset = 0;
+    std::string hash = kGenesisHash;
+  };
+  // The error for a failed operation on `path` (errno `err`).
+  Error IoFailure(const std::string& operation, const std::string& path, int err) const;
+  // Runs the seam, if any: the errno it injects for `operation`, else 0.
+  int Injected(std::string_view operation) const;
   // REQUIRES: `lock` holds mu_ and CanStartRoundLocked(). Leads one round:
   // writes everything staged, then fdatasyncs it (releasing mu_ meanwhile),
   // then publishes the new durable position. Returns with mu_ held again.
   void FlushLocked(std::unique_lock<std::mutex>& lock);
   bool CanStartRoundLocked() const;
   // Called by the writing round: extends the newest segment's allocation to
-  // cover at least `end`.
+  // cover at least `end`, if it can (a failure only means that the round's
+  // writes extend the file themselves).
   void Preallocate(uint64_t end);
+  // REQUIRES: mu_ held. Records a failed round and wakes every waiter.
+  void FailLocked(Error error);
   void WakeNextLeaderLocked();
   std::atomic<uint32_t>& RoundBell(uint64_t round);
   static void Ring(std::atomic<uint32_t>& bell, bool everyone);
@@ -172,6 +227,12 @@ class EventLog final : public EventSource {
   uint64_t tail_offset_ = 0;  // bytes in the newest segment, staged included
   Position last_position_;    // staged
   Position durable_position_;
+  End durable_end_;  // where durable_position_ ends on disk
+  std::optional<Error> failure_;
+  std::atomic<bool> failed_{false};  // failure_ is set
+  std::atomic<uint64_t> epoch_{0};   // Rewinds done
+  // The durable position each finished epoch was rewound to, by epoch.
+  std::vector<Position> rewound_to_;
   std::string last_hash_ = kGenesisHash;
   int64_t last_time_ms_ = 0;  // of the last staged event
   StreamIndex streams_;
@@ -183,8 +244,8 @@ class EventLog final : public EventSource {
   // Staged records not yet handed to a flush, and the last position in them.
   std::vector<Chunk> pending_;
   Position pending_last_;
-  bool writing_ = false;      // a round is writing its bytes right now
-  uint64_t round_ = 0;        // rounds started
+  bool writing_ = false;         // a round is writing its bytes right now
+  uint64_t round_ = 0;           // rounds started
   std::deque<Round> in_flight_;  // started, not yet durable; oldest first
   // Rounds whose leader has not finished (a round can be durable, through a
   // later round's sync, while its own fdatasync still runs).

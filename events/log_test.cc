@@ -379,7 +379,7 @@ TEST(EventLog, ManyStreamsKeepVersionsAndPositionsAcrossReopens) {
       ASSERT_EQ(res->stream_version, Version(model[id].size()));
       last = res->last;
     }
-    log.WaitDurable(last);
+    ASSERT_TRUE(log.WaitDurable(last).ok());
   };
   auto check = [&](EventLog& log) {
     ASSERT_EQ(log.StreamCount(), model.size());

@@ -17,6 +17,7 @@ enum class ErrorCode {
   kCorruption,          // the log or a snapshot is damaged
   kIo,                  // the operating system refused
   kUnavailable,         // a dependency is down; try again
+  kStorageUnavailable,  // the log cannot be written (disk full, I/O error); try again
 };
 
 struct Error {

@@ -98,6 +98,20 @@ void StreamIndex::Append(uint32_t ref, Position p) {
   e.version = e.version.next();
 }
 
+void StreamIndex::DropAfter(Position keep) {
+  // Only events staged since open can lie past `keep` (the recovered ones
+  // were durable), so only streams with appended positions are touched.
+  for (uint32_t ref = 1; ref <= count_; ++ref) {
+    Entry& e = At(ref);
+    if (e.appended == 0) continue;
+    std::vector<Position>& later = appended_[e.appended - 1];
+    while (!later.empty() && later.back() > keep) {
+      later.pop_back();
+      e.version = Version(e.version.value() - 1);
+    }
+  }
+}
+
 std::vector<Position> StreamIndex::Positions(uint32_t ref, Version after, size_t max,
                                              Position upto) const {
   const Entry& e = At(ref);

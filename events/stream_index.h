@@ -81,6 +81,10 @@ class StreamIndex {
 
   // After FinishRecovery: appends `p` to the stream and advances its version.
   void Append(uint32_t ref, Position p);
+  // Forgets every position after `keep` (staged events a failed write
+  // discarded), moving their streams' versions back. A stream left without
+  // events stays, at version 0, as if it had never been written.
+  void DropAfter(Position keep);
 
   // The positions of the stream's events with version > `after`, at most
   // `max`, stopping before the first one > `upto`.

@@ -341,15 +341,13 @@ Result<Projection> ReadSnapshot(const fs::path& path, uint64_t name_position,
 }  // namespace
 
 Status WriteSnapshot(const std::string& dir, const Projection& p, std::string_view last_hash) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return MakeError(ErrorCode::kIo, "create " + dir + ": " + ec.message());
+  if (Status made = MakePrivateDir(dir); !made.ok()) return made.error();
 
   const std::string final_path = (fs::path(dir) / FileName(p.last_position())).string();
   const std::string tmp_path = final_path + ".tmp";
   Status written = Ok{};
   {
-    Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kPrivateFileMode));
     if (fd.get() < 0) return IoError("open", tmp_path, errno);
     try {
       written = WriteSnapshotBody(fd.get(), tmp_path, p, last_hash);
@@ -371,6 +369,7 @@ Status WriteSnapshot(const std::string& dir, const Projection& p, std::string_vi
   // The rename is durable only once the directory entry is.
   if (Status s = SyncDirectory(dir); !s.ok()) return s;
 
+  std::error_code ec;
   auto snapshots = ListSnapshots(dir, ec);
   if (ec) return MakeError(ErrorCode::kIo, "list " + dir + ": " + ec.message());
   for (size_t i = 2; i < snapshots.size(); ++i) {

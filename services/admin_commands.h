@@ -17,5 +17,9 @@ int RunLogExport(const std::vector<std::string>& args);
 int RunReplay(const std::vector<std::string>& args);
 // `restore --from-kafka --brokers B --topic T --data NEWDIR`.
 int RunRestore(const std::vector<std::string>& args);
+// `backup --data DIR --to DEST`: a consistent copy of a data directory,
+// also of one a running serve writes (it takes no lock and changes nothing
+// in DIR). Restoring is `serve --data DEST`.
+int RunBackup(const std::vector<std::string>& args);
 
 }  // namespace tl

@@ -285,6 +285,12 @@ void HttpApi::RegisterRoutes() {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
   AddPublic("GET", "/readyz", "/readyz", [this](Req, httplib::Response& res) {
+    // Not ready while the log cannot be written (reads still work).
+    if (std::optional<std::string> why = ledger_.WriteHealth()) {
+      res.status = 503;
+      res.set_content(Json{{"status", "unavailable"}, {"reason", *why}}.dump(), "application/json");
+      return;
+    }
     StateInfo state = ledger_.State();
     Json body{{"status", "ready"}, {"position", state.position.value()}, {"digest", state.digest}};
     if (options_.extra_ready) body.update(options_.extra_ready());

@@ -42,6 +42,8 @@ ProblemKind KindOf(ErrorCode code) {
       return {412, "precondition-failed", "Precondition failed"};
     case ErrorCode::kUnavailable:
       return {503, "unavailable", "Service unavailable"};
+    case ErrorCode::kStorageUnavailable:
+      return {503, "storage-unavailable", "Storage unavailable"};
     case ErrorCode::kCorruption:
     case ErrorCode::kIo:
       return {500, "internal", "Internal error"};

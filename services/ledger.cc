@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <future>
 #include <iostream>
 
 #include "events/crypto.h"
+#include "events/dir_lock.h"
 #include "events/durable_waiter.h"
+#include "events/high_water_mark.h"
 #include "events/thread_name.h"
 #include "events/time_format.h"
 #include "projections/point_in_time.h"
@@ -60,8 +63,13 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   }
   if (!options.log.warn) options.log.warn = options.warn;
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(options)));
+  auto lock = DirLock::Acquire(ledger->options_.data_dir);
+  if (!lock.ok()) return lock.error();
+  ledger->dir_lock_ = std::move(lock).value();
   if (Status s = ledger->Load(); !s.ok()) return s.error();
   if (Status s = ledger->Bootstrap(); !s.ok()) return s.error();
+  ledger->WriteMark();
+  ledger->marker_ = std::thread([raw = ledger.get()] { raw->MarkLoop(); });
   ledger->snapshotter_ = std::thread([raw = ledger.get()] { raw->SnapshotLoop(); });
   ledger->digester_ = std::thread([raw = ledger.get()] { raw->DigestLoop(); });
   return ledger;
@@ -80,11 +88,13 @@ Ledger::~Ledger() {
   digest_wanted_cv_.notify_all();
   if (snapshotter_.joinable()) snapshotter_.join();
   if (digester_.joinable()) digester_.join();
+  if (marker_.joinable()) marker_.join();
   // Only a ledger that loaded (it has a follower) has a state to keep; one
   // whose start was refused must leave the snapshots as they are.
   if (log_ && follower_) {
     if (Status s = WriteSnapshotNow(); !s.ok())
       options_.warn("final snapshot failed: " + s.error().message);
+    WriteMark();
   }
 }
 
@@ -100,14 +110,42 @@ Status Ledger::Load() {
         snapshot_dir, [&](std::string_view w) { snapshot_warnings.emplace_back(w); },
         &snapshot_hash);
   });
-  auto log = EventLog::Open(options_.data_dir + "/log", options_.log);
+  // Events up to the high-water mark were durable, so possibly acknowledged:
+  // the log must reach it, and is not cut short of it as a torn tail.
+  auto mark = ReadHighWaterMark(options_.data_dir);
+  LogOptions log_options = options_.log;
+  if (mark.ok() && *mark && !options_.accept_log_loss) log_options.must_reach = (*mark)->position;
+  auto log = EventLog::Open(options_.data_dir + "/log", log_options);
   Result<Projection> snap = loading.get();
   for (const std::string& w : snapshot_warnings) options_.warn(w);
-  if (!log.ok()) return log.error();
+  if (!mark.ok()) return mark.error();
+  const std::string repair =
+      " Restore the data directory from a replica (`tokenledger restore --from-kafka --data "
+      "NEWDIR`) or a backup, or start with --accept-log-loss to go on without those events.";
+  if (!log.ok()) {
+    if (log.error().code != ErrorCode::kCorruption || !*mark) return log.error();
+    return MakeError(ErrorCode::kCorruption, log.error().message + " (high-water mark in " +
+                                                 HighWaterMarkPath(options_.data_dir) + ")." +
+                                                 repair);
+  }
   log_ = std::move(log).value();
   last_command_ms_ = log_->LastStagedTime();
   if (!snap.ok()) return snap.error();
   projection_ = std::move(snap).value();
+  if (options_.accept_log_loss) {
+    if (Status s = AcceptLogLoss(snapshot_dir, snapshot_hash); !s.ok()) return s;
+  } else if (*mark && (*mark)->position != Position(0)) {
+    std::vector<Event> at = log_->Read((*mark)->position, 1);
+    if (at.size() != 1 || at[0].hash != (*mark)->hash) {
+      return MakeError(ErrorCode::kCorruption,
+                       "position " + std::to_string((*mark)->position.value()) +
+                           " was acknowledged with hash " + (*mark)->hash + " (" +
+                           HighWaterMarkPath(options_.data_dir) +
+                           ") but the log holds another event there: the log is not the history "
+                           "that was acknowledged." +
+                           repair);
+    }
+  }
   if (Status s = CheckSnapshotAgainstLog(snapshot_dir, snapshot_hash); !s.ok()) return s;
   if (projection_.last_position() == Position(0) && log_->DurablePosition() != Position(0)) {
     options_.warn("no snapshot to start from in " + snapshot_dir +
@@ -161,6 +199,75 @@ Status Ledger::CheckSnapshotAgainstLog(const std::string& snapshot_dir,
   return Ok{};
 }
 
+Status Ledger::AcceptLogLoss(const std::string& snapshot_dir, const std::string& snapshot_hash) {
+  const Position log_end = log_->DurablePosition();
+  auto mark = ReadHighWaterMark(options_.data_dir);
+  if (!mark.ok()) return mark.error();
+  if (*mark && (*mark)->position > log_end) {
+    options_.warn("accepting log loss: positions " + std::to_string(log_end.value() + 1) + " to " +
+                  std::to_string((*mark)->position.value()) + " (" +
+                  std::to_string((*mark)->position.value() - log_end.value()) +
+                  " acknowledged events) are missing from the log and are dropped; the log "
+                  "goes on from position " +
+                  std::to_string(log_end.value()));
+  } else if (*mark && (*mark)->position != Position(0)) {
+    std::vector<Event> at = log_->Read((*mark)->position, 1);
+    if (at.size() != 1 || at[0].hash != (*mark)->hash) {
+      options_.warn(
+          "accepting log loss: the log holds another event at the acknowledged position " +
+          std::to_string((*mark)->position.value()) + " than the one acknowledged (" +
+          (*mark)->hash + "); going on with the log as it is");
+    }
+  }
+  if (!CheckSnapshotAgainstLog(snapshot_dir, snapshot_hash).ok()) {
+    // The snapshots cover events the log lost: set them aside (not deleted)
+    // and rebuild the state from the log.
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(snapshot_dir, ec)) {
+      const std::string path = entry.path().string();
+      if (entry.path().extension() != ".json") continue;
+      std::filesystem::rename(path, path + ".dropped", ec);
+      if (ec) return MakeError(ErrorCode::kIo, "cannot set aside " + path + ": " + ec.message());
+      options_.warn("accepting log loss: set aside " + path +
+                    " (it covers events the log lost) as " + path + ".dropped");
+    }
+    projection_ = Projection();
+  }
+  const auto [position, hash] = log_->DurableMark();
+  if (Status s = WriteHighWaterMark(options_.data_dir, {position, hash}); !s.ok()) return s;
+  std::lock_guard<std::mutex> l(mark_mu_);
+  mark_written_ = position;
+  return Ok{};
+}
+
+void Ledger::WriteMark() {
+  std::lock_guard<std::mutex> l(mark_mu_);
+  const auto [position, hash] = log_->DurableMark();
+  if (position == mark_written_) return;
+  if (Status s = WriteHighWaterMark(options_.data_dir, {position, hash}); !s.ok()) {
+    // Retried at the next interval; said once per failing stretch.
+    if (!mark_failing_) options_.warn("high-water mark not written: " + s.error().message);
+    mark_failing_ = true;
+    return;
+  }
+  mark_failing_ = false;
+  mark_written_ = position;
+}
+
+// The mark trails the durable log by at most mark_interval_ms plus one
+// write: one more write+fsync+rename+fsync on its own thread per interval,
+// instead of a second synchronous fsync in every group-commit round.
+void Ledger::MarkLoop() {
+  NameThisThread("tl-mark");
+  std::unique_lock<std::mutex> l(stop_mu_);
+  while (!stop_cv_.wait_for(l, std::chrono::milliseconds(options_.mark_interval_ms),
+                            [&] { return stopping_; })) {
+    l.unlock();
+    WriteMark();
+    l.lock();
+  }
+}
+
 Status Ledger::Bootstrap() {
   if (log_->DurablePosition() != Position(0)) return Ok{};
   std::string secret = options_.bootstrap_secret.value_or("");
@@ -191,7 +298,7 @@ Status Ledger::Bootstrap() {
                               std::move(events).value());
   l.unlock();
   if (!pending.ok()) return pending.error();
-  AwaitDurable(*pending);
+  if (Status durable = AwaitDurable(*pending); !durable.ok()) return durable;
   bootstrap_secret_ = std::move(secret);
   return Ok{};
 }
@@ -241,6 +348,7 @@ Result<Ledger::Pending> Ledger::CommitLocked(const std::string& token_id, Versio
                                              const Caller& caller, int64_t now,
                                              std::vector<NewEvent> events,
                                              std::string idempotency_key) {
+  if (Status writable = WritableLocked(); !writable.ok()) return writable.error();
   AppendRequest req;
   req.token_id = token_id;
   req.expected_version = expected;
@@ -249,7 +357,12 @@ Result<Ledger::Pending> Ledger::CommitLocked(const std::string& token_id, Versio
   req.actor = caller.token_id;
   for (NewEvent& e : events) req.events.emplace_back(e.type, std::move(e.data));
   Result<AppendResult> staged = log_->Stage(std::move(req));
-  if (!staged.ok()) return staged.error();
+  if (!staged.ok()) {
+    if (staged.error().code == ErrorCode::kStorageUnavailable) {
+      storage_errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return staged.error();
+  }
   if (staged->duplicate) {
     return MakeError(ErrorCode::kConflict,
                      "this Idempotency-Key was already used (before a restart, or by a concurrent "
@@ -257,12 +370,73 @@ Result<Ledger::Pending> Ledger::CommitLocked(const std::string& token_id, Versio
                      "Idempotency-Key");
   }
   for (const Event& e : staged->events) projection_.Apply(e);
-  return Pending{staged->last, std::chrono::steady_clock::now()};
+  return Pending{staged->last, std::chrono::steady_clock::now(), staged->epoch};
 }
 
-void Ledger::AwaitDurable(const Pending& p) {
-  log_->WaitDurable(p.last);
-  Durable(p);
+Status Ledger::AwaitDurable(const Pending& p) {
+  (void)log_->WaitDurable(p.last);
+  std::optional<Status> settled = Settled(p);
+  if (settled && settled->ok()) {
+    Durable(p);
+    return Ok{};
+  }
+  // The live state holds events that will never be durable: rewind it now
+  // rather than at the next write, so reads stop seeing them.
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    RewindLocked();
+  }
+  if (settled) return *settled;
+  return MakeError(ErrorCode::kStorageUnavailable, "the event log cannot be written");
+}
+
+std::optional<Status> Ledger::Settled(const Pending& p) const {
+  if (log_->IsDurable(p.last, p.epoch)) return Status(Ok{});
+  if (p.epoch != log_->Epoch()) {
+    return Status(MakeError(ErrorCode::kStorageUnavailable,
+                            "the event log cannot be written: the write failed and was "
+                            "discarded"));
+  }
+  if (std::optional<Error> failure = log_->WriteFailure()) return Status(*failure);
+  return std::nullopt;
+}
+
+void Ledger::RewindLocked() {
+  std::optional<Error> failure = log_->WriteFailure();
+  if (!failure) return;  // not failed, or rewound already
+  {
+    std::lock_guard<std::mutex> h(health_mu_);
+    refused_because_ = failure->message;
+    retry_writes_at_ =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.write_retry_ms);
+  }
+  if (Status r = log_->Rewind(); !r.ok()) return;  // still failed: the next write tries again
+  // The live state applied the discarded events when they were staged; the
+  // follower holds the durable ones only. Copying it costs time in the
+  // state's size, under the lock: once per failure, never on the hot path.
+  follower_->CatchUp(log_->DurablePosition());
+  follower_->Read([&](const Projection& durable) { projection_ = durable; });
+}
+
+Status Ledger::WritableLocked() {
+  if (log_->WriteFailure()) RewindLocked();
+  std::lock_guard<std::mutex> h(health_mu_);
+  if (!refused_because_) return Ok{};
+  if (std::chrono::steady_clock::now() < retry_writes_at_ || log_->WriteFailure()) {
+    storage_errors_.fetch_add(1, std::memory_order_relaxed);
+    return MakeError(ErrorCode::kStorageUnavailable, *refused_because_);
+  }
+  refused_because_.reset();  // this write tries the disk again
+  return Ok{};
+}
+
+std::optional<std::string> Ledger::WriteHealth() const {
+  if (std::optional<Error> failure = log_->WriteFailure()) return failure->message;
+  std::lock_guard<std::mutex> h(health_mu_);
+  // Ready again once the back-off is over: the next write tries the disk
+  // (and a failure makes it unready for another back-off).
+  if (std::chrono::steady_clock::now() >= retry_writes_at_) return std::nullopt;
+  return refused_because_;
 }
 
 std::unique_ptr<DurableWaiter> Ledger::NewDurableWaiter(size_t threads,
@@ -270,7 +444,7 @@ std::unique_ptr<DurableWaiter> Ledger::NewDurableWaiter(size_t threads,
   return std::make_unique<DurableWaiter>(*log_, threads, std::move(notify));
 }
 
-void Ledger::WaitDurable(Position p) { log_->WaitDurable(p); }
+void Ledger::WaitDurable(Position p) { (void)log_->WaitDurable(p); }
 
 void Ledger::Durable(const Pending& p) {
   append_latency_.Observe(
@@ -331,7 +505,7 @@ Result<Json> Ledger::Create(const Caller& caller, const Json& body,
     pending = *committed;
     response = TokenResource(*projection_.Find(id), now);
   }
-  AwaitDurable(*pending);
+  if (Status durable = AwaitDurable(*pending); !durable.ok()) return durable.error();
   response["token"] = secret;
   if (!scoped_key.empty()) remembered_[scoped_key] = Remembered{body_digest, response, received};
   return response;
@@ -357,7 +531,9 @@ Result<Json> Ledger::ChangeToken(const Caller& caller, std::string_view id,
     }
     response = TokenResource(*projection_.Find(id), now);
   }
-  if (pending) AwaitDurable(*pending);
+  if (pending) {
+    if (Status durable = AwaitDurable(*pending); !durable.ok()) return durable.error();
+  }
   return response;
 }
 
@@ -407,7 +583,9 @@ Result<Json> Ledger::Verify(const Caller& caller, const Json& body) {
     std::unique_lock<std::shared_mutex> l(mu_);
     return VerifyLocked(caller, *cmd, digest, CommandTimeLocked(), &pending);
   }();
-  if (pending) AwaitDurable(*pending);
+  if (pending) {
+    if (Status durable = AwaitDurable(*pending); !durable.ok()) return durable.error();
+  }
   if (!reply.ok()) return reply.error();
   return Json::parse(reply->body);
 }
@@ -416,7 +594,9 @@ Result<Ledger::VerifyReply> Ledger::AuthenticateAndVerify(std::string_view beare
                                                           const VerifyBody& body,
                                                           std::optional<std::string_view> remote) {
   StagedVerify staged = StageAuthenticateAndVerify(bearer_secret, body, remote);
-  if (staged.pending) AwaitDurable(*staged.pending);
+  if (staged.pending) {
+    if (Status durable = AwaitDurable(*staged.pending); !durable.ok()) return durable.error();
+  }
   return std::move(staged.response);
 }
 
@@ -583,7 +763,8 @@ Result<Json> Ledger::Usage(const Caller& caller, UsageQuery query) const {
 
 Position Ledger::AwaitStaged() const {
   const Position staged = log_->LastStagedPosition();
-  log_->WaitDurable(staged);
+  // After a failed write, what was staged will not all be durable.
+  if (!log_->WaitDurable(staged).ok()) return log_->DurablePosition();
   return staged;
 }
 
@@ -595,9 +776,8 @@ StateInfo Ledger::State() const {
     digest_wanted_ = target;
     digest_wanted_cv_.notify_one();
   }
-  const bool too_slow =
-      options_.digest_budget_ms >= 0 &&
-      digest_cost_ > std::chrono::milliseconds(options_.digest_budget_ms);
+  const bool too_slow = options_.digest_budget_ms >= 0 &&
+                        digest_cost_ > std::chrono::milliseconds(options_.digest_budget_ms);
   if (digest_.digest.empty() || !too_slow) {
     digest_done_cv_.wait(l, [&] { return !digest_.digest.empty() && digest_.position >= target; });
   }
@@ -626,8 +806,9 @@ void Ledger::DigestLoop() {
     const auto start = std::chrono::steady_clock::now();
     if (options_.before_digest) options_.before_digest(target);
     follower_->CatchUp(target);
-    StateInfo fresh = follower_->Read(
-        [](const Projection& p) { return StateInfo{p.last_position(), p.Digest()}; });
+    StateInfo fresh = follower_->Read([](const Projection& p) {
+      return StateInfo{p.last_position(), p.Digest()};
+    });
     const auto end = std::chrono::steady_clock::now();
     l.lock();
     digest_ = std::move(fresh);

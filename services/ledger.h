@@ -24,6 +24,7 @@
 
 namespace tl {
 
+class DirLock;
 class DurableWaiter;
 
 struct LedgerOptions {
@@ -58,6 +59,17 @@ struct LedgerOptions {
   uint64_t max_feed_scan = 10'000;
   std::function<void(std::string_view)> warn;  // default: stderr
   LogOptions log;
+  // How often the high-water mark (events/high_water_mark.h) is brought up
+  // to the durable position: a crash loses at most this much of its lag.
+  int64_t mark_interval_ms = 100;
+  // Start even when the log ends before the high-water mark, or before the
+  // newest snapshot (acknowledged events are missing): what is dropped is
+  // reported through `warn`, the mark is moved back to the log's end and
+  // the snapshots that cover lost events are set aside (renamed *.dropped).
+  bool accept_log_loss = false;
+  // After a failed write (disk full, I/O error), writes are answered 503 for
+  // this long before the next one tries the disk again.
+  int64_t write_retry_ms = 1'000;
 };
 
 // Where the state is, for /readyz and `tokenledger replay`.
@@ -131,6 +143,7 @@ class Ledger {
   struct Pending {
     Position last;
     std::chrono::steady_clock::time_point staged_at;
+    uint64_t epoch = 0;  // the log's (EventLog::Epoch) when staged
   };
   // A verification decided, with its event (if any) staged but not yet durable.
   struct StagedVerify {
@@ -145,9 +158,22 @@ class Ledger {
                                           std::optional<std::string_view> remote = std::nullopt);
   // REQUIRES: p.last is durable. Records its append latency (/metrics).
   void Durable(const Pending& p);
-  // Blocks until everything staged up to `p` is durable (one group commit
-  // covers it, led by this caller if no round is running).
+  // Whether `p` is settled: Ok when durable (it may be acknowledged); an
+  // error (kStorageUnavailable) when it never will be (a write failed and
+  // its events were discarded: answer the error); nullopt while its round
+  // may still make it durable. Never blocks.
+  std::optional<Status> Settled(const Pending& p) const;
+  // Blocks until everything staged up to `p` is settled (one group commit
+  // covers it, led by this caller if no round is running); see Settled.
   void WaitDurable(Position p);
+  // Nullopt while writes are accepted; otherwise why they are refused (a
+  // failed write, for write_retry_ms after it), for /readyz.
+  std::optional<std::string> WriteHealth() const;
+  // Since open: group-commit rounds whose write or sync failed, plus writes
+  // refused while the log could not be written (/metrics).
+  uint64_t StorageErrors() const {
+    return log_->Counters().write_failures + storage_errors_.load(std::memory_order_relaxed);
+  }
   // A DurableWaiter on this ledger's log (see events/durable_waiter.h), for
   // callers of the Stage* commands that must not block. Must be destroyed
   // before the ledger.
@@ -216,8 +242,24 @@ class Ledger {
   using TokenDecider = std::function<Result<std::vector<NewEvent>>(const TokenState&, int64_t)>;
   Result<Json> ChangeToken(const Caller& caller, std::string_view id, const TokenDecider& decide);
   // REQUIRES: mu_ not held. Waits for the group commit that makes `p`
-  // durable and records the append latency.
-  void AwaitDurable(const Pending& p);
+  // durable and records the append latency; kStorageUnavailable when it
+  // failed (then the state is rewound before returning).
+  Status AwaitDurable(const Pending& p);
+  // After a failed write: discards what was not durable from the log
+  // (EventLog::Rewind) and from the live state (a copy of follower_'s, which
+  // holds only durable events). REQUIRES: mu_ held exclusively.
+  void RewindLocked();
+  // REQUIRES: mu_ held exclusively. Ok when a command may stage now: after
+  // a failed write, rewinds and refuses (kStorageUnavailable) until
+  // write_retry_ms passed.
+  Status WritableLocked();
+  // Moves the high-water mark up to the durable position (no-op when there).
+  void WriteMark();
+  void MarkLoop();
+  // REQUIRES: the log and the snapshot are loaded. Accepting a log that
+  // lost acknowledged events: reports what is dropped, sets aside the
+  // snapshots that cover lost events and moves the mark back.
+  Status AcceptLogLoss(const std::string& snapshot_dir, const std::string& snapshot_hash);
   // Makes every event staged so far durable, and returns the last one's
   // position.
   Position AwaitStaged() const;
@@ -227,6 +269,8 @@ class Ledger {
   void DigestLoop();
 
   const LedgerOptions options_;
+  // The data directory's lock (events/dir_lock.h): first in, last out.
+  std::unique_ptr<DirLock> dir_lock_;
   std::unique_ptr<EventLog> log_;
   Histogram append_latency_;
   std::optional<std::string> bootstrap_secret_;
@@ -234,6 +278,12 @@ class Ledger {
   mutable std::shared_mutex mu_;  // guards projection_ and last_command_ms_
   Projection projection_;
   int64_t last_command_ms_ = 0;  // see CommandTimeLocked
+  // After a failed write: why, and until when, writes are refused (read by
+  // /readyz without mu_).
+  mutable std::mutex health_mu_;
+  std::optional<std::string> refused_because_;               // guarded by health_mu_
+  std::chrono::steady_clock::time_point retry_writes_at_{};  // guarded by health_mu_
+  std::atomic<uint64_t> storage_errors_{0};
 
   // Create responses by Idempotency-Key, for repeats within 24 h.
   struct Remembered {
@@ -253,11 +303,17 @@ class Ledger {
   mutable std::mutex digest_mu_;
   mutable std::condition_variable digest_wanted_cv_;  // State() -> the digest thread
   mutable std::condition_variable digest_done_cv_;    // the digest thread -> State()
-  mutable Position digest_wanted_;  // the newest position State() asked for
-  StateInfo digest_;                // the newest digest computed (empty: none yet)
+  mutable Position digest_wanted_;                    // the newest position State() asked for
+  StateInfo digest_;  // the newest digest computed (empty: none yet)
   std::chrono::steady_clock::duration digest_cost_{};  // what computing digest_ took
   bool digest_stopping_ = false;
   std::thread digester_;
+
+  // The high-water mark writer: the last mark written (guarded by mark_mu_).
+  std::mutex mark_mu_;
+  Position mark_written_;
+  bool mark_failing_ = false;
+  std::thread marker_;
 
   std::mutex snapshot_mu_;  // serializes snapshot writers
   std::atomic<Position> last_snapshot_;

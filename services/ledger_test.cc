@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "events/clock.h"
@@ -55,7 +59,7 @@ bool Contains(const std::string& text, const std::string& part) {
 class LedgerTest : public ::testing::Test {
  protected:
   // Opens the ledger in dir_; warnings_ collects what it reports.
-  Result<std::unique_ptr<Ledger>> Open() {
+  Result<std::unique_ptr<Ledger>> Open(const std::function<void(LedgerOptions&)>& tweak = {}) {
     LedgerOptions o;
     o.data_dir = dir_.path();
     o.clock = &clock_;
@@ -63,6 +67,7 @@ class LedgerTest : public ::testing::Test {
     o.snapshot_every_events = UINT64_MAX / 2;  // only on close
     o.warn = [this](std::string_view w) { warnings_.emplace_back(w); };
     o.log.warn = o.warn;
+    if (tweak) tweak(o);
     return Ledger::Open(std::move(o));
   }
 
@@ -86,7 +91,20 @@ TEST_F(LedgerTest, ALogThatLostAcknowledgedEventsIsRefused) {
   CutLogTail(dir_, 5);
   const auto size_before = fs::file_size(OnlySegment(dir_));
 
+  // The high-water mark names the loss first, before anything is cut.
   auto refused = Open();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kCorruption);
+  EXPECT_TRUE(Contains(refused.error().message, "last intact event is position 2") &&
+              Contains(refused.error().message, "position 3 was acknowledged") &&
+              Contains(refused.error().message, "restore") &&
+              Contains(refused.error().message, "--accept-log-loss"))
+      << refused.error().message;
+  EXPECT_EQ(fs::file_size(OnlySegment(dir_)), size_before);
+
+  // Without the mark, the snapshot tells the same.
+  fs::remove(dir_.path() + "/acknowledged.json");
+  refused = Open();
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kCorruption);
   const std::string& m = refused.error().message;
@@ -111,7 +129,8 @@ TEST_F(LedgerTest, ASnapshotOfAnotherHistoryIsRefused) {
   fs::rename(snapshots, kept);
   CutLogTail(dir_, 5);
   clock_.Advance(1'000);
-  RunOnce(1);  // a different event at position 3
+  fs::remove(dir_.path() + "/acknowledged.json");  // the mark would refuse first
+  RunOnce(1);                                      // a different event at position 3
   fs::remove_all(snapshots);
   fs::rename(kept, snapshots);
 
@@ -121,6 +140,120 @@ TEST_F(LedgerTest, ASnapshotOfAnotherHistoryIsRefused) {
   EXPECT_TRUE(Contains(refused.error().message, "position 3") &&
               Contains(refused.error().message, "not the history"))
       << refused.error().message;
+}
+
+// The newest segment cut to half, no snapshot: nothing but the high-water
+// mark knows events are missing. The start is refused naming both
+// positions and changes nothing; accepting the loss says what is dropped,
+// and the next start is normal.
+TEST_F(LedgerTest, AShortenedLogWithoutSnapshotIsRefusedUntilTheLossIsAccepted) {
+  const std::string digest = RunOnce(40);  // positions 1..41
+  ASSERT_FALSE(digest.empty());
+  fs::remove_all(dir_.path() + "/snapshots");
+  const std::string seg = OnlySegment(dir_);
+  fs::resize_file(seg, fs::file_size(seg) / 2);
+  const auto half = fs::file_size(seg);
+
+  auto refused = Open();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kCorruption);
+  const std::string& m = refused.error().message;
+  EXPECT_TRUE(Contains(m, "position 41 was acknowledged") &&
+              Contains(m, "last intact event is position ") && Contains(m, "--accept-log-loss"))
+      << m;
+  EXPECT_EQ(fs::file_size(seg), half);
+  Projection intact;
+  ASSERT_TRUE(ReplayLog(dir_.path() + "/log", intact).ok());
+  const uint64_t kept = intact.last_position().value();
+  ASSERT_GT(kept, 1u);
+  ASSERT_LT(kept, 41u);
+  EXPECT_TRUE(Contains(m, "position " + std::to_string(kept) + " ")) << m;
+
+  warnings_.clear();
+  {
+    auto accepted = Open([](LedgerOptions& o) { o.accept_log_loss = true; });
+    ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+    EXPECT_EQ((*accepted)->log().DurablePosition().value(), kept);
+  }
+  bool told = false;
+  for (const std::string& w : warnings_) {
+    told |=
+        Contains(w, "positions " + std::to_string(kept + 1) + " to 41") && Contains(w, "dropped");
+  }
+  EXPECT_TRUE(told) << ::testing::PrintToString(warnings_);
+  auto again = Open();
+  ASSERT_TRUE(again.ok()) << again.error().message;
+}
+
+// A snapshot that covers lost events is set aside by accepting the loss.
+TEST_F(LedgerTest, AcceptingALossSetsAsideTheSnapshotsThatCoverIt) {
+  RunOnce(2);
+  CutLogTail(dir_, 5);
+  auto accepted = Open([](LedgerOptions& o) { o.accept_log_loss = true; });
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+  EXPECT_EQ((*accepted)->State().position, Position(2));
+  EXPECT_TRUE(
+      fs::exists(dir_.path() + "/snapshots/" + "snapshot-00000000000000000003.json.dropped"));
+  accepted->reset();
+  auto again = Open();
+  ASSERT_TRUE(again.ok()) << again.error().message;
+}
+
+// A write that fails (no space) is answered with an error, and the live
+// state forgets it: reads never see it, the next write after the back-off
+// goes through, and a restart finds exactly the acknowledged state.
+TEST_F(LedgerTest, AFailedWriteIsNeitherAcknowledgedNorKept) {
+  std::atomic<int> fail_with{0};
+  std::string live_digest;
+  {
+    auto ledger = Open([&](LedgerOptions& o) {
+      o.write_retry_ms = 300;
+      o.log.inject_error = [&](std::string_view op) {
+        return op == "write" ? fail_with.load() : 0;
+      };
+    });
+    ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+    Ledger& l = **ledger;
+    auto admin = l.Authenticate(kBootstrapSecret);
+    ASSERT_TRUE(admin.ok());
+    auto kept = l.Create(*admin, Json{{"name", "kept"}, {"credits", {{"remaining", 5}}}}, "");
+    ASSERT_TRUE(kept.ok());
+    const std::string kept_id = (*kept)["id"];
+    const Position before = l.log().DurablePosition();
+    EXPECT_FALSE(l.WriteHealth());
+
+    fail_with = ENOSPC;
+    auto lost = l.Create(*admin, Json{{"name", "lost"}}, "");
+    ASSERT_FALSE(lost.ok());
+    EXPECT_EQ(lost.error().code, ErrorCode::kStorageUnavailable);
+    EXPECT_TRUE(Contains(lost.error().message, "no space left on device")) << lost.error().message;
+    auto used = l.Verify(*admin, Json{{"token", (*kept)["token"]}});
+    ASSERT_FALSE(used.ok());
+    EXPECT_EQ(used.error().code, ErrorCode::kStorageUnavailable);
+    ASSERT_TRUE(l.WriteHealth());
+    EXPECT_TRUE(Contains(*l.WriteHealth(), "no space left on device")) << *l.WriteHealth();
+    EXPECT_GE(l.StorageErrors(), 2u);
+    // Reads answer, from the durable state only.
+    auto listed = l.List(*admin, ListQuery{});
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ((*listed)["tokens"].size(), 2u) << *listed;  // admin + kept
+    auto got = l.Get(*admin, kept_id, std::nullopt);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ((*got)["credits"]["remaining"], 5) << *got;
+    EXPECT_EQ(l.log().DurablePosition(), before);
+
+    fail_with = 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(350));
+    auto resumed = l.Verify(*admin, Json{{"token", (*kept)["token"]}});
+    ASSERT_TRUE(resumed.ok()) << resumed.error().message;
+    EXPECT_EQ((*resumed)["remaining"], 4) << *resumed;
+    EXPECT_FALSE(l.WriteHealth());
+    EXPECT_EQ(l.log().DurablePosition(), before.next());
+    live_digest = l.State().digest;
+  }
+  auto reopened = Open();
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->State().digest, live_digest);
 }
 
 TEST_F(LedgerTest, AMissingSnapshotIsReplacedByAFullReplayWithAWarning) {
@@ -149,9 +282,8 @@ TEST_F(LedgerTest, AnAlteredEventAfterTheSnapshotIsRefused) {
   }
   fs::remove_all(dir_.path() + "/snapshots");
   fs::rename(dir_.path() + "/kept", dir_.path() + "/snapshots");
-  ASSERT_TRUE(testing::AlterEventData(dir_.path() + "/log", Position(3), [](Json& data) {
-    data["name"] = "short-lIved";
-  }));
+  ASSERT_TRUE(testing::AlterEventData(dir_.path() + "/log", Position(3),
+                                      [](Json& data) { data["name"] = "short-lIved"; }));
   auto refused = Open();
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(Contains(refused.error().message, "position 3") &&

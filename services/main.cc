@@ -22,6 +22,7 @@ constexpr const char* kHelp = R"(usage: tokenledger <command> [flags]
   replay     --data DIR [--until POSITION|TIME] [--out FILE]
   replay     --from-kafka --brokers B [--topic T]   (topic default: tokenledger.events)
   restore    --from-kafka --brokers B [--topic T] --data NEWDIR
+  backup     --data DIR --to DEST                a consistent copy, also of a running serve's DIR
   consume    --brokers B [--topic T] --group G [--from-beginning] [--type T] [--max-idle-ms N]
   dev-kafka  [--brokers 3] [--port P]
              (serve, consume and dev-kafka take --help)
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return tl::RunServe(rest);
   if (cmd == "replay") return tl::RunReplay(rest);
   if (cmd == "restore") return tl::RunRestore(rest);
+  if (cmd == "backup") return tl::RunBackup(rest);
   if (cmd == "consume") return tl::RunConsume(rest);
   if (cmd == "dev-kafka") return tl::RunDevKafka(rest);
   if (cmd == "token") return tl::RunTokenCli(rest);

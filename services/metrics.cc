@@ -126,6 +126,10 @@ std::string LedgerMetrics(const Ledger& ledger) {
       "# HELP tokenledger_log_fsync_duration_seconds Time of one group-commit write+fdatasync.\n";
   out += "# TYPE tokenledger_log_fsync_duration_seconds histogram\n";
   out += log.FsyncLatency().Render("tokenledger_log_fsync_duration_seconds");
+  out += MetricFamily("tokenledger_storage_errors_total",
+                      "Group-commit rounds whose write or sync failed, plus writes refused while "
+                      "the event log could not be written.",
+                      "counter", std::to_string(ledger.StorageErrors()));
   out += ProcessMetrics();
   return out;
 }

@@ -24,6 +24,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: tokenledger serve --data DIR [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
+    "         [--accept-log-loss]\n"
     "         [--threads N] [--verify-listen HOST:PORT [--verify-gather-us N]]\n"
     "         [--kafka-brokers HOST:PORT[,...] [--kafka-topic NAME] [--kafka-property k=v]...]\n"
     "  --kafka-brokers turns on the relay of every event to Kafka (also\n"
@@ -36,7 +37,12 @@ constexpr const char* kUsage =
     "  port from one event-loop thread: the data plane for services that verify\n"
     "  on every request (same answers, same durability, higher throughput).\n"
     "  --verify-gather-us bounds how long it holds a group commit for the next\n"
-    "  requests of its other connections (0..100000, default 300; 0 = never).\n";
+    "  requests of its other connections (0..100000, default 300; 0 = never).\n"
+    "  --accept-log-loss starts on a log that lost acknowledged events (it ends\n"
+    "  before DIR/acknowledged.json or the newest snapshot, which serve refuses\n"
+    "  otherwise): prints the positions dropped, sets such snapshots aside as\n"
+    "  *.dropped and goes on from the log's end. One process at a time holds\n"
+    "  DIR/LOCK.\n";
 
 constexpr std::chrono::milliseconds kRelayFlushOnStop{5000};
 
@@ -148,7 +154,7 @@ Json RelayReady(const RelayStats& s) {
 int RunServe(const std::vector<std::string>& args) {
   CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "kafka-brokers",
                               "kafka-topic", "kafka-property", "verify-listen", "verify-gather-us"},
-                   .switches = {"help"},
+                   .switches = {"help", "accept-log-loss"},
                    .repeatable = {"kafka-property"}});
   if (a.ok() && a.Has("help")) {
     std::cout << kUsage;
@@ -212,6 +218,7 @@ int RunServe(const std::vector<std::string>& args) {
   const bool operator_chose_secret = options.bootstrap_secret.has_value();
   // /readyz answers within a probe's timeout even at millions of tokens.
   options.digest_budget_ms = 250;
+  options.accept_log_loss = a.Has("accept-log-loss");
   auto ledger = Ledger::Open(std::move(options));
   if (!ledger.ok()) {
     std::cerr << "serve: cannot open " << *a.Get("data") << ": " << ledger.error().message << "\n";

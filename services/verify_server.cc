@@ -441,7 +441,7 @@ void VerifyServer::HandleVerify(Connection& c, const Http1Request& req) {
   c.waiting_body = std::move(r.body);
   c.state = Connection::State::kWaiting;
   waiting_.push_back({c.id, *staged.pending});
-  last_staged_ = staged.pending->last;
+  last_staged_ = *staged.pending;
   gate_.Staged(SteadyUs());
 }
 
@@ -454,13 +454,13 @@ void VerifyServer::MaybeRequestDurable() {
   const size_t could_stage = connections_.size() - std::min(connections_.size(), in_rounds);
   if (!gate_.ShouldStart(could_stage, RoundSlotFree(), SteadyUs())) return;
   // One request for durability covering everything staged since the last.
-  const Position p = last_staged_;
+  const Position p = last_staged_.last;
   gate_.Started();
   if (options_.request_durable) {
-    in_flight_.push_back(p);
+    in_flight_.push_back(last_staged_);
     options_.request_durable(p);
   } else if (waiter_) {
-    in_flight_.push_back(p);
+    in_flight_.push_back(last_staged_);
     waiter_->Request(p);
   } else {
     // The loop syncs itself: what it gathered is all it would do meanwhile,
@@ -471,10 +471,8 @@ void VerifyServer::MaybeRequestDurable() {
 }
 
 bool VerifyServer::RoundSlotFree() {
-  if (!in_flight_.empty()) {  // only rounds that another thread syncs
-    const Position durable = ledger_.log().DurablePosition();
-    while (!in_flight_.empty() && in_flight_.front() <= durable) in_flight_.pop_front();
-  }
+  // Only rounds that another thread syncs; a failed one is over too.
+  while (!in_flight_.empty() && ledger_.Settled(in_flight_.front())) in_flight_.pop_front();
   return in_flight_.size() < std::max<size_t>(1, options_.durable_threads);
 }
 
@@ -486,16 +484,22 @@ int64_t VerifyServer::WaitUs() {
 }
 
 void VerifyServer::AnswerDurable() {
-  const Position durable = ledger_.log().DurablePosition();
-  while (!waiting_.empty() && waiting_.front().pending.last <= durable) {
+  while (!waiting_.empty()) {
+    // Durable: answer. A failed write: answer its error, never the decision.
+    std::optional<Status> settled = ledger_.Settled(waiting_.front().pending);
+    if (!settled) break;
     Waiting w = waiting_.front();
     waiting_.pop_front();
-    ledger_.Durable(w.pending);
+    if (settled->ok()) ledger_.Durable(w.pending);
     auto it = connections_.find(w.connection);
     if (it == connections_.end()) continue;  // the client left; its event stands
     Connection& c = *it->second;
     std::string body = std::move(c.waiting_body);
-    Answer(c, 200, "application/json", body);
+    if (settled->ok()) {
+      Answer(c, 200, "application/json", body);
+    } else {
+      AnswerError(c, settled->error());
+    }
     if (connections_.count(w.connection) && c.state == Connection::State::kReading) {
       ProcessInput(c);  // a pipelined request may be buffered already
     }

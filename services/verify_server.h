@@ -130,8 +130,9 @@ class VerifyServer {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::deque<Waiting> waiting_;         // in position order (one thread stages them)
   RoundGate gate_;              // what was staged since the last round, and since when
-  Position last_staged_;        // the newest of it
-  std::deque<Position> in_flight_;  // rounds other threads sync, not yet known durable
+  Ledger::Pending last_staged_;  // the newest of it
+  // Rounds other threads sync, not yet known settled (Ledger::Settled).
+  std::deque<Ledger::Pending> in_flight_;
   std::string log_lines_;
   // Declared last: its threads call WakeForDurable until it is destroyed.
   std::unique_ptr<DurableWaiter> waiter_;

@@ -7,17 +7,24 @@
 #include <httplib.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "events/event.h"
@@ -158,6 +165,7 @@ class Server {
 
   int port() const { return port_; }
   int verify_port() const { return verify_port_; }
+  pid_t pid() const { return pid_; }
   std::string addr() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::vector<std::string>& stdout_lines() const { return stdout_lines_; }
 
@@ -211,8 +219,19 @@ class CliTest : public ::testing::Test {
     close(in);
     close(out);
     close(err);
+    // Bounded: a command that should have exited (a refused serve) fails
+    // the test instead of hanging it.
     int status = 0;
-    waitpid(pid, &status, 0);
+    bool exited = false;
+    for (int i = 0; i < 6000 && !exited; ++i) {
+      exited = waitpid(pid, &status, WNOHANG) == pid;
+      if (!exited) poll(nullptr, 0, 10);
+    }
+    if (!exited) {
+      ADD_FAILURE() << "command still running after 60 s";
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    }
     Outcome r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.out = ReadFile(out_path);
@@ -627,6 +646,14 @@ TEST_F(CliTest, ALostLastRecordIsReportedByVerifyReplayAndExport) {
 
   Outcome verified = Tokenledger({"log", "verify", "--data", data_}, "");
   EXPECT_EQ(verified.exit_code, 1);
+  EXPECT_NE(verified.err.find("position " + std::to_string(position) + " was acknowledged (" +
+                              data_ + "/acknowledged.json) but the log ends at position " + before),
+            std::string::npos)
+      << verified.err;
+  // Without the high-water mark, the snapshot proves the same.
+  std::filesystem::remove(data_ + "/acknowledged.json");
+  verified = Tokenledger({"log", "verify", "--data", data_}, "");
+  EXPECT_EQ(verified.exit_code, 1);
   EXPECT_NE(verified.err.find("covers position " + std::to_string(position) +
                               " but the log ends at position " + before),
             std::string::npos)
@@ -642,6 +669,316 @@ TEST_F(CliTest, ALostLastRecordIsReportedByVerifyReplayAndExport) {
   EXPECT_NE(exported.err.find("log export: warning: the record after position " + before),
             std::string::npos)
       << exported.err;
+}
+
+// One process at a time writes a data directory: a second serve on it exits
+// at once naming the holder, the first one keeps serving, and the read-only
+// commands work beside it without changing anything.
+TEST_F(CliTest, ASecondServeIsRefusedAndReadersWorkBesideTheFirst) {
+  Json t = TokenJson({"create", "--name", "first"});
+  const std::string pid = std::to_string(server_->pid());
+  EXPECT_EQ(ReadFile(data_ + "/LOCK"), pid + "\n");
+
+  Outcome second = Tokenledger({"serve", "--data", data_, "--listen", "127.0.0.1:0"}, "");
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  EXPECT_NE(second.err.find("in use by process " + pid), std::string::npos) << second.err;
+  EXPECT_EQ(ReadFile(data_ + "/LOCK"), pid + "\n");  // the holder's pid stays
+
+  TokenJson({"create", "--name", "still served"});
+  const uint64_t position = Readyz()["position"];
+  const std::string segment = data_ + "/log/" + logfmt::SegmentFileName(Position(1));
+  const std::string bytes = ReadFile(segment);
+  Outcome verified = Tokenledger({"log", "verify", "--data", data_}, "");
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_NE(verified.out.find("last position: " + std::to_string(position) + "\n"),
+            std::string::npos)
+      << verified.out;
+  EXPECT_NE(verified.out.find("while process " + pid + " writes the log"), std::string::npos)
+      << verified.out;
+  Outcome replayed = Tokenledger({"replay", "--data", data_}, "");
+  EXPECT_EQ(replayed.exit_code, 0) << replayed.err;
+  EXPECT_NE(replayed.out.find("\nposition: " + std::to_string(position) + "\n"), std::string::npos)
+      << replayed.out;
+  Outcome exported = Tokenledger({"log", "export", "--data", data_}, "");
+  EXPECT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_EQ(ReadFile(segment), bytes);  // the readers cut nothing
+  TokenJson({"show", t["id"]});
+  EXPECT_EQ(server_->Stop(), 0);
+
+  // Once the holder is gone, the next one takes the lock.
+  server_ = std::make_unique<Server>(data_, dir_.sub("serve2.stderr"));
+  EXPECT_EQ(ReadFile(data_ + "/LOCK"), std::to_string(server_->pid()) + "\n");
+}
+
+// The newest segment cut to half with no snapshot: serve refuses naming the
+// acknowledged position and where the log ends, `log verify` fails alike;
+// --accept-log-loss starts and prints what it dropped.
+TEST_F(CliTest, AShortenedLogIsRefusedUntilTheLossIsAccepted) {
+  for (int i = 0; i < 30; ++i) TokenJson({"create", "--name", "t" + std::to_string(i)});
+  const uint64_t acknowledged = Readyz()["position"];
+  EXPECT_EQ(server_->Stop(), 0);
+  std::filesystem::remove_all(data_ + "/snapshots");
+  const std::string segment = data_ + "/log/" + logfmt::SegmentFileName(Position(1));
+  std::filesystem::resize_file(segment, std::filesystem::file_size(segment) / 2);
+  const auto half = std::filesystem::file_size(segment);
+
+  Outcome refused = Tokenledger({"serve", "--data", data_, "--listen", "127.0.0.1:0"}, "");
+  EXPECT_EQ(refused.exit_code, 1);
+  const std::string mark = "position " + std::to_string(acknowledged) + " was acknowledged";
+  EXPECT_NE(refused.err.find(mark), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("last intact event is position "), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--accept-log-loss"), std::string::npos) << refused.err;
+  EXPECT_EQ(std::filesystem::file_size(segment), half);  // nothing was cut
+  Outcome verified = Tokenledger({"log", "verify", "--data", data_}, "");
+  EXPECT_EQ(verified.exit_code, 1);
+  EXPECT_NE(verified.err.find(mark), std::string::npos) << verified.err;
+
+  const std::string err_path = dir_.sub("accept.stderr");
+  server_ = std::make_unique<Server>(data_, err_path, kAdmin,
+                                     std::vector<std::string>{"--accept-log-loss"});
+  const uint64_t kept = Readyz()["position"];
+  EXPECT_LT(kept, acknowledged);
+  EXPECT_NE(ReadFile(err_path).find("positions " + std::to_string(kept + 1) + " to " +
+                                    std::to_string(acknowledged) + " (" +
+                                    std::to_string(acknowledged - kept) +
+                                    " acknowledged events) are missing from the log and are "
+                                    "dropped"),
+            std::string::npos)
+      << ReadFile(err_path);
+  EXPECT_EQ(server_->Stop(), 0);
+  server_ = std::make_unique<Server>(data_, dir_.sub("after.stderr"));
+  EXPECT_EQ(Readyz()["position"], kept);
+}
+
+// Every file the server writes is its owner's alone, whatever the umask.
+TEST(CliFiles, AreTheOwnersAloneWhateverTheUmask) {
+  TempDir dir;
+  const std::string data = dir.sub("data");
+  const mode_t old_umask = umask(022);
+  {
+    Server s(data, dir.sub("serve.stderr"));
+    httplib::Client c("127.0.0.1", s.port());
+    auto r = c.Post("/v1/tokens", {{"Authorization", std::string("Bearer ") + kAdmin}},
+                    R"({"name":"t"})", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 201) << r->body;
+    EXPECT_EQ(s.Stop(), 0);  // writes a snapshot and the high-water mark
+  }
+  umask(old_umask);
+  size_t files = 0;
+  auto mode = [](const std::filesystem::path& p) {
+    struct stat st {};
+    EXPECT_EQ(stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 0777;
+  };
+  EXPECT_EQ(mode(data), 0700u);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data)) {
+    if (entry.is_directory()) {
+      EXPECT_EQ(mode(entry.path()), 0700u) << entry.path();
+    } else {
+      EXPECT_EQ(mode(entry.path()), 0600u) << entry.path();
+      ++files;
+    }
+  }
+  EXPECT_GE(files, 4u);  // LOCK, acknowledged.json, a segment, a snapshot
+  EXPECT_TRUE(std::filesystem::exists(data + "/LOCK"));
+  EXPECT_TRUE(std::filesystem::exists(data + "/acknowledged.json"));
+  EXPECT_TRUE(std::filesystem::exists(data + "/snapshots"));
+}
+
+// A full disk, for real: a 2 MiB tmpfs is filled while serve writes to it.
+// Writes (creates, and verifications on both ports) answer 503 naming the
+// cause, the process lives on, reads, /healthz and /metrics answer, /readyz
+// says why it is not ready; once space is freed writes resume without a
+// restart, the log verifies, and every acknowledged write is in it.
+TEST(CliDiskFull, WritesAnswer503AndResumeWhenSpaceReturns) {
+  TempDir dir;
+  const std::string mnt = dir.sub("mnt");
+  std::filesystem::create_directories(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=2m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs on " << mnt << " (" << std::strerror(errno)
+                 << "): this test needs root (CAP_SYS_ADMIN) to fill a small file system";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const std::string data = mnt + "/data";
+  const std::string err_path = dir.sub("serve.stderr");
+  auto server = std::make_unique<Server>(
+      data, err_path, kAdmin, std::vector<std::string>{"--verify-listen", "127.0.0.1:0"});
+  ASSERT_GT(server->verify_port(), 0);
+  httplib::Client main("127.0.0.1", server->port());
+  httplib::Client plane("127.0.0.1", server->verify_port());
+  const httplib::Headers auth{{"Authorization", std::string("Bearer ") + kAdmin}};
+  std::vector<std::string> created;  // ids of acknowledged creates
+  auto create = [&] {
+    auto r = main.Post("/v1/tokens", auth, R"({"name":"t"})", "application/json");
+    EXPECT_TRUE(r);
+    if (r && r->status == 201) created.push_back(Json::parse(r->body)["id"]);
+    return r;
+  };
+  ASSERT_EQ(create()->status, 201);
+  auto t = main.Post("/v1/tokens", auth, R"({"name":"verified"})", "application/json");
+  ASSERT_TRUE(t && t->status == 201);
+  const Json token = Json::parse(t->body);
+  const std::string verify_body = Json{{"token", token["token"]}}.dump();
+  size_t verified = 0;  // acknowledged verifications (one token.used each)
+  auto verify = [&](httplib::Client& c) {
+    auto r = c.Post("/v1/verify", auth, verify_body, "application/json");
+    EXPECT_TRUE(r);
+    if (r && r->status == 200) {
+      EXPECT_EQ(Json::parse(r->body)["valid"], true) << r->body;
+      ++verified;
+    }
+    return r;
+  };
+
+  // Fill the file system.
+  const std::string filler = mnt + "/filler";
+  {
+    const int fd = open(filler.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    const std::string block(64 << 10, 'x');
+    while (write(fd, block.data(), block.size()) > 0) {
+    }
+    EXPECT_EQ(errno, ENOSPC);
+    const std::string small(512, 'x');
+    while (write(fd, small.data(), small.size()) > 0) {
+    }
+    close(fd);
+  }
+  // The log's preallocated space takes writes for a while; then they fail.
+  std::optional<httplib::Result> refused;
+  for (int i = 0; i < 20000 && !refused; ++i) {
+    auto r = verify(i % 2 ? plane : main);
+    ASSERT_TRUE(r && (r->status == 200 || r->status == 503))
+        << i << ": " << (r ? r->body : httplib::to_string(r.error())) << "\n"
+        << ReadFile(err_path);
+    if (r->status == 503) refused.emplace(std::move(r));
+  }
+  ASSERT_TRUE(refused) << "the disk never filled up";
+  const Json problem = Json::parse((**refused).body);
+  EXPECT_EQ(problem["type"], "urn:tokenledger:problem:storage-unavailable") << problem;
+  EXPECT_NE(problem["detail"].get<std::string>().find("no space left on device"), std::string::npos)
+      << problem;
+  for (httplib::Client* c : {&main, &plane}) {
+    auto r = verify(*c);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503) << r->body;
+  }
+  auto refused_create = create();
+  ASSERT_TRUE(refused_create);
+  EXPECT_EQ(refused_create->status, 503) << refused_create->body;
+  // Still alive: reads, liveness, readiness (with why) and metrics answer.
+  EXPECT_EQ(waitpid(server->pid(), nullptr, WNOHANG), 0);
+  auto health = main.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto got = main.Get("/v1/tokens/" + token["id"].get<std::string>(), auth);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200);
+  auto ready = main.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_NE(ready->body.find("no space left on device"), std::string::npos) << ready->body;
+  auto metrics = main.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("# TYPE tokenledger_storage_errors_total counter"),
+            std::string::npos);
+  EXPECT_EQ(metrics->body.find("tokenledger_storage_errors_total 0\n"), std::string::npos);
+
+  // Space returns: writes resume on their own (after the retry back-off).
+  std::filesystem::remove(filler);
+  bool resumed = false;
+  for (int i = 0; i < 100 && !resumed; ++i) {
+    poll(nullptr, 0, 100);
+    auto r = verify(i % 2 ? plane : main);
+    resumed = r && r->status == 200;
+  }
+  ASSERT_TRUE(resumed) << ReadFile(err_path);
+  ASSERT_EQ(create()->status, 201);
+  ASSERT_EQ(verify(plane)->status, 200);
+  ready = main.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  EXPECT_EQ(server->Stop(), 0);
+  EXPECT_EQ(ReadFile(err_path).find("fatal"), std::string::npos) << ReadFile(err_path);
+
+  // Every acknowledged write is in a log that verifies; nothing else is.
+  auto run = [&](std::vector<std::string> args) {
+    const std::string out_path = dir.sub("out"), cmd_err = dir.sub("err");
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int err = open(cmd_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    pid_t pid = Spawn(std::move(args), {}, -1, out, err);
+    close(out);
+    close(err);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(cmd_err);
+    return ReadFile(out_path);
+  };
+  EXPECT_NE(run({"log", "verify", "--data", data}).find("ok"), std::string::npos);
+  size_t used = 0;
+  std::set<std::string> subjects;
+  std::istringstream lines(run({"log", "export", "--data", data}));
+  for (std::string line; std::getline(lines, line);) {
+    const Json e = Json::parse(line);
+    if (e["type"] == "token.used" && e["subject"] == token["id"]) ++used;
+    if (e["type"] == "token.created") subjects.insert(e["subject"].get<std::string>());
+  }
+  EXPECT_EQ(used, verified);
+  for (const std::string& id : created) EXPECT_EQ(subjects.count(id), 1u) << id;
+  EXPECT_EQ(subjects.size(), created.size() + 2);  // + the admin and the verified token
+}
+
+// A backup taken while serve writes holds a prefix of the live history: its
+// replay has the digest the live log has at the backup's position, and
+// serve starts on it.
+TEST_F(CliTest, ABackupUnderWriteLoadRestoresTheSameState) {
+  Json t = TokenJson({"create", "--name", "loaded"});
+  const std::string body = Json{{"token", t["token"]}}.dump();
+  std::atomic<bool> stop{false};
+  std::atomic<int> verified{0};
+  std::thread load([&] {
+    httplib::Client c("127.0.0.1", server_->port());
+    const httplib::Headers auth{{"Authorization", std::string("Bearer ") + kAdmin}};
+    while (!stop) {
+      auto r = c.Post("/v1/verify", auth, body, "application/json");
+      if (r && r->status == 200) ++verified;
+    }
+  });
+  while (verified < 200) poll(nullptr, 0, 10);
+  const std::string dest = dir_.sub("backup");
+  Outcome backup = Tokenledger({"backup", "--data", data_, "--to", dest}, "");
+  const int during = verified;
+  while (verified < during + 200) poll(nullptr, 0, 10);
+  stop = true;
+  load.join();
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  const std::string prefix = "backup of position ";
+  ASSERT_EQ(backup.out.rfind(prefix, 0), 0u) << backup.out;
+  const std::string position = std::to_string(std::stoull(backup.out.substr(prefix.size())));
+  EXPECT_GT(std::stoull(position), 200u);
+  const uint64_t live = Readyz()["position"];
+  EXPECT_LT(std::stoull(position), live);  // the load went on after the backup
+  EXPECT_EQ(server_->Stop(), 0);
+
+  Outcome from_backup = Tokenledger({"replay", "--data", dest}, "");
+  ASSERT_EQ(from_backup.exit_code, 0) << from_backup.err;
+  EXPECT_NE(from_backup.out.find("\nposition: " + position + "\n"), std::string::npos)
+      << from_backup.out;
+  Outcome from_live = Tokenledger({"replay", "--data", data_, "--until", position}, "");
+  ASSERT_EQ(from_live.exit_code, 0) << from_live.err;
+  EXPECT_EQ(from_backup.out, from_live.out);
+  Outcome verified_backup = Tokenledger({"log", "verify", "--data", dest}, "");
+  EXPECT_EQ(verified_backup.exit_code, 0) << verified_backup.err;
+
+  server_ = std::make_unique<Server>(dest, dir_.sub("restored.stderr"));
+  Json ready = Readyz();
+  EXPECT_EQ(ready["position"], std::stoull(position));
+  const std::string digest_line = "digest: " + ready["digest"].get<std::string>() + "\n";
+  EXPECT_NE(from_backup.out.find(digest_line), std::string::npos) << from_backup.out;
 }
 
 // An event altered on disk with fresh CRCs (its hash left as it was) stops

@@ -192,7 +192,7 @@ bool DriveThreads(EventLog& log, std::vector<Writer>& writers, double seconds, s
           failed = true;
           return;
         }
-        log.WaitDurable(*last);
+        (void)log.WaitDurable(*last);
         w->Acknowledge(SteadyClock::now());
       }
     });

@@ -198,7 +198,7 @@ int Generate(const std::string& dir, uint64_t events, uint64_t tokens) {
                    static_cast<unsigned long long>(tokens + k), SecondsSince(start));
     }
   }
-  (*log)->WaitDurable(last);
+  if (!(*log)->WaitDurable(last).ok()) return 1;
   const double secs = SecondsSince(start);
   std::printf("generated %llu events over %llu tokens in %.1f s (%.0f events/s, %llu segments)\n",
               static_cast<unsigned long long>(last.value()),
