@@ -141,6 +141,41 @@ TEST(LogRecovery, RewrittenRecordWithValidCrcFailsHashVerification) {
   }
 }
 
+// A record re-framed with fresh CRCs whose actor is no longer UTF-8: no
+// writer could have hashed it, and verifying it must refuse the log rather
+// than stop the process (serializing such a string throws).
+TEST(LogRecovery, EnvelopeStringThatIsNotUtf8FailsVerification) {
+  TempDir dir;
+  const auto [seg, last_offset] = WriteLog(dir.path());
+  uint64_t offset = 0;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const ScannedRecord& r) {
+                if (r.event.position == Position(3)) offset = r.offset;
+                return true;
+              }).ok());
+  std::string bytes = ReadWholeFile(seg).value();
+  const uint32_t len = logfmt::LoadU32(bytes.data() + offset);
+  const size_t payload = offset + logfmt::kRecordHeaderSize;
+  const size_t actor = bytes.find("system", payload);
+  ASSERT_LT(actor, payload + len);
+  bytes[actor] = '\xff';
+  auto store_u32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  store_u32(offset + 4, Crc32c(std::string_view(bytes).substr(payload, len)));
+  store_u32(offset + 8, Crc32c(std::string_view(bytes).substr(offset, 8)));
+  ASSERT_TRUE(WriteFileAtomically(seg, bytes).ok());
+
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [](const ScannedRecord&) { return true; }).ok());
+  for (bool parse_data : {true, false}) {
+    auto verified = ScanLog(dir.path(), {.parse_data = parse_data, .verify_hashes = true},
+                            [](const ScannedRecord&) { return true; });
+    ASSERT_FALSE(verified.ok());
+    EXPECT_EQ(verified.error().code, ErrorCode::kCorruption);
+    EXPECT_NE(verified.error().message.find("position 3"), std::string::npos)
+        << verified.error().message;
+  }
+}
+
 // A stream whose versions skip (1,2,3,4,7,...) in a log whose CRCs and hash
 // chain are intact: Open refuses it, naming the position, as `log verify` does.
 TEST(LogRecovery, StreamVersionsOutOfOrderAreRefused) {

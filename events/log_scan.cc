@@ -103,8 +103,16 @@ Result<ScanSummary> ScanLog(const std::string& dir, const ScanOptions& options,
           if (hex_hashes ? e.prev_hash != summary.last_hash : raw_hashes.prev != last_raw_hash) {
             return "hash chain broken: prev_hash differs";
           }
-          if (verify && ComputeHash(e, data_bytes) != e.hash) {
-            return "hash mismatch: the event was altered";
+          if (verify) {
+            // A string of the envelope that is not UTF-8 has no canonical
+            // form (no writer could have hashed it): serializing it throws.
+            std::string computed;
+            try {
+              computed = ComputeHash(e, data_bytes);
+            } catch (const Json::exception&) {
+              return "record does not decode";
+            }
+            if (computed != e.hash) return "hash mismatch: the event was altered";
           }
           if (options.check_stream_versions) {
             Version& v =

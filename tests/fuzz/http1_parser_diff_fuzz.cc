@@ -92,10 +92,9 @@ Parsed Beast(std::string_view input) {
     const size_t n =
         parser.put(boost::asio::const_buffer(input.data() + used, input.size() - used), ec);
     used += n;
-    if (ec == http::error::need_more) {
-      if (n == 0) return out;
-      continue;
-    }
+    // All the bytes there are were given: Beast's read loop would read more
+    // before calling again.
+    if (ec == http::error::need_more) return out;
     if (ec) {
       out.verdict = Verdict::kRefuse;
       out.error = ec.message();
