@@ -2,15 +2,18 @@
 // parse of the same bytes, and the command decoders (services/commands.h) on
 // whatever it accepts. The two parsers agree on accept/refuse except for the
 // intended differences (README.md): an empty body is null for us, a key
-// repeated in one object and a raw NUL are refused by us. What a decoder
+// repeated in one object, a raw NUL and nesting deeper than kMaxJsonDepth
+// are refused by us. What a decoder
 // accepts, encoded back into a body, decodes to an equal command.
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "events/json_text.h"
 #include "events/time_format.h"
 #include "services/commands.h"
 #include "services/http_common.h"
@@ -23,11 +26,13 @@ using tl::Json;
 
 constexpr int64_t kNowMs = 1'780'000'000'000;  // 2026-05-28
 
-// Whether some object in the document repeats a key: a SAX walk of our own,
-// apart from ParseJsonBody's parse callback.
+// Whether some object in the document repeats a key, and how deep it nests:
+// a SAX walk of our own, apart from ParseJsonBody's parse callback and its
+// depth scan.
 class DuplicateKeyFinder : public nlohmann::json_sax<Json> {
  public:
   bool repeated = false;
+  size_t max_depth = 0;
   bool null() override { return true; }
   bool boolean(bool) override { return true; }
   bool number_integer(number_integer_t) override { return true; }
@@ -37,6 +42,7 @@ class DuplicateKeyFinder : public nlohmann::json_sax<Json> {
   bool binary(binary_t&) override { return true; }
   bool start_object(std::size_t) override {
     open_.emplace_back();
+    Enter();
     return true;
   }
   bool key(string_t& k) override {
@@ -45,16 +51,25 @@ class DuplicateKeyFinder : public nlohmann::json_sax<Json> {
   }
   bool end_object() override {
     open_.pop_back();
+    --depth_;
     return true;
   }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
+  bool start_array(std::size_t) override {
+    Enter();
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
     return false;
   }
 
  private:
+  void Enter() { max_depth = std::max(max_depth, ++depth_); }
   std::vector<std::set<std::string>> open_;
+  size_t depth_ = 0;
 };
 
 const char* IntervalName(tl::RefillInterval i) {
@@ -173,16 +188,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Json ref = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   const bool ref_ok = !ref.is_discarded();
   bool repeated = false;
+  size_t depth = 0;
   if (ref_ok) {
     DuplicateKeyFinder finder;
     Json::sax_parse(text.begin(), text.end(), &finder);
     repeated = finder.repeated;
+    depth = finder.max_depth;
   }
   const bool has_nul = text.find('\0') != std::string_view::npos;
-  // The intended differences: empty = null; NUL and repeated keys refused.
-  const bool want_ok = text.empty() || (ref_ok && !repeated && !has_nul);
-  FUZZ_CHECK(ours.ok() == want_ok, "ParseJsonBody %s, nlohmann %s (repeated key %d, NUL %d)",
-             ours.ok() ? "accepts" : "refuses", ref_ok ? "accepts" : "refuses", repeated, has_nul);
+  const bool too_deep = depth > tl::kMaxJsonDepth;
+  // The intended differences: empty = null; NUL, repeated keys and nesting
+  // beyond the bound refused.
+  const bool want_ok = text.empty() || (ref_ok && !repeated && !has_nul && !too_deep);
+  FUZZ_CHECK(
+      ours.ok() == want_ok, "ParseJsonBody %s, nlohmann %s (repeated key %d, NUL %d, depth %zu)",
+      ours.ok() ? "accepts" : "refuses", ref_ok ? "accepts" : "refuses", repeated, has_nul, depth);
   if (!ours.ok()) {
     FUZZ_CHECK(ours.error().code == tl::ErrorCode::kInvalidArgument, "error code");
     return 0;
