@@ -1,8 +1,9 @@
 #pragma once
 
-// A real HttpApi on a loopback socket for integration tests: a fresh data
-// dir, a FakeClock (tests move time instead of sleeping), a Ledger and the
-// server on its own thread, plus a small JSON client.
+// The real front end (HttpApi's routes on HttpServer's event loop, or on
+// HttpsServer with a certificate) on a loopback socket for integration tests:
+// a fresh data dir, a FakeClock (tests move time instead of sleeping), a
+// Ledger and the server on its own thread, plus a small JSON client.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -25,6 +26,8 @@
 #include "events/log_test_util.h"
 #include "events/time_format.h"
 #include "services/http_api.h"
+#include "services/http_server.h"
+#include "services/https_server.h"
 #include "services/ledger.h"
 
 namespace tl::testing {
@@ -161,7 +164,8 @@ class CaptureStderr {
 struct ServerOptions {
   int64_t start_ms = DefaultStartMs();
   HttpOptions http;
-  int threads = 16;
+  HttpServerOptions server;         // log_sink: stderr unless set
+  int threads = 16;                 // HttpsServer's
   uint64_t max_feed_scan = 10'000;  // LedgerOptions::max_feed_scan
 };
 
@@ -170,21 +174,33 @@ class TestServer {
  public:
   explicit TestServer(ServerOptions options = {}) : clock_(options.start_ms) {
     Open(options);
-    HttpOptions http = options.http;
-    http.threads = options.threads;
-    api_ = std::make_unique<HttpApi>(*ledger_, std::move(http));
-    auto port = api_->Bind("127.0.0.1", 0);
+    api_ = std::make_unique<HttpApi>(*ledger_, options.http);
+    tls_ = !options.http.tls_cert.empty();
+    Result<int> port = 0;
+    if (tls_) {
+      https_ = std::make_unique<HttpsServer>(*api_, options.threads);
+      port = https_->Bind("127.0.0.1", 0);
+    } else {
+      server_ = std::make_unique<HttpServer>(*api_, options.server);
+      port = server_->Bind("127.0.0.1", 0);
+    }
     if (!port.ok()) {
       ADD_FAILURE() << "bind: " << port.error().message;
       return;
     }
     port_ = *port;
-    tls_ = !options.http.tls_cert.empty();
-    thread_ = std::thread([this] { api_->Run(); });
+    thread_ = std::thread([this] {
+      if (https_) {
+        https_->Run();
+      } else {
+        server_->Run();
+      }
+    });
     WaitServing();
   }
   ~TestServer() {
     StopServer();
+    api_.reset();
     ledger_.reset();
   }
   TestServer(const TestServer&) = delete;
@@ -193,14 +209,18 @@ class TestServer {
   // Stops the HTTP server and waits for its threads: every request log line
   // has been written when this returns. The ledger stays open.
   void StopServer() {
-    if (api_) api_->Stop();
+    if (server_) server_->Stop();
+    if (https_) https_->Stop();
     if (thread_.joinable()) thread_.join();
-    api_.reset();
+    server_.reset();
+    https_.reset();
   }
 
   FakeClock& clock() { return clock_; }
   Ledger& ledger() { return *ledger_; }
   HttpApi& api() { return *api_; }
+  // The plain-HTTP server (nullptr for HTTPS), e.g. to bind a verify-only port.
+  HttpServer* server() { return server_.get(); }
   const TempDir& dir() const { return dir_; }
   int port() const { return port_; }
   uint64_t Position() const { return ledger_->log().DurablePosition().value(); }
@@ -287,6 +307,8 @@ class TestServer {
   FakeClock clock_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<HttpApi> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<HttpsServer> https_;
   std::thread thread_;
   int port_ = 0;
   bool tls_ = false;

@@ -1,8 +1,6 @@
-// Integration tests of the data plane (VerifyServer): POST /v1/verify on its
-// own event-loop listener, on a real loopback socket, next to the HttpApi of
+// Integration tests of the data plane: POST /v1/verify on a verify-only
+// listener of HttpServer, on a real loopback socket, next to the main port of
 // the same ledger.
-
-#include "services/verify_server.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -16,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "services/http_server.h"
 #include "services/secret.h"
 #include "tests/http_test_util.h"
 
@@ -30,18 +29,17 @@ using testing::ToReply;
 
 std::string Secret(const Json& created) { return created.at("token").get<std::string>(); }
 
-// A VerifyServer on the TestServer's ledger, serving on its own thread, with
+// A verify-only HttpServer on the TestServer's ledger, serving on its own thread, with
 // its request log lines kept for the test.
 class DataPlane {
  public:
-  explicit DataPlane(TestServer& s, VerifyServerOptions options = {}) {
+  explicit DataPlane(TestServer& s, HttpServerOptions options = {}) {
     options.log_sink = [this](std::string_view lines) {
       std::lock_guard<std::mutex> l(mu_);
       log_.append(lines);
     };
-    server_ = std::make_unique<VerifyServer>(s.ledger(), s.api().metrics(), s.api().verify_route(),
-                                             std::move(options));
-    auto port = server_->Bind("127.0.0.1", 0);
+    server_ = std::make_unique<HttpServer>(s.api(), std::move(options));
+    auto port = server_->Bind("127.0.0.1", 0, /*verify_only=*/true);
     if (!port.ok()) {
       ADD_FAILURE() << port.error().message;
       return;
@@ -54,7 +52,7 @@ class DataPlane {
     if (server_) server_->Stop();
     if (thread_.joinable()) thread_.join();
   }
-  VerifyServer& server() { return *server_; }
+  HttpServer& server() { return *server_; }
   int port() const { return port_; }
   std::string Log() {
     std::lock_guard<std::mutex> l(mu_);
@@ -73,7 +71,7 @@ class DataPlane {
   }
 
  private:
-  std::unique_ptr<VerifyServer> server_;
+  std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   int port_ = 0;
   std::mutex mu_;
@@ -159,8 +157,8 @@ Json BodyOf(const std::string& response) {
 // so staged events stay staged until Release().
 class HeldDurability {
  public:
-  VerifyServerOptions Options() {
-    VerifyServerOptions o;
+  HttpServerOptions Options() {
+    HttpServerOptions o;
     o.request_durable = [this](Position p) {
       std::lock_guard<std::mutex> l(mu_);
       requested_.push_back(p);
@@ -172,8 +170,7 @@ class HeldDurability {
   std::optional<Position> WaitForRequests(
       size_t n, std::chrono::milliseconds patience = std::chrono::seconds(10)) {
     std::unique_lock<std::mutex> l(mu_);
-    if (!cv_.wait_for(l, patience, [&] { return requested_.size() >= n; }))
-      return std::nullopt;
+    if (!cv_.wait_for(l, patience, [&] { return requested_.size() >= n; })) return std::nullopt;
     return requested_.back();
   }
   // Makes everything staged durable and tells the data plane.
@@ -303,8 +300,8 @@ TEST(VerifyServerTest, AnswersOnlyOnceTheEventIsDurable) {
 
 // Held durability; a round waits for every open connection to have a
 // request staged, or for `max_gather_us`.
-VerifyServerOptions GatherAll(HeldDurability& held, int64_t max_gather_us) {
-  VerifyServerOptions o = held.Options();
+HttpServerOptions GatherAll(HeldDurability& held, int64_t max_gather_us) {
+  HttpServerOptions o = held.Options();
   o.gather.gather_fraction = 1.0;
   o.gather.max_gather_us = max_gather_us;
   return o;
@@ -508,7 +505,7 @@ TEST(VerifyServerTest, LogLinesAndMetricsNeverHoldASecret) {
 
 TEST(VerifyServerTest, IdleConnectionsAreClosed) {
   TestServer s;
-  VerifyServerOptions options;
+  HttpServerOptions options;
   options.idle_timeout_ms = 100;
   DataPlane dp(s, options);
   const int fd = ConnectAndSend(dp.port(), "POST /v1/ver");  // a request that never finishes
@@ -527,7 +524,7 @@ class VerifyServerSyncTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(VerifyServerSyncTest, BothListenersNeverSpendMoreThanGranted) {
   TestServer s;
-  VerifyServerOptions o;
+  HttpServerOptions o;
   o.durable_threads = GetParam();
   DataPlane dp(s, o);
   constexpr int kCredits = 60, kThreads = 6, kEach = 20;
