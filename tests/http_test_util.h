@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "events/clock.h"
 #include "events/log_test_util.h"
@@ -128,6 +129,71 @@ inline Reply RawExchange(int port, const std::string& request, int timeout_s = 1
   out.raw = got.substr(header_end + 4);
   out.body = Json::parse(out.raw, nullptr, false);
   return out;
+}
+
+// A connected loopback socket to `port` (receive timeout 10 s), or -1.
+inline int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+inline void SendAll(int fd, const std::string& bytes) {
+  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+}
+
+// Connect, then SendAll(bytes): the socket, or -1 after a test failure.
+inline int ConnectAndSend(int port, const std::string& bytes) {
+  const int fd = Connect(port);
+  if (fd < 0) {
+    ADD_FAILURE() << "cannot connect to port " << port;
+    return -1;
+  }
+  if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    ADD_FAILURE() << "cannot send to port " << port;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads until `count` whole responses (Content-Length framed) have arrived,
+// or the peer closes, or 10 s pass. Returns each response's bytes.
+inline std::vector<std::string> ReadResponses(int fd, size_t count) {
+  std::string got;
+  std::vector<std::string> out;
+  char buf[4096];
+  while (out.size() < count) {
+    const size_t head_end = got.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const size_t cl = got.find("Content-Length: ");
+      if (cl != std::string::npos && cl < head_end) {
+        const size_t len = std::stoul(got.substr(cl + 16));
+        if (got.size() >= head_end + 4 + len) {
+          out.push_back(got.substr(0, head_end + 4 + len));
+          got.erase(0, head_end + 4 + len);
+          continue;
+        }
+      }
+    }
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+inline Json BodyOf(const std::string& response) {
+  return Json::parse(response.substr(response.find("\r\n\r\n") + 4), nullptr, false);
 }
 
 // Redirects stderr (fd 2) to a file for its lifetime.
