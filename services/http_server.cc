@@ -4,6 +4,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <signal.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -198,9 +201,14 @@ struct HttpServer::Connection {
     kWriting,    // its answer is (partly) queued in `out`
     kLingering,  // answered and shut for writing; what still arrives is discarded
   };
+  ~Connection() {
+    if (ssl != nullptr) SSL_free(ssl);
+  }
   uint64_t id = 0;
   int fd = -1;
-  bool verify_only = false;  // accepted on a verify-only listener
+  bool verify_only = false;       // accepted on a verify-only listener
+  SSL* ssl = nullptr;             // a TLS connection's engine (owned)
+  bool read_wants_write = false;  // the TLS engine must write before it can read on
   std::string remote;
   State state = State::kReading;
   uint32_t interest = 0;  // epoll events registered
@@ -280,7 +288,12 @@ HttpServer::~HttpServer() {
   ::close(done_fd_);
 }
 
-Result<int> HttpServer::Bind(const std::string& host, int port, bool verify_only) {
+void HttpServer::SetTlsContext(TlsContext ctx) {
+  std::lock_guard<std::mutex> l(mu_);
+  tls_ = std::move(ctx);
+}
+
+Result<int> HttpServer::Bind(const std::string& host, int port, bool verify_only, bool tls) {
   const std::string where = host + ":" + std::to_string(port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -314,7 +327,12 @@ Result<int> HttpServer::Bind(const std::string& host, int port, bool verify_only
   ev.events = EPOLLIN;
   ev.data.u64 = kListenTag + listeners_.size();
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-  listeners_.push_back({fd, verify_only});
+  if (tls) {
+    // OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a peer that left
+    // would otherwise end the process with SIGPIPE instead of an EPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
+  }
+  listeners_.push_back({fd, verify_only, tls});
   return bound_port;
 }
 
@@ -358,6 +376,16 @@ void HttpServer::Run() {
         if (events[i].events & EPOLLOUT) OnWritable(c);
         if (!connections_.count(tag)) continue;
         if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) OnReadable(c);
+      }
+    }
+    if (!tls_pending_.empty()) {
+      std::vector<uint64_t> pending;
+      pending.swap(tls_pending_);
+      for (uint64_t id : pending) {
+        auto it = connections_.find(id);
+        if (it != connections_.end() && it->second->state == Connection::State::kReading) {
+          OnReadable(*it->second);
+        }
       }
     }
     if (!waiting_.empty()) AnswerDurable();
@@ -443,6 +471,20 @@ void HttpServer::Accept(Listener& l) {
     // Small answers otherwise wait on Nagle + delayed ACK.
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     auto c = std::make_unique<Connection>();
+    if (l.tls) {
+      TlsContext ctx;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ctx = tls_;
+      }
+      c->ssl = ctx ? SSL_new(ctx.get()) : nullptr;  // the SSL holds a reference to ctx
+      if (c->ssl == nullptr || SSL_set_fd(c->ssl, fd) != 1) {
+        ERR_clear_error();
+        ::close(fd);
+        continue;
+      }
+      SSL_set_accept_state(c->ssl);  // the handshake runs inside the first reads
+    }
     c->id = next_id_++;
     c->fd = fd;
     c->verify_only = l.verify_only;
@@ -495,6 +537,7 @@ void HttpServer::SetInterest(Connection& c, uint32_t events) {
 void HttpServer::OnReadable(Connection& c) {
   thread_local char chunk[kReadChunk];
   if (c.state == Connection::State::kLingering) {
+    // Discarded: raw bytes will do (the TLS engine is not used again).
     const ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) Close(c);
     return;  // discarded
@@ -509,11 +552,12 @@ void HttpServer::OnReadable(Connection& c) {
   }
   // Received into one buffer of the loop's, then appended: growing c.in by a
   // whole chunk first would zero 16 KiB per read for a ~300-byte request.
-  const ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
+  const ssize_t n = Receive(c, chunk, sizeof chunk);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
-    return Close(c);  // the socket failed
+    return Close(c);  // the socket (or the TLS session) failed
   }
+  if (c.ssl != nullptr && SSL_pending(c.ssl) > 0) tls_pending_.push_back(c.id);
   if (n == 0) {
     // The peer sent all it will (it may still read: a half-close). A request
     // already taken is answered first; a partial one never completes.
@@ -604,7 +648,12 @@ void HttpServer::CheckHead(Connection& c) {
       return AnswerAndClose(c, ProblemFor(caller.error()));
     }
   }
-  if (c.continue_sent || !ExpectsContinue(std::string_view(c.in).substr(0, head.consumed))) return;
+  // Not over TLS: an interim answer written there could be cut by a full
+  // socket, and the engine would then hold it across the real answer (the
+  // client sends its body after a short wait anyway).
+  if (c.ssl != nullptr || c.continue_sent ||
+      !ExpectsContinue(std::string_view(c.in).substr(0, head.consumed)))
+    return;
   // RFC 9110 10.1.1: the client may wait for this before it sends the body
   // (curl does, for a second, when the body is over 1 KiB).
   constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -760,6 +809,7 @@ bool HttpServer::RoundSlotFree() {
 
 int64_t HttpServer::WaitUs() {
   constexpr int64_t kSweepUs = 1'000'000;
+  if (!tls_pending_.empty()) return 0;
   if (gate_.staged() == 0) return kSweepUs;
   const int64_t gather = gate_.WaitUs(RoundSlotFree(), SteadyUs());
   return gather < 0 ? kSweepUs : std::min(gather, kSweepUs);
@@ -851,8 +901,7 @@ void HttpServer::Answer(Connection& c, int status, std::string_view content_type
 
 void HttpServer::TryWrite(Connection& c) {
   while (c.out_written < c.out.size()) {
-    const ssize_t n =
-        ::send(c.fd, c.out.data() + c.out_written, c.out.size() - c.out_written, MSG_NOSIGNAL);
+    const ssize_t n = Transmit(c, c.out.data() + c.out_written, c.out.size() - c.out_written);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) {
         SetInterest(c, c.interest | EPOLLOUT);
@@ -878,9 +927,61 @@ void HttpServer::TryWrite(Connection& c) {
   c.state = Connection::State::kReading;
   SetInterest(c, c.peer_done ? 0u : static_cast<uint32_t>(EPOLLIN));
   c.last_activity_ms = SteadyMs();
+  if (c.ssl != nullptr && SSL_pending(c.ssl) > 0) tls_pending_.push_back(c.id);
+}
+
+ssize_t HttpServer::Receive(Connection& c, char* buf, size_t size) {
+  if (c.ssl == nullptr) return ::recv(c.fd, buf, size, 0);
+  ERR_clear_error();
+  errno = 0;
+  const int n = SSL_read(c.ssl, buf, static_cast<int>(size));
+  if (n > 0) return n;
+  switch (SSL_get_error(c.ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:  // a handshake message to send first
+      c.read_wants_write = true;
+      SetInterest(c, c.interest | EPOLLOUT);
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:  // close_notify
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      if (ERR_peek_error() == 0 && errno == 0) return 0;  // EOF without close_notify
+      [[fallthrough]];
+    default:
+      ERR_clear_error();
+      errno = EPROTO;  // not TLS, a failed handshake, a bad record
+      return -1;
+  }
+}
+
+ssize_t HttpServer::Transmit(Connection& c, const char* buf, size_t size) {
+  if (c.ssl == nullptr) return ::send(c.fd, buf, size, MSG_NOSIGNAL);
+  ERR_clear_error();
+  const int n = SSL_write(c.ssl, buf, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+  if (n > 0) return n;
+  switch (SSL_get_error(c.ssl, n)) {
+    case SSL_ERROR_WANT_WRITE:
+    case SSL_ERROR_WANT_READ:
+      errno = EAGAIN;
+      return -1;
+    default:
+      ERR_clear_error();
+      errno = EPROTO;
+      return -1;
+  }
 }
 
 void HttpServer::OnWritable(Connection& c) {
+  if (c.read_wants_write) {
+    c.read_wants_write = false;
+    if (c.state != Connection::State::kWriting) {
+      SetInterest(c, c.interest & ~static_cast<uint32_t>(EPOLLOUT));
+      return OnReadable(c);
+    }
+  }
   if (c.state != Connection::State::kWriting) return;
   const uint64_t id = c.id;
   TryWrite(c);

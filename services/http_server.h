@@ -20,6 +20,7 @@
 #include "services/ledger.h"
 #include "services/metrics.h"
 #include "services/round_gate.h"
+#include "services/tls_context.h"
 
 namespace tl {
 
@@ -90,8 +91,12 @@ class HttpServer {
   // Binds host:port (port 0 picks a free one). Returns the bound port.
   // `verify_only`: this listener serves POST /v1/verify alone (every other
   // route answers 404), e.g. a data-plane port apart from the management one.
-  // REQUIRES: before Run().
-  Result<int> Bind(const std::string& host, int port, bool verify_only = false);
+  // `tls`: the listener speaks HTTPS with the context of SetTlsContext.
+  // REQUIRES: before Run(); for `tls`, SetTlsContext was called.
+  Result<int> Bind(const std::string& host, int port, bool verify_only = false, bool tls = false);
+  // The certificate for connections accepted from now on (those already
+  // open keep theirs): set before Run, and again on SIGHUP. Thread-safe.
+  void SetTlsContext(TlsContext ctx);
   // Serves until Stop() and the drain that follows. REQUIRES: Bind succeeded.
   void Run();
   // Graceful stop: /readyz answers 503, the listeners close, every request
@@ -107,6 +112,7 @@ class HttpServer {
   struct Listener {
     int fd = -1;
     bool verify_only = false;
+    bool tls = false;
   };
   struct Waiting {
     uint64_t connection;
@@ -123,6 +129,10 @@ class HttpServer {
   void Accept(Listener& l);
   // Closes `fd` at accept: over the total or the per-address bound.
   void Refuse(int fd, std::string_view reason);
+  // recv/send, through TLS on a TLS connection: -1 with errno EAGAIN when
+  // the socket (or the TLS engine) must wait, 0 at the peer's end.
+  ssize_t Receive(Connection& c, char* buf, size_t size);
+  ssize_t Transmit(Connection& c, const char* buf, size_t size);
   void OnReadable(Connection& c);
   void OnWritable(Connection& c);
   // Parses and handles the requests buffered on `c` while it may take one
@@ -187,6 +197,9 @@ class HttpServer {
   Position last_staged_;            // the newest of it
   std::deque<Position> in_flight_;  // rounds other threads sync, not yet known durable
   std::string log_lines_;
+  // TLS connections with decrypted bytes buffered in the TLS engine, which
+  // epoll cannot see: read again before the loop sleeps.
+  std::vector<uint64_t> tls_pending_;
 
   // Shared with the workers.
   std::mutex mu_;
@@ -194,6 +207,7 @@ class HttpServer {
   std::deque<Job> jobs_;       // GUARDED_BY(mu_)
   std::deque<Done> done_;      // GUARDED_BY(mu_)
   bool workers_stop_ = false;  // GUARDED_BY(mu_)
+  TlsContext tls_;             // GUARDED_BY(mu_)
   std::vector<std::thread> workers_;
 
   // Declared last: its threads call WakeForDurable until it is destroyed.

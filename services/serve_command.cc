@@ -17,8 +17,8 @@
 #include "services/cli_args.h"
 #include "services/http_api.h"
 #include "services/http_server.h"
-#include "services/https_server.h"
 #include "services/ledger.h"
+#include "services/tls_context.h"
 
 namespace tl {
 namespace {
@@ -42,8 +42,9 @@ constexpr const char* kUsage =
     "  (default 4096) or --max-connections-per-address (default 256) are closed at\n"
     "  accept. SIGTERM: /readyz answers 503, the listener closes, requests already\n"
     "  received are answered within --drain-timeout-ms (default 10000), then exit 0.\n"
-    "  --tls-cert/--tls-key serve HTTPS on --listen (with --threads connections at\n"
-    "  once, default 64; plain HTTP ignores --threads).\n"
+    "  --tls-cert/--tls-key serve HTTPS on --listen (TLS 1.2+, AEAD ciphers only);\n"
+    "  SIGHUP re-reads both for new connections. --threads is accepted and ignored\n"
+    "  (the loop and --workers serve every connection).\n"
     "  --verify-listen also serves POST /v1/verify (only) on a second, plain-HTTP\n"
     "  port of the same event loop: the data plane for services that verify on\n"
     "  every request. --verify-gather-us bounds how long a group commit of\n"
@@ -258,6 +259,7 @@ int RunServe(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reloads the TLS certificate and key
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   SystemClock clock;
@@ -315,22 +317,18 @@ int RunServe(const std::vector<std::string>& args) {
   http.tls_cert = a.Get("tls-cert", "");
   http.tls_key = a.Get("tls-key", "");
   const bool tls = !http.tls_cert.empty();
-  int tls_threads = 64;
-  if (auto t = ParseUint(a.Get("threads", "64")); t && *t > 0 && *t <= 1024) {
-    tls_threads = static_cast<int>(*t);
-  }
   HttpApi api(**ledger, http);
-  // Plain HTTP on the event loop: the main port (unless it is HTTPS) and the
-  // verify port share one loop.
+  // The main port and the verify port share one event loop.
   HttpServer server(api, server_options);
-  std::unique_ptr<HttpsServer> https;
-  Result<int> bound = 0;
   if (tls) {
-    https = std::make_unique<HttpsServer>(api, tls_threads);
-    bound = https->Bind(host, port);
-  } else {
-    bound = server.Bind(host, port);
+    auto ctx = LoadTlsContext(http.tls_cert, http.tls_key);
+    if (!ctx.ok()) {
+      std::cerr << "serve: " << ctx.error().message << "\n";
+      return 1;
+    }
+    server.SetTlsContext(std::move(ctx).value());
   }
+  Result<int> bound = server.Bind(host, port, /*verify_only=*/false, tls);
   if (!bound.ok()) {
     std::cerr << "serve: " << bound.error().message << "\n";
     return 1;
@@ -365,20 +363,28 @@ int RunServe(const std::vector<std::string>& args) {
     std::cout << "verify listener (POST /v1/verify) on http://" << verify_host << ":" << verify_port
               << std::endl;
   }
-  const bool loop_serves = !tls || a.Has("verify-listen");
 
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    if (https) https->Stop();
+    for (;;) {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      if (sig != SIGHUP) break;
+      // A renewed certificate: new connections get it, open ones keep theirs.
+      if (!tls) continue;
+      auto ctx = LoadTlsContext(http.tls_cert, http.tls_key);
+      if (ctx.ok()) {
+        server.SetTlsContext(std::move(ctx).value());
+        LogInfo({{"msg", "TLS certificate and key reloaded"}, {"cert", http.tls_cert}});
+      } else {
+        WriteJsonLogLine("error", Json{{"msg",
+                                        "TLS reload failed; the previous certificate "
+                                        "stays in use"},
+                                       {"error", ctx.error().message}});
+      }
+    }
     server.Stop();  // graceful: answers what it has received, then Run returns
   });
-  std::thread https_thread;
-  if (https) https_thread = std::thread([&] { https->Run(); });
-  if (loop_serves) {
-    server.Run();
-  }
-  if (https_thread.joinable()) https_thread.join();
+  server.Run();
   // Run returned because of a signal (or a failure): wake the waiter in the
   // latter case so it can be joined.
   pthread_kill(waiter.native_handle(), SIGTERM);

@@ -6,14 +6,17 @@
 #include "services/http_server.h"
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "services/tls_context.h"
 #include "tests/http_test_util.h"
 
 namespace tl {
@@ -426,6 +429,106 @@ TEST(HttpServerTest, ReadyzAnswers503OnceStopping) {
   ApiAnswer a = s.api().Handle(r);
   EXPECT_EQ(a.status, 503);
   EXPECT_EQ(Json::parse(a.body).value("status", ""), "stopping");
+}
+
+// ---- TLS on the loop ---------------------------------------------------------------------------
+
+struct TlsOutcome {
+  bool connected = false;
+  long serial = -1;  // the server certificate's
+  int version = 0;   // TLS1_2_VERSION, TLS1_3_VERSION
+  int status = 0;    // of GET /healthz over the session
+};
+
+// A TLS client with `configure`'s settings: handshake, then GET /healthz.
+TlsOutcome TlsHealthz(int port, const std::function<void(SSL_CTX*)>& configure) {
+  TlsOutcome out;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  configure(ctx);
+  const int fd = Connect(port);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  if (SSL_connect(ssl) == 1) {
+    out.connected = true;
+    out.version = SSL_version(ssl);
+    if (X509* cert = SSL_get1_peer_certificate(ssl)) {
+      out.serial = ASN1_INTEGER_get(X509_get_serialNumber(cert));
+      X509_free(cert);
+    }
+    const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    SSL_write(ssl, req.data(), static_cast<int>(req.size()));
+    std::string got;
+    char buf[4096];
+    for (int n; (n = SSL_read(ssl, buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+    out.status = StatusOf(got);
+  }
+  SSL_free(ssl);
+  close(fd);
+  SSL_CTX_free(ctx);
+  return out;
+}
+
+ServerOptions WithTls(const testing::TempDir& certs) {
+  testing::WriteSelfSignedCert(certs.sub("cert.pem"), certs.sub("key.pem"), 1);
+  ServerOptions o;
+  o.http.tls_cert = certs.sub("cert.pem");
+  o.http.tls_key = certs.sub("key.pem");
+  return o;
+}
+
+TEST(HttpServerTlsTest, OnlyTls12OrNewerWithAeadCiphers) {
+  testing::TempDir certs;
+  TestServer s(WithTls(certs));
+  const TlsOutcome preferred = TlsHealthz(s.port(), [](SSL_CTX*) {});
+  EXPECT_TRUE(preferred.connected);
+  EXPECT_EQ(preferred.version, TLS1_3_VERSION);
+  EXPECT_EQ(preferred.status, 200);
+  for (const char* aead : {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"}) {
+    const TlsOutcome tls12 = TlsHealthz(s.port(), [aead](SSL_CTX* c) {
+      SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION);
+      SSL_CTX_set_cipher_list(c, aead);
+    });
+    EXPECT_TRUE(tls12.connected) << aead;
+    EXPECT_EQ(tls12.version, TLS1_2_VERSION);
+    EXPECT_EQ(tls12.status, 200) << aead;
+  }
+  // CBC suites and plain RSA key exchange are refused, and so is TLS 1.1.
+  for (const char* weak : {"ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384", "AES128-SHA"}) {
+    EXPECT_FALSE(TlsHealthz(s.port(),
+                            [weak](SSL_CTX* c) {
+                              SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION);
+                              SSL_CTX_set_cipher_list(c, weak);
+                            })
+                     .connected)
+        << weak;
+  }
+  EXPECT_FALSE(TlsHealthz(s.port(), [](SSL_CTX* c) {
+                 SSL_CTX_set_security_level(c, 0);
+                 SSL_CTX_set_min_proto_version(c, TLS1_VERSION);
+                 SSL_CTX_set_max_proto_version(c, TLS1_1_VERSION);
+               }).connected);
+  // The loop still serves after those failed handshakes; plain HTTP gets no answer.
+  EXPECT_EQ(TlsHealthz(s.port(), [](SSL_CTX*) {}).status, 200);
+  const int plain = ConnectAndSend(s.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_GE(plain, 0);
+  std::vector<std::string> got = ReadResponses(plain, 1);
+  EXPECT_TRUE(got.empty() || StatusOf(got[0]) != 200);
+  close(plain);
+}
+
+TEST(HttpServerTlsTest, ANewCertificateServesNewConnections) {
+  testing::TempDir certs;
+  TestServer s(WithTls(certs));
+  EXPECT_EQ(TlsHealthz(s.port(), [](SSL_CTX*) {}).serial, 1);
+  testing::WriteSelfSignedCert(certs.sub("cert2.pem"), certs.sub("key2.pem"), 2);
+  auto renewed = LoadTlsContext(certs.sub("cert2.pem"), certs.sub("key2.pem"));
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  s.server().SetTlsContext(std::move(renewed).value());
+  const TlsOutcome after = TlsHealthz(s.port(), [](SSL_CTX*) {});
+  EXPECT_EQ(after.serial, 2);
+  EXPECT_EQ(after.status, 200);
+  // A key that is not the certificate's is refused at load.
+  EXPECT_FALSE(LoadTlsContext(certs.sub("cert.pem"), certs.sub("key2.pem")).ok());
 }
 
 // The loop, its workers and the durability rounds together (also under TSan).

@@ -1,7 +1,7 @@
 #pragma once
 
-// The real front end (HttpApi's routes on HttpServer's event loop, or on
-// HttpsServer with a certificate) on a loopback socket for integration tests:
+// The real front end (HttpApi's routes on HttpServer's event loop, HTTPS
+// when given a certificate) on a loopback socket for integration tests:
 // a fresh data dir, a FakeClock (tests move time instead of sleeping), a
 // Ledger and the server on its own thread, plus a small JSON client.
 
@@ -10,6 +10,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -28,8 +31,8 @@
 #include "events/time_format.h"
 #include "services/http_api.h"
 #include "services/http_server.h"
-#include "services/https_server.h"
 #include "services/ledger.h"
+#include "services/tls_context.h"
 
 namespace tl::testing {
 
@@ -196,6 +199,36 @@ inline Json BodyOf(const std::string& response) {
   return Json::parse(response.substr(response.find("\r\n\r\n") + 4), nullptr, false);
 }
 
+// Writes a self-signed P-256 certificate for 127.0.0.1 and its key as PEM.
+// `serial` tells two certificates apart.
+inline void WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path,
+                                long serial = 1) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* cert = X509_new();
+  ASSERT_NE(cert, nullptr);
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  FILE* c = std::fopen(cert_path.c_str(), "w");
+  FILE* k = std::fopen(key_path.c_str(), "w");
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(PEM_write_X509(c, cert), 1);
+  EXPECT_EQ(PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  std::fclose(c);
+  std::fclose(k);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
 // Redirects stderr (fd 2) to a file for its lifetime.
 class CaptureStderr {
  public:
@@ -242,26 +275,22 @@ class TestServer {
     Open(options);
     api_ = std::make_unique<HttpApi>(*ledger_, options.http);
     tls_ = !options.http.tls_cert.empty();
-    Result<int> port = 0;
+    server_ = std::make_unique<HttpServer>(*api_, options.server);
     if (tls_) {
-      https_ = std::make_unique<HttpsServer>(*api_, options.threads);
-      port = https_->Bind("127.0.0.1", 0);
-    } else {
-      server_ = std::make_unique<HttpServer>(*api_, options.server);
-      port = server_->Bind("127.0.0.1", 0);
+      auto ctx = LoadTlsContext(options.http.tls_cert, options.http.tls_key);
+      if (!ctx.ok()) {
+        ADD_FAILURE() << "TLS: " << ctx.error().message;
+        return;
+      }
+      server_->SetTlsContext(std::move(ctx).value());
     }
+    auto port = server_->Bind("127.0.0.1", 0, /*verify_only=*/false, tls_);
     if (!port.ok()) {
       ADD_FAILURE() << "bind: " << port.error().message;
       return;
     }
     port_ = *port;
-    thread_ = std::thread([this] {
-      if (https_) {
-        https_->Run();
-      } else {
-        server_->Run();
-      }
-    });
+    thread_ = std::thread([this] { server_->Run(); });
     WaitServing();
   }
   ~TestServer() {
@@ -276,17 +305,14 @@ class TestServer {
   // has been written when this returns. The ledger stays open.
   void StopServer() {
     if (server_) server_->Stop();
-    if (https_) https_->Stop();
     if (thread_.joinable()) thread_.join();
     server_.reset();
-    https_.reset();
   }
 
   FakeClock& clock() { return clock_; }
   Ledger& ledger() { return *ledger_; }
   HttpApi& api() { return *api_; }
-  // The plain-HTTP server (nullptr for HTTPS), e.g. to bind a verify-only port.
-  HttpServer* server() { return server_.get(); }
+  HttpServer& server() { return *server_; }
   const TempDir& dir() const { return dir_; }
   int port() const { return port_; }
   uint64_t Position() const { return ledger_->log().DurablePosition().value(); }
@@ -374,7 +400,6 @@ class TestServer {
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<HttpServer> server_;
-  std::unique_ptr<HttpsServer> https_;
   std::thread thread_;
   int port_ = 0;
   bool tls_ = false;
