@@ -496,6 +496,7 @@ void HttpServer::Accept(Listener& l) {
     c->interest = EPOLLIN;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       ::close(fd);
+      if (from_there == 0) per_address_.erase(c->remote);
       continue;
     }
     ++from_there;
