@@ -419,8 +419,12 @@ std::string_view Http1Request::Header(std::string_view name) const {
   return {};
 }
 
-Http1Status ParseHttp1Request(std::string_view buf, const Http1Limits& limits, Http1Request* out,
-                              Http1Error* error) {
+namespace {
+
+// The head (request line, fields, the blank line) and what its fields say
+// about framing. On kComplete, *head_end is the offset just past the head.
+Http1Status ParseHead(std::string_view buf, const Http1Limits& limits, Http1Request* out,
+                      Http1Error* error, Framing* framing, size_t* head_end_out) {
   out->method = out->target = out->path = out->body = {};
   out->minor_version = 1;
   out->headers.clear();
@@ -484,6 +488,35 @@ Http1Status ParseHttp1Request(std::string_view buf, const Http1Limits& limits, H
     if (f.chunked_count != 1) return Fail(error, 400, "invalid Transfer-Encoding");
   }
   out->keep_alive = out->minor_version == 1 ? !f.close : f.keep_alive && !f.close;
+  size_t length = 0;
+  if (!f.has_transfer_encoding && f.has_content_length &&
+      (!ParseDecimal(f.content_length, &length) || length > limits.max_body_bytes)) {
+    return Fail(error, 413, "request body too large");
+  }
+  *framing = f;
+  *head_end_out = head_end;
+  return Http1Status::kComplete;
+}
+
+}  // namespace
+
+Http1Status ParseHttp1Head(std::string_view buf, const Http1Limits& limits, Http1Request* out,
+                           Http1Error* error) {
+  Framing f;
+  size_t head_end = 0;
+  const Http1Status st = ParseHead(buf, limits, out, error, &f, &head_end);
+  if (st != Http1Status::kComplete) return st;
+  out->chunked = f.has_transfer_encoding;
+  out->consumed = head_end;
+  return Http1Status::kComplete;
+}
+
+Http1Status ParseHttp1Request(std::string_view buf, const Http1Limits& limits, Http1Request* out,
+                              Http1Error* error) {
+  Framing f;
+  size_t head_end = 0;
+  const Http1Status head = ParseHead(buf, limits, out, error, &f, &head_end);
+  if (head != Http1Status::kComplete) return head;
 
   // --- body ----------------------------------------------------------------------
   if (f.has_transfer_encoding) {
@@ -502,10 +535,7 @@ Http1Status ParseHttp1Request(std::string_view buf, const Http1Limits& limits, H
     return Http1Status::kComplete;
   }
   size_t length = 0;
-  if (f.has_content_length &&
-      (!ParseDecimal(f.content_length, &length) || length > limits.max_body_bytes)) {
-    return Fail(error, 413, "request body too large");
-  }
+  if (f.has_content_length) ParseDecimal(f.content_length, &length);  // checked by ParseHead
   // Neither header: no body, whatever the method (RFC 9112 §6.3).
   if (buf.size() - head_end < length) return Http1Status::kNeedMore;
   out->body = buf.substr(head_end, length);

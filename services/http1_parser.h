@@ -78,4 +78,15 @@ struct Http1Error {
 Http1Status ParseHttp1Request(std::string_view buf, const Http1Limits& limits, Http1Request* out,
                               Http1Error* error);
 
+// Parses only the head of the request at the start of `buf`: what a server
+// needs to refuse a request (authentication, content coding, size) before it
+// waits for the body. kComplete: method, target, path, minor_version,
+// headers, keep_alive and chunked are set, body is empty and `consumed` is
+// the length of the head; the framing headers were checked as
+// ParseHttp1Request checks them (so a declared Content-Length over
+// max_body_bytes is already a 413 here). kNeedMore and kError as
+// ParseHttp1Request.
+Http1Status ParseHttp1Head(std::string_view buf, const Http1Limits& limits, Http1Request* out,
+                           Http1Error* error);
+
 }  // namespace tl

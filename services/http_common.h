@@ -9,8 +9,8 @@
 
 namespace tl {
 
-// What both HTTP front ends (HttpApi on cpp-httplib, VerifyServer on its own
-// event loop) answer and log the same way: problem bodies, request bodies,
+// What every HTTP transport (HttpServer's event loop, HttpsServer) answers
+// and logs the same way: problem bodies, request bodies,
 // request ids, bearer credentials and request log lines. No I/O here.
 
 constexpr size_t kMaxBodyBytes = 64 * 1024;

@@ -153,7 +153,7 @@ class Ledger {
     std::optional<Pending> pending;
   };
   // AuthenticateAndVerify without the wait, for a caller that must not block
-  // (VerifyServer's event loop asks for durability and answers once told).
+  // (HttpServer's event loop asks for durability and answers once told).
   StagedVerify StageAuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body,
                                           std::optional<std::string_view> remote = std::nullopt);
   // REQUIRES: p.last is durable. Records its append latency (/metrics).

@@ -178,6 +178,11 @@ void Metrics::CountVerification(std::string_view code) {
   ++verifications_[std::string(code)];
 }
 
+void Metrics::CountRefusedConnection(std::string_view reason) {
+  (reason == "total" ? refused_total_ : refused_per_address_)
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
 std::string Metrics::Render(std::string_view extra) const {
   // One sorted view of both kinds of counters, as they were always rendered.
   std::map<std::string, uint64_t> requests;
@@ -211,6 +216,14 @@ std::string Metrics::Render(std::string_view extra) const {
   out += "# HELP tokenledger_http_request_duration_seconds Time spent handling a request.\n";
   out += "# TYPE tokenledger_http_request_duration_seconds histogram\n";
   out += latency_.Render("tokenledger_http_request_duration_seconds");
+  out +=
+      "# HELP tokenledger_http_connections_refused_total Connections closed at accept, over the "
+      "total or the per-address connection limit.\n";
+  out += "# TYPE tokenledger_http_connections_refused_total counter\n";
+  out += "tokenledger_http_connections_refused_total{reason=\"per_address\"} " +
+         std::to_string(refused_per_address_.load(std::memory_order_relaxed)) + "\n";
+  out += "tokenledger_http_connections_refused_total{reason=\"total\"} " +
+         std::to_string(refused_total_.load(std::memory_order_relaxed)) + "\n";
   out += extra;
   return out;
 }

@@ -46,6 +46,8 @@ class Metrics {
   // Any route, counted under a lock (unmatched requests: their method is the client's).
   void CountRequest(std::string_view method, std::string_view route, int status, double seconds);
   void CountVerification(std::string_view code);
+  // A connection closed at accept: `reason` is "total" or "per_address".
+  void CountRefusedConnection(std::string_view reason);
   // Renders everything this class counts; `extra` is appended verbatim
   // (gauges owned by others: log position, fsync latency, relay lag).
   std::string Render(std::string_view extra) const;
@@ -66,6 +68,8 @@ class Metrics {
   std::deque<Route> routes_;                       // by RouteId; never moves
   std::array<std::atomic<uint64_t>, kKnownCodes> known_codes_{};
   Histogram latency_;
+  std::atomic<uint64_t> refused_total_{0};
+  std::atomic<uint64_t> refused_per_address_{0};
 };
 
 }  // namespace tl

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -15,9 +16,10 @@
 #include "events/kafka_relay.h"
 #include "services/cli_args.h"
 #include "services/http_api.h"
+#include "services/http_server.h"
 #include "services/ledger.h"
 #include "services/metrics.h"
-#include "services/verify_server.h"
+#include "services/tls_context.h"
 
 namespace tl {
 namespace {
@@ -25,19 +27,36 @@ namespace {
 constexpr const char* kUsage =
     "usage: tokenledger serve --data DIR [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
     "         [--accept-log-loss]\n"
-    "         [--threads N] [--verify-listen HOST:PORT [--verify-gather-us N]]\n"
+    "         [--workers N] [--threads N] [--verify-listen HOST:PORT] [--verify-gather-us N]\n"
+    "         [--head-timeout-ms N] [--idle-timeout-ms N] [--drain-timeout-ms N]\n"
+    "         [--max-connections N] [--max-connections-per-address N]\n"
+    "         [--max-headers N] [--max-header-bytes N] [--max-body-bytes N]\n"
     "         [--kafka-brokers HOST:PORT[,...] [--kafka-topic NAME] [--kafka-property k=v]...]\n"
+    "  Every route is served by one event-loop thread; --listen defaults to\n"
+    "  127.0.0.1:8080. Routes that may block (management commands, lists, feeds,\n"
+    "  usage, /readyz, /metrics, the console) run on --workers threads (default 4).\n"
+    "  Bounds (closed or answered with a problem+json): the request head must arrive\n"
+    "  within --head-timeout-ms of its first byte (default 10000, 408); a connection\n"
+    "  idle between requests is closed after --idle-timeout-ms (default 60000);\n"
+    "  --max-headers (default 64) and --max-header-bytes (default 8192) fields and\n"
+    "  bytes of head (431); --max-body-bytes (default 65536, 413); bodies with a\n"
+    "  Content-Encoding are refused (415); connections over --max-connections\n"
+    "  (default 4096) or --max-connections-per-address (default 256) are closed at\n"
+    "  accept. SIGTERM: /readyz answers 503, the listener closes, requests already\n"
+    "  received are answered within --drain-timeout-ms (default 10000), then exit 0.\n"
+    "  --tls-cert/--tls-key serve HTTPS on --listen (TLS 1.2+, AEAD ciphers only);\n"
+    "  SIGHUP re-reads both for new connections. --threads is accepted and ignored\n"
+    "  (the loop and --workers serve every connection).\n"
+    "  --verify-listen also serves POST /v1/verify (only) on a second, plain-HTTP\n"
+    "  port of the same event loop: the data plane for services that verify on\n"
+    "  every request. --verify-gather-us bounds how long a group commit of\n"
+    "  verifications waits for the next requests of the other connections\n"
+    "  (0..100000, default 300; 0 = never).\n"
     "  --kafka-brokers turns on the relay of every event to Kafka (also\n"
     "  TOKENLEDGER_KAFKA_BROKERS); --kafka-topic defaults to tokenledger.events (also\n"
     "  TOKENLEDGER_KAFKA_TOPIC); --kafka-property passes any librdkafka property\n"
     "  (SASL, TLS, ...). Flags override the environment. The last position Kafka\n"
-    "  acknowledged is kept in DIR/relay.checkpoint. --listen defaults to\n"
-    "  127.0.0.1:8080.\n"
-    "  --verify-listen also serves POST /v1/verify (only) on a second, plain-HTTP\n"
-    "  port from one event-loop thread: the data plane for services that verify\n"
-    "  on every request (same answers, same durability, higher throughput).\n"
-    "  --verify-gather-us bounds how long it holds a group commit for the next\n"
-    "  requests of its other connections (0..100000, default 300; 0 = never).\n"
+    "  acknowledged is kept in DIR/relay.checkpoint.\n"
     "  --accept-log-loss starts on a log that lost acknowledged events (it ends\n"
     "  before DIR/acknowledged.json or the newest snapshot, which serve refuses\n"
     "  otherwise): prints the positions dropped, sets such snapshots aside as\n"
@@ -152,8 +171,11 @@ Json RelayReady(const RelayStats& s) {
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "kafka-brokers",
-                              "kafka-topic", "kafka-property", "verify-listen", "verify-gather-us"},
+  CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "workers",
+                              "kafka-brokers", "kafka-topic", "kafka-property", "verify-listen",
+                              "verify-gather-us", "head-timeout-ms", "idle-timeout-ms",
+                              "drain-timeout-ms", "max-connections", "max-connections-per-address",
+                              "max-headers", "max-header-bytes", "max-body-bytes"},
                    .switches = {"help", "accept-log-loss"},
                    .repeatable = {"kafka-property"}});
   if (a.ok() && a.Has("help")) {
@@ -176,7 +198,41 @@ int RunServe(const std::vector<std::string>& args) {
     std::cerr << "serve: --verify-listen must be HOST:PORT, such as 127.0.0.1:8081\n" << kUsage;
     return 2;
   }
-  VerifyServerOptions plane_options;
+  HttpServerOptions server_options;
+  // Each bound: flag, lowest and highest value, where it goes.
+  struct Bound {
+    const char* flag;
+    uint64_t lo, hi;
+    std::function<void(uint64_t)> set;
+  };
+  const Bound bounds[] = {
+      {"workers", 1, 256, [&](uint64_t v) { server_options.workers = v; }},
+      {"head-timeout-ms", 1, 3'600'000,
+       [&](uint64_t v) { server_options.head_timeout_ms = static_cast<int64_t>(v); }},
+      {"idle-timeout-ms", 1, 86'400'000,
+       [&](uint64_t v) { server_options.idle_timeout_ms = static_cast<int64_t>(v); }},
+      {"drain-timeout-ms", 0, 3'600'000,
+       [&](uint64_t v) { server_options.drain_timeout_ms = static_cast<int64_t>(v); }},
+      {"max-connections", 1, 1'000'000, [&](uint64_t v) { server_options.max_connections = v; }},
+      {"max-connections-per-address", 1, 1'000'000,
+       [&](uint64_t v) { server_options.max_connections_per_address = v; }},
+      {"max-headers", 1, 10'000, [&](uint64_t v) { server_options.limits.max_headers = v; }},
+      {"max-header-bytes", 256, 1 << 20,
+       [&](uint64_t v) { server_options.limits.max_head_bytes = v; }},
+      {"max-body-bytes", 0, 64 << 20,
+       [&](uint64_t v) { server_options.limits.max_body_bytes = v; }},
+  };
+  for (const Bound& b : bounds) {
+    if (!a.Has(b.flag)) continue;
+    const auto v = ParseUint(*a.Get(b.flag));
+    if (!v || *v < b.lo || *v > b.hi) {
+      std::cerr << "serve: --" << b.flag << " must be a whole number from " << b.lo << " to "
+                << b.hi << "\n"
+                << kUsage;
+      return 2;
+    }
+    b.set(*v);
+  }
   if (a.Has("verify-gather-us")) {
     const auto us = ParseUint(*a.Get("verify-gather-us"));
     if (!us || *us > 100'000) {
@@ -184,7 +240,7 @@ int RunServe(const std::vector<std::string>& args) {
                 << kUsage;
       return 2;
     }
-    plane_options.gather.max_gather_us = static_cast<int64_t>(*us);
+    server_options.gather.max_gather_us = static_cast<int64_t>(*us);
   }
   if (a.Has("tls-cert") != a.Has("tls-key")) {
     std::cerr << "serve: --tls-cert and --tls-key go together\n" << kUsage;
@@ -208,6 +264,7 @@ int RunServe(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reloads the TLS certificate and key
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   SystemClock clock;
@@ -265,53 +322,79 @@ int RunServe(const std::vector<std::string>& args) {
   }
   http.tls_cert = a.Get("tls-cert", "");
   http.tls_key = a.Get("tls-key", "");
-  if (auto t = ParseUint(a.Get("threads", "64")); t && *t > 0 && *t <= 1024) {
-    http.threads = static_cast<int>(*t);
-  }
+  const bool tls = !http.tls_cert.empty();
   HttpApi api(**ledger, http);
-  auto bound = api.Bind(host, port);
+  // The main port and the verify port share one event loop.
+  HttpServer server(api, server_options);
+  if (tls) {
+    auto ctx = LoadTlsContext(http.tls_cert, http.tls_key);
+    if (!ctx.ok()) {
+      std::cerr << "serve: " << ctx.error().message << "\n";
+      return 1;
+    }
+    server.SetTlsContext(std::move(ctx).value());
+  }
+  Result<int> bound = server.Bind(host, port, /*verify_only=*/false, tls);
   if (!bound.ok()) {
     std::cerr << "serve: " << bound.error().message << "\n";
     return 1;
   }
-  std::unique_ptr<VerifyServer> data_plane;
+  auto loopback = [](const std::string& h) {
+    return h == "127.0.0.1" || h == "::1" || h == "localhost";
+  };
+  if (!tls && !loopback(host)) {
+    WriteJsonLogLine("warn", Json{{"msg",
+                                   "the listener is plain HTTP on a non-loopback address: "
+                                   "bearer and token secrets cross the network "
+                                   "unencrypted (--tls-cert/--tls-key, or TLS in front)"},
+                                  {"listen", host + ":" + std::to_string(*bound)}});
+  }
   if (a.Has("verify-listen")) {
-    data_plane =
-        std::make_unique<VerifyServer>(**ledger, api.metrics(), api.verify_route(), plane_options);
-    auto vbound = data_plane->Bind(verify_host, verify_port);
+    auto vbound = server.Bind(verify_host, verify_port, /*verify_only=*/true);
     if (!vbound.ok()) {
       std::cerr << "serve: --verify-listen: " << vbound.error().message << "\n";
       return 1;
     }
     verify_port = *vbound;
-    if (verify_host != "127.0.0.1" && verify_host != "::1" && verify_host != "localhost") {
+    if (!loopback(verify_host)) {
       WriteJsonLogLine("warn", Json{{"msg",
                                      "the verify listener is plain HTTP: bearer and verified "
                                      "secrets cross the network unencrypted"},
                                     {"listen", verify_host + ":" + std::to_string(verify_port)}});
     }
   }
-  std::cout << "listening on " << (http.tls_cert.empty() ? "http" : "https") << "://" << host << ":"
-            << *bound << std::endl;
-  std::thread data_plane_thread;
-  if (data_plane) {
+  std::cout << "listening on " << (tls ? "https" : "http") << "://" << host << ":" << *bound
+            << std::endl;
+  if (a.Has("verify-listen")) {
     std::cout << "verify listener (POST /v1/verify) on http://" << verify_host << ":" << verify_port
               << std::endl;
-    data_plane_thread = std::thread([&] { data_plane->Run(); });
   }
 
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    api.Stop();
-    if (data_plane) data_plane->Stop();
+    for (;;) {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      if (sig != SIGHUP) break;
+      // A renewed certificate: new connections get it, open ones keep theirs.
+      if (!tls) continue;
+      auto ctx = LoadTlsContext(http.tls_cert, http.tls_key);
+      if (ctx.ok()) {
+        server.SetTlsContext(std::move(ctx).value());
+        LogInfo({{"msg", "TLS certificate and key reloaded"}, {"cert", http.tls_cert}});
+      } else {
+        WriteJsonLogLine("error", Json{{"msg",
+                                        "TLS reload failed; the previous certificate "
+                                        "stays in use"},
+                                       {"error", ctx.error().message}});
+      }
+    }
+    server.Stop();  // graceful: answers what it has received, then Run returns
   });
-  api.Run();
-  // Run returned because of a signal (or a listen failure): wake the waiter
-  // in the latter case so it can be joined.
+  server.Run();
+  // Run returned because of a signal (or a failure): wake the waiter in the
+  // latter case so it can be joined.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
-  if (data_plane_thread.joinable()) data_plane_thread.join();
   if (relay) {
     // Bounded: whatever Kafka has not acknowledged by then is re-sent by the
     // next start (the checkpoint only moves over acknowledged events).

@@ -3,19 +3,16 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
-#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -1342,37 +1339,9 @@ TEST(HttpApiTest, RequestLogIsOneJsonLinePerRequestWithoutSecrets) {
 
 // ---- TLS ---------------------------------------------------------------------------------------
 
-// Writes a self-signed P-256 certificate for 127.0.0.1 and its key as PEM.
-void WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  ASSERT_NE(key, nullptr);
-  X509* cert = X509_new();
-  ASSERT_NE(cert, nullptr);
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
-  FILE* c = std::fopen(cert_path.c_str(), "w");
-  FILE* k = std::fopen(key_path.c_str(), "w");
-  ASSERT_NE(c, nullptr);
-  ASSERT_NE(k, nullptr);
-  EXPECT_EQ(PEM_write_X509(c, cert), 1);
-  EXPECT_EQ(PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
-  std::fclose(c);
-  std::fclose(k);
-  X509_free(cert);
-  EVP_PKEY_free(key);
-}
-
 TEST(HttpApiTest, ServesHttpsWithTheGivenCertificate) {
   testing::TempDir certs;
-  WriteSelfSignedCert(certs.sub("cert.pem"), certs.sub("key.pem"));
+  testing::WriteSelfSignedCert(certs.sub("cert.pem"), certs.sub("key.pem"));
   ServerOptions o;
   o.http.tls_cert = certs.sub("cert.pem");
   o.http.tls_key = certs.sub("key.pem");

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "services/secret.h"
-#include "services/verify_server.h"
+#include "services/http_server.h"
 #include "tests/http_test_util.h"
 
 namespace tl {
@@ -196,9 +196,8 @@ TEST(HttpRedactionTest, AnOperatorChosenSecretIsNeverEchoedNorLogged) {
 // log lines kept for the test.
 class DataPlane {
  public:
-  explicit DataPlane(TestServer& s)
-      : server_(s.ledger(), s.api().metrics(), s.api().verify_route(), Options()) {
-    auto port = server_.Bind("127.0.0.1", 0);
+  explicit DataPlane(TestServer& s) : server_(s.api(), Options()) {
+    auto port = server_.Bind("127.0.0.1", 0, /*verify_only=*/true);
     if (!port.ok()) {
       ADD_FAILURE() << port.error().message;
       return;
@@ -224,8 +223,8 @@ class DataPlane {
   }
 
  private:
-  VerifyServerOptions Options() {
-    VerifyServerOptions o;
+  HttpServerOptions Options() {
+    HttpServerOptions o;
     o.log_sink = [this](std::string_view lines) {
       std::lock_guard<std::mutex> l(mu_);
       log_.append(lines);
@@ -235,7 +234,7 @@ class DataPlane {
 
   std::mutex mu_;
   std::string log_;
-  VerifyServer server_;
+  HttpServer server_;
   int port_ = 0;
   std::thread thread_;
 };

@@ -1,14 +1,18 @@
 #pragma once
 
-// A real HttpApi on a loopback socket for integration tests: a fresh data
-// dir, a FakeClock (tests move time instead of sleeping), a Ledger and the
-// server on its own thread, plus a small JSON client.
+// The real front end (HttpApi's routes on HttpServer's event loop, HTTPS
+// when given a certificate) on a loopback socket for integration tests:
+// a fresh data dir, a FakeClock (tests move time instead of sleeping), a
+// Ledger and the server on its own thread, plus a small JSON client.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -20,12 +24,15 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "events/clock.h"
 #include "events/log_test_util.h"
 #include "events/time_format.h"
 #include "services/http_api.h"
+#include "services/http_server.h"
 #include "services/ledger.h"
+#include "services/tls_context.h"
 
 namespace tl::testing {
 
@@ -127,6 +134,101 @@ inline Reply RawExchange(int port, const std::string& request, int timeout_s = 1
   return out;
 }
 
+// A connected loopback socket to `port` (receive timeout 10 s), or -1.
+inline int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+inline void SendAll(int fd, const std::string& bytes) {
+  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+}
+
+// Connect, then SendAll(bytes): the socket, or -1 after a test failure.
+inline int ConnectAndSend(int port, const std::string& bytes) {
+  const int fd = Connect(port);
+  if (fd < 0) {
+    ADD_FAILURE() << "cannot connect to port " << port;
+    return -1;
+  }
+  if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    ADD_FAILURE() << "cannot send to port " << port;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads until `count` whole responses (Content-Length framed) have arrived,
+// or the peer closes, or 10 s pass. Returns each response's bytes.
+inline std::vector<std::string> ReadResponses(int fd, size_t count) {
+  std::string got;
+  std::vector<std::string> out;
+  char buf[4096];
+  while (out.size() < count) {
+    const size_t head_end = got.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const size_t cl = got.find("Content-Length: ");
+      if (cl != std::string::npos && cl < head_end) {
+        const size_t len = std::stoul(got.substr(cl + 16));
+        if (got.size() >= head_end + 4 + len) {
+          out.push_back(got.substr(0, head_end + 4 + len));
+          got.erase(0, head_end + 4 + len);
+          continue;
+        }
+      }
+    }
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+inline Json BodyOf(const std::string& response) {
+  return Json::parse(response.substr(response.find("\r\n\r\n") + 4), nullptr, false);
+}
+
+// Writes a self-signed P-256 certificate for 127.0.0.1 and its key as PEM.
+// `serial` tells two certificates apart.
+inline void WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path,
+                                long serial = 1) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  ASSERT_NE(key, nullptr);
+  X509* cert = X509_new();
+  ASSERT_NE(cert, nullptr);
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  FILE* c = std::fopen(cert_path.c_str(), "w");
+  FILE* k = std::fopen(key_path.c_str(), "w");
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(PEM_write_X509(c, cert), 1);
+  EXPECT_EQ(PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  std::fclose(c);
+  std::fclose(k);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
 // Redirects stderr (fd 2) to a file for its lifetime.
 class CaptureStderr {
  public:
@@ -161,7 +263,8 @@ class CaptureStderr {
 struct ServerOptions {
   int64_t start_ms = DefaultStartMs();
   HttpOptions http;
-  int threads = 16;
+  HttpServerOptions server;         // log_sink: stderr unless set
+  int threads = 16;                 // HttpsServer's
   uint64_t max_feed_scan = 10'000;  // LedgerOptions::max_feed_scan
 };
 
@@ -170,21 +273,29 @@ class TestServer {
  public:
   explicit TestServer(ServerOptions options = {}) : clock_(options.start_ms) {
     Open(options);
-    HttpOptions http = options.http;
-    http.threads = options.threads;
-    api_ = std::make_unique<HttpApi>(*ledger_, std::move(http));
-    auto port = api_->Bind("127.0.0.1", 0);
+    api_ = std::make_unique<HttpApi>(*ledger_, options.http);
+    tls_ = !options.http.tls_cert.empty();
+    server_ = std::make_unique<HttpServer>(*api_, options.server);
+    if (tls_) {
+      auto ctx = LoadTlsContext(options.http.tls_cert, options.http.tls_key);
+      if (!ctx.ok()) {
+        ADD_FAILURE() << "TLS: " << ctx.error().message;
+        return;
+      }
+      server_->SetTlsContext(std::move(ctx).value());
+    }
+    auto port = server_->Bind("127.0.0.1", 0, /*verify_only=*/false, tls_);
     if (!port.ok()) {
       ADD_FAILURE() << "bind: " << port.error().message;
       return;
     }
     port_ = *port;
-    tls_ = !options.http.tls_cert.empty();
-    thread_ = std::thread([this] { api_->Run(); });
+    thread_ = std::thread([this] { server_->Run(); });
     WaitServing();
   }
   ~TestServer() {
     StopServer();
+    api_.reset();
     ledger_.reset();
   }
   TestServer(const TestServer&) = delete;
@@ -193,14 +304,15 @@ class TestServer {
   // Stops the HTTP server and waits for its threads: every request log line
   // has been written when this returns. The ledger stays open.
   void StopServer() {
-    if (api_) api_->Stop();
+    if (server_) server_->Stop();
     if (thread_.joinable()) thread_.join();
-    api_.reset();
+    server_.reset();
   }
 
   FakeClock& clock() { return clock_; }
   Ledger& ledger() { return *ledger_; }
   HttpApi& api() { return *api_; }
+  HttpServer& server() { return *server_; }
   const TempDir& dir() const { return dir_; }
   int port() const { return port_; }
   uint64_t Position() const { return ledger_->log().DurablePosition().value(); }
@@ -287,6 +399,7 @@ class TestServer {
   FakeClock clock_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<HttpApi> api_;
+  std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   int port_ = 0;
   bool tls_ = false;

@@ -1,8 +1,6 @@
-// Integration tests of the data plane (VerifyServer): POST /v1/verify on its
-// own event-loop listener, on a real loopback socket, next to the HttpApi of
+// Integration tests of the data plane: POST /v1/verify on a verify-only
+// listener of HttpServer, on a real loopback socket, next to the main port of
 // the same ledger.
-
-#include "services/verify_server.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -16,32 +14,37 @@
 #include <thread>
 #include <vector>
 
+#include "services/http_server.h"
 #include "services/secret.h"
 #include "tests/http_test_util.h"
 
 namespace tl {
 namespace {
 
+using testing::BodyOf;
+using testing::Connect;
+using testing::ConnectAndSend;
 using testing::kAdminSecret;
 using testing::RawExchange;
+using testing::ReadResponses;
 using testing::Reply;
+using testing::SendAll;
 using testing::TestServer;
 using testing::ToReply;
 
 std::string Secret(const Json& created) { return created.at("token").get<std::string>(); }
 
-// A VerifyServer on the TestServer's ledger, serving on its own thread, with
+// A verify-only HttpServer on the TestServer's ledger, serving on its own thread, with
 // its request log lines kept for the test.
 class DataPlane {
  public:
-  explicit DataPlane(TestServer& s, VerifyServerOptions options = {}) {
+  explicit DataPlane(TestServer& s, HttpServerOptions options = {}) {
     options.log_sink = [this](std::string_view lines) {
       std::lock_guard<std::mutex> l(mu_);
       log_.append(lines);
     };
-    server_ = std::make_unique<VerifyServer>(s.ledger(), s.api().metrics(), s.api().verify_route(),
-                                             std::move(options));
-    auto port = server_->Bind("127.0.0.1", 0);
+    server_ = std::make_unique<HttpServer>(s.api(), std::move(options));
+    auto port = server_->Bind("127.0.0.1", 0, /*verify_only=*/true);
     if (!port.ok()) {
       ADD_FAILURE() << port.error().message;
       return;
@@ -54,7 +57,7 @@ class DataPlane {
     if (server_) server_->Stop();
     if (thread_.joinable()) thread_.join();
   }
-  VerifyServer& server() { return *server_; }
+  HttpServer& server() { return *server_; }
   int port() const { return port_; }
   std::string Log() {
     std::lock_guard<std::mutex> l(mu_);
@@ -73,7 +76,7 @@ class DataPlane {
   }
 
  private:
-  std::unique_ptr<VerifyServer> server_;
+  std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   int port_ = 0;
   std::mutex mu_;
@@ -90,77 +93,12 @@ std::string VerifyRequest(const std::string& body, const std::string& extra_head
 // A verify request for the secret of the created token `t`, as admin.
 std::string VerifyOf(const Json& t) { return VerifyRequest(Json({{"token", Secret(t)}}).dump()); }
 
-// A connected loopback socket to `port` (receive timeout 10 s), or -1.
-int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void SendAll(int fd, const std::string& bytes) {
-  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
-}
-
-// Connect, then SendAll(bytes): the socket, or -1 after a test failure.
-int ConnectAndSend(int port, const std::string& bytes) {
-  const int fd = Connect(port);
-  if (fd < 0) {
-    ADD_FAILURE() << "cannot connect to port " << port;
-    return -1;
-  }
-  if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
-    ADD_FAILURE() << "cannot send to port " << port;
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Reads until `count` whole responses (Content-Length framed) have arrived,
-// or the peer closes, or 10 s pass. Returns each response's bytes.
-std::vector<std::string> ReadResponses(int fd, size_t count) {
-  std::string got;
-  std::vector<std::string> out;
-  char buf[4096];
-  while (out.size() < count) {
-    const size_t head_end = got.find("\r\n\r\n");
-    if (head_end != std::string::npos) {
-      const size_t cl = got.find("Content-Length: ");
-      if (cl != std::string::npos && cl < head_end) {
-        const size_t len = std::stoul(got.substr(cl + 16));
-        if (got.size() >= head_end + 4 + len) {
-          out.push_back(got.substr(0, head_end + 4 + len));
-          got.erase(0, head_end + 4 + len);
-          continue;
-        }
-      }
-    }
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-Json BodyOf(const std::string& response) {
-  return Json::parse(response.substr(response.find("\r\n\r\n") + 4), nullptr, false);
-}
-
 // Holds durability back: the data plane's requests for it are only recorded,
 // so staged events stay staged until Release().
 class HeldDurability {
  public:
-  VerifyServerOptions Options() {
-    VerifyServerOptions o;
+  HttpServerOptions Options() {
+    HttpServerOptions o;
     o.request_durable = [this](Position p) {
       std::lock_guard<std::mutex> l(mu_);
       requested_.push_back(p);
@@ -172,8 +110,7 @@ class HeldDurability {
   std::optional<Position> WaitForRequests(
       size_t n, std::chrono::milliseconds patience = std::chrono::seconds(10)) {
     std::unique_lock<std::mutex> l(mu_);
-    if (!cv_.wait_for(l, patience, [&] { return requested_.size() >= n; }))
-      return std::nullopt;
+    if (!cv_.wait_for(l, patience, [&] { return requested_.size() >= n; })) return std::nullopt;
     return requested_.back();
   }
   // Makes everything staged durable and tells the data plane.
@@ -303,8 +240,8 @@ TEST(VerifyServerTest, AnswersOnlyOnceTheEventIsDurable) {
 
 // Held durability; a round waits for every open connection to have a
 // request staged, or for `max_gather_us`.
-VerifyServerOptions GatherAll(HeldDurability& held, int64_t max_gather_us) {
-  VerifyServerOptions o = held.Options();
+HttpServerOptions GatherAll(HeldDurability& held, int64_t max_gather_us) {
+  HttpServerOptions o = held.Options();
   o.gather.gather_fraction = 1.0;
   o.gather.max_gather_us = max_gather_us;
   return o;
@@ -508,7 +445,7 @@ TEST(VerifyServerTest, LogLinesAndMetricsNeverHoldASecret) {
 
 TEST(VerifyServerTest, IdleConnectionsAreClosed) {
   TestServer s;
-  VerifyServerOptions options;
+  HttpServerOptions options;
   options.idle_timeout_ms = 100;
   DataPlane dp(s, options);
   const int fd = ConnectAndSend(dp.port(), "POST /v1/ver");  // a request that never finishes
@@ -527,7 +464,7 @@ class VerifyServerSyncTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(VerifyServerSyncTest, BothListenersNeverSpendMoreThanGranted) {
   TestServer s;
-  VerifyServerOptions o;
+  HttpServerOptions o;
   o.durable_threads = GetParam();
   DataPlane dp(s, o);
   constexpr int kCredits = 60, kThreads = 6, kEach = 20;

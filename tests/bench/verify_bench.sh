@@ -2,9 +2,9 @@
 # Benchmark of the hot path (issue 3): POST /v1/verify of a VALID token with
 # credits (every call appends a durable token.used event) against a bare
 # cpp-httplib handler with the same server settings, in the same run. The
-# verify is measured on both listeners of one `serve`: the main one
-# (cpp-httplib, a thread per connection) and the data plane
-# (--verify-listen: services/verify_server.h, one event-loop thread).
+# verify is measured on both listeners of one `serve`, both on the event loop
+# of services/http_server.h: the main one (every route) and the verify-only
+# data plane (--verify-listen).
 #
 #   tests/bench/verify_bench.sh            (DURATION=10s CONNECTIONS=16 THREADS=2)
 #
