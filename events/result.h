@@ -6,7 +6,7 @@
 
 namespace tl {
 
-// Expected failures, mapped to HTTP statuses in one place (services/http_errors.cc).
+// Expected failures, mapped to HTTP statuses in one place (services/http/http_common.cc).
 enum class ErrorCode {
   kInvalidArgument,     // bad input; `field` names the culprit
   kUnauthenticated,     // no or unusable credentials

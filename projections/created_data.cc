@@ -13,7 +13,7 @@ namespace tl {
 namespace {
 
 // token.created data as the log holds it is nlohmann's compact dump of the
-// object services/decider.cc builds: no whitespace, every value a string,
+// object services/domain/decider.cc builds: no whitespace, every value a string,
 // null, integer, array of strings or a small object of those. This reader
 // accepts that form only and says no to anything else, so that the caller
 // falls back to nlohmann + ApplyToToken: whatever it accepts, it reads the way

@@ -145,7 +145,7 @@ void ApplyToToken(TokenState& t, const Event& e);
 void ApplyUsedToToken(TokenState& t, const Event& e, int64_t cost);
 void ApplyUseDeniedToToken(TokenState& t, const Event& e);
 
-// The Token resource of the HTTP API (issue 3) as seen at `now_ms`: never a
+// The Token resource of the HTTP API as seen at `now_ms`: never a
 // secret or a digest.
 Json TokenResource(const TokenState& t, int64_t now_ms);
 

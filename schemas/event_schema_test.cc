@@ -19,7 +19,7 @@
 #include "events/log_test_util.h"
 #include "events/time_format.h"
 #include "schemas/script_run.h"
-#include "services/ledger.h"
+#include "services/core/ledger.h"
 
 namespace tl {
 namespace {

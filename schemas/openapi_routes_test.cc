@@ -14,8 +14,8 @@
 #include "events/file_util.h"
 #include "events/log_test_util.h"
 #include "schemas/script_run.h"
-#include "services/http_api.h"
-#include "services/ledger.h"
+#include "services/http/http_api.h"
+#include "services/core/ledger.h"
 
 namespace tl {
 namespace {

@@ -30,8 +30,8 @@
 #include "events/event.h"
 #include "events/log_format.h"
 #include "events/log_test_util.h"
-#include "services/metrics.h"
-#include "services/secret.h"
+#include "services/http/metrics.h"
+#include "services/domain/secret.h"
 #include "tests/http_test_util.h"
 
 #ifndef TOKENLEDGER_BIN

@@ -26,7 +26,7 @@
 #include "events/log.h"
 #include "events/log_scan.h"
 #include "events/log_test_util.h"
-#include "services/ledger.h"
+#include "services/core/ledger.h"
 
 namespace tl {
 namespace {

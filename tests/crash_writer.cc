@@ -27,7 +27,7 @@
 
 #include "events/clock.h"
 #include "events/log.h"
-#include "services/ledger.h"
+#include "services/core/ledger.h"
 
 namespace tl {
 namespace {

@@ -1,4 +1,4 @@
-// Integration tests of the HTTP API (issue 3) against a real server on a
+// Integration tests of the HTTP API against a real server on a
 // loopback socket: every endpoint and rule, through httplib::Client.
 
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 
 #include "projections/projection.h"
 #include "projections/replay.h"
-#include "services/secret.h"
+#include "services/domain/secret.h"
 #include "tests/http_test_util.h"
 
 namespace tl {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "events/json_text.h"
-#include "services/permissions.h"
+#include "services/domain/permissions.h"
 #include "tests/http_test_util.h"
 
 namespace tl {

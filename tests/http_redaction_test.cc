@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "services/secret.h"
-#include "services/http_server.h"
+#include "services/domain/secret.h"
+#include "services/http/http_server.h"
 #include "tests/http_test_util.h"
 
 namespace tl {

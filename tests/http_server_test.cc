@@ -3,7 +3,7 @@
 // codings, framing, connection limits, authentication before the body,
 // pipelining, graceful stop, and the loop with its workers under load.
 
-#include "services/http_server.h"
+#include "services/http/http_server.h"
 
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "services/tls_context.h"
+#include "services/http/tls_context.h"
 #include "tests/http_test_util.h"
 
 namespace tl {

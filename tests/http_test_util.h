@@ -29,10 +29,10 @@
 #include "events/clock.h"
 #include "events/log_test_util.h"
 #include "events/time_format.h"
-#include "services/http_api.h"
-#include "services/http_server.h"
-#include "services/ledger.h"
-#include "services/tls_context.h"
+#include "services/http/http_api.h"
+#include "services/http/http_server.h"
+#include "services/core/ledger.h"
+#include "services/http/tls_context.h"
 
 namespace tl::testing {
 

@@ -19,7 +19,7 @@
 #include "events/time_format.h"
 #include "projections/replay.h"
 #include "projections/snapshot.h"
-#include "services/ledger.h"
+#include "services/core/ledger.h"
 
 namespace tl {
 namespace {

@@ -1,7 +1,7 @@
 // /metrics on a live server: what clients can and cannot make it count, and
 // the exposition checked by Prometheus' own linter (promtool).
 
-#include "services/metrics.h"
+#include "services/http/metrics.h"
 
 #include <gtest/gtest.h>
 

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "services/http_server.h"
-#include "services/secret.h"
+#include "services/http/http_server.h"
+#include "services/domain/secret.h"
 #include "tests/http_test_util.h"
 
 namespace tl {

@@ -82,7 +82,7 @@
 #include "projections/projection.h"
 #include "projections/replay.h"
 #include "projections/snapshot.h"
-#include "services/ledger.h"
+#include "services/core/ledger.h"
 
 namespace tl {
 namespace {

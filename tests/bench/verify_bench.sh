@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark of the hot path (issue 3): POST /v1/verify of a VALID token with
+# Benchmark of the hot path: POST /v1/verify of a VALID token with
 # credits (every call appends a durable token.used event) against a bare
 # cpp-httplib handler with the same server settings, in the same run. The
 # verify is measured on both listeners of one `serve`, both on the event loop
-# of services/http_server.h: the main one (every route) and the verify-only
+# of services/http/http_server.h: the main one (every route) and the verify-only
 # data plane (--verify-listen).
 #
 #   tests/bench/verify_bench.sh            (DURATION=10s CONNECTIONS=16 THREADS=2)

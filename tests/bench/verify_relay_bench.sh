@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The verify benchmark (POST /v1/verify of a valid token: every call appends a
-# durable token.used event) with the Kafka relay off and on, in one run
-# (issue 4). The relay streams to a `tokenledger dev-kafka` mock cluster
+# durable token.used event) with the Kafka relay off and on, in one run.
+# The relay streams to a `tokenledger dev-kafka` mock cluster
 # (3 brokers, in memory, loopback). Same wrk load and script as
 # verify_bench.sh; the two servers take turns, ROUNDS times each, and the
 # best round of each is compared.

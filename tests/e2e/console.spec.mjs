@@ -1,4 +1,4 @@
-// End-to-end tests of the web console (issue 5) in Debian's headless Chromium
+// End-to-end tests of the web console in Debian's headless Chromium
 // against a running tokenledger. run.sh starts the server and sets:
 //   E2E_BASE_URL    e.g. http://127.0.0.1:41234
 //   E2E_ADMIN_TOKEN the bootstrap admin secret (ledger:admin, so it may verify)

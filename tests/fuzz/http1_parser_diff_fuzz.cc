@@ -1,4 +1,4 @@
-// http1_parser_diff: ParseHttp1Request (services/http1_parser.h) against
+// http1_parser_diff: ParseHttp1Request (services/http/http1_parser.h) against
 // Boost.Beast's request_parser, the reference. When both accept, method,
 // target, version, header fields (names, values, order), body and the bytes
 // consumed agree. When one accepts and the other refuses, the input must be
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "services/http1_parser.h"
+#include "services/http/http1_parser.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -1,5 +1,5 @@
-// json_body: ParseJsonBody (services/http_common.h) against nlohmann's own
-// parse of the same bytes, and the command decoders (services/commands.h) on
+// json_body: ParseJsonBody (services/http/http_common.h) against nlohmann's own
+// parse of the same bytes, and the command decoders (services/domain/commands.h) on
 // whatever it accepts. The two parsers agree on accept/refuse except for the
 // intended differences (README.md): an empty body is null for us, a key
 // repeated in one object, a raw NUL and nesting deeper than kMaxJsonDepth
@@ -15,9 +15,9 @@
 
 #include "events/json_text.h"
 #include "events/time_format.h"
-#include "services/commands.h"
-#include "services/http_common.h"
-#include "services/permissions.h"
+#include "services/domain/commands.h"
+#include "services/http/http_common.h"
+#include "services/domain/permissions.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "services/net_match.h"
+#include "services/domain/net_match.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "services/commands.h"
-#include "services/http_common.h"
-#include "services/verify_body.h"
+#include "services/domain/commands.h"
+#include "services/http/http_common.h"
+#include "services/http/verify_body.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// A throwaway in-memory imitation of the tokenledger HTTP API (issue 3), for
+// A throwaway in-memory imitation of the tokenledger HTTP API, for
 // developing the console without the real server. NOT shipped and NOT what
 // the e2e tests run against by default (run.sh starts the real binary).
 //
