@@ -12,11 +12,13 @@
 #include <thread>
 
 #include "events/kafka_mock.h"
+#include "events/kafka_test_util.h"
 
 namespace tl {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::WaitFor;
 
 constexpr const char* kTopic = "cluster.members";
 constexpr int kPartitions = 6;
@@ -32,15 +34,6 @@ struct Told {
     return owned;
   }
 };
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 30s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
 
 class ClusterMembershipTest : public ::testing::Test {
  protected:
@@ -86,7 +79,7 @@ TEST_F(ClusterMembershipTest, ALoneMemberIsGivenEveryPartition) {
   Told a;
   auto ma = Join("node-a", &a);
   ASSERT_NE(ma, nullptr);
-  ASSERT_TRUE(WaitFor([&] { return a.Owned() == All(); }));
+  ASSERT_TRUE(WaitFor([&] { return a.Owned() == All(); }, 30s));
   auto held = ma->assigned();
   EXPECT_EQ(std::set<int32_t>(held.begin(), held.end()), All());
 }
@@ -95,20 +88,22 @@ TEST_F(ClusterMembershipTest, AJoiningMemberTakesAShareAndALeavingOneHandsItBack
   Told a, b;
   auto ma = Join("node-a", &a);
   ASSERT_NE(ma, nullptr);
-  ASSERT_TRUE(WaitFor([&] { return a.Owned() == All(); }));
+  ASSERT_TRUE(WaitFor([&] { return a.Owned() == All(); }, 30s));
   auto mb = Join("node-b", &b);
   ASSERT_NE(mb, nullptr);
   // Each gets a share; together they hold every partition, none twice.
-  ASSERT_TRUE(WaitFor([&] {
-    auto oa = a.Owned();
-    auto ob = b.Owned();
-    if (oa.empty() || ob.empty() || oa.size() + ob.size() != kPartitions) return false;
-    for (int32_t p : ob) {
-      if (oa.count(p)) return false;
-    }
-    return true;
-  })) << "a holds "
-      << a.Owned().size() << ", b holds " << b.Owned().size();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto oa = a.Owned();
+        auto ob = b.Owned();
+        if (oa.empty() || ob.empty() || oa.size() + ob.size() != kPartitions) return false;
+        for (int32_t p : ob) {
+          if (oa.count(p)) return false;
+        }
+        return true;
+      },
+      30s))
+      << "a holds " << a.Owned().size() << ", b holds " << b.Owned().size();
   EXPECT_EQ(a.Owned().size(), 3u);
   EXPECT_EQ(b.Owned().size(), 3u);
   EXPECT_EQ(a.lost_revokes, 0);
@@ -117,7 +112,7 @@ TEST_F(ClusterMembershipTest, AJoiningMemberTakesAShareAndALeavingOneHandsItBack
   mb.reset();
   EXPECT_TRUE(b.Owned().empty());
   EXPECT_EQ(b.lost_revokes, 0);
-  ASSERT_TRUE(WaitFor([&] { return a.Owned() == All(); }));
+  ASSERT_TRUE(WaitFor([&] { return a.Owned() == All(); }, 30s));
 }
 
 }  // namespace

@@ -7,12 +7,24 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "events/event.h"
 
 namespace tl::testing {
+
+// Polls `pred` every 10 ms until it holds or `timeout` passes; its last value.
+inline bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
 
 struct TopicMessage {
   int partition;
@@ -26,7 +38,8 @@ struct TopicMessage {
 // Every message of the topic up to the high watermarks, read by assign()
 // (no group join). Fails the test when a partition no longer starts at
 // offset 0: the mock dropped history and the test would prove nothing.
-std::vector<TopicMessage> ReadTopicRaw(const std::string& brokers, const std::string& topic) {
+inline std::vector<TopicMessage> ReadTopicRaw(const std::string& brokers,
+                                              const std::string& topic) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr);

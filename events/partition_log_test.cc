@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "events/kafka_mock.h"
+#include "events/kafka_test_util.h"
 #include "events/partition_fence.h"
 
 namespace tl {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::WaitFor;
 
 constexpr const char* kTopic = "cluster.events";
 
@@ -53,15 +55,6 @@ Event NewEvent(const std::string& id, const std::string& token) {
   e.time_ms = 1'700'000'000'000;
   e.actor = "system";
   return e;
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return done();
 }
 
 class PartitionLogTest : public ::testing::Test {
@@ -122,7 +115,7 @@ TEST_F(PartitionLogTest, TheOwnersEventsAreAcknowledgedOnceReadBackAndEveryReade
     // Acknowledged means read back as counted.
     EXPECT_EQ(a->counted_position(), Position(i));
   }
-  ASSERT_TRUE(WaitFor([&] { return at_b.size() == 20; }));
+  ASSERT_TRUE(WaitFor([&] { return at_b.size() == 20; }, 10s));
   EXPECT_EQ(at_a.Snapshot(), at_b.Snapshot());
   ExpectOneChain(at_b.Snapshot());
   EXPECT_EQ(b->owner(), "node-a");
@@ -143,14 +136,14 @@ TEST_F(PartitionLogTest, ANewOwnerStartsFromEverythingCountedAndTheOldOneIsFence
   EXPECT_EQ(b->epoch(), 2u);
   // Serving starts from every event that counted before the claim.
   EXPECT_EQ(at_b.size(), 5u);
-  ASSERT_TRUE(WaitFor([&] { return !a->owns(); })) << "node-a never read node-b's claim";
+  ASSERT_TRUE(WaitFor([&] { return !a->owns(); }, 10s)) << "node-a never read node-b's claim";
   Status late = a->AppendAndWait(NewEvent("evt_late", "tok_a"));
   ASSERT_FALSE(late.ok());
   EXPECT_NE(late.error().message.find("owner: node-b, epoch 2"), std::string::npos)
       << late.error().message;
   ASSERT_TRUE(b->AppendAndWait(NewEvent("evt_b6", "tok_a")).ok());
   EXPECT_EQ(b->counted_position(), Position(6));
-  ASSERT_TRUE(WaitFor([&] { return at_a.size() == 6; }));
+  ASSERT_TRUE(WaitFor([&] { return at_a.size() == 6; }, 10s));
   EXPECT_EQ(at_a.Snapshot(), at_b.Snapshot());
   ExpectOneChain(at_a.Snapshot());
 }
@@ -193,7 +186,7 @@ TEST_F(PartitionLogTest, WritesRacingATakeoverAreEitherCountedAndAcknowledgedOrN
     std::this_thread::sleep_for(50ms);
     stop.store(true);
     writer.join();
-    ASSERT_TRUE(WaitFor([&] { return in_flight.load() == 0; })) << "writes never settled";
+    ASSERT_TRUE(WaitFor([&] { return in_flight.load() == 0; }, 10s)) << "writes never settled";
     ASSERT_TRUE(
         b->AppendAndWait(NewEvent("evt_b_after_r" + std::to_string(round), "tok_race")).ok());
 
@@ -201,9 +194,9 @@ TEST_F(PartitionLogTest, WritesRacingATakeoverAreEitherCountedAndAcknowledgedOrN
     auto c = OpenLog("node-c", &at_c, partition);
     ASSERT_NE(c, nullptr);
     const size_t total = b->counted_position().value();
-    ASSERT_TRUE(WaitFor([&] { return at_c.size() == total; }))
+    ASSERT_TRUE(WaitFor([&] { return at_c.size() == total; }, 10s))
         << topic_note << ": a fresh reader counted " << at_c.size() << " of " << total;
-    ASSERT_TRUE(WaitFor([&] { return at_a.size() == total; }))
+    ASSERT_TRUE(WaitFor([&] { return at_a.size() == total; }, 10s))
         << topic_note << ": node-a counted " << at_a.size() << " of " << total;
     std::vector<Event> seen = at_c.Snapshot();
     EXPECT_EQ(seen, at_b.Snapshot());

@@ -106,14 +106,7 @@ void AppendRandom(MemorySource& source, std::mt19937& rng, int count, int tokens
   }
 }
 
-bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
+using testing::WaitFor;
 
 // Produces raw messages (key, value) in order, partitioned by key as the
 // relay does (for tampering, duplicates and holes).
@@ -612,11 +605,10 @@ TEST(KafkaConsume, MissingTopicAndUnreachableBrokersAreErrors) {
       << missing.err;
 
   auto started = std::chrono::steady_clock::now();
-  ConsumeRun down = Consume({"--brokers", "127.0.0.1:1", "--group", "audit", "--max-idle-ms",
-                             "3000"});
+  ConsumeRun down =
+      Consume({"--brokers", "127.0.0.1:1", "--group", "audit", "--max-idle-ms", "3000"});
   EXPECT_EQ(down.rc, 1);
-  EXPECT_NE(down.err.find("kafka brokers 127.0.0.1:1 unreachable"), std::string::npos)
-      << down.err;
+  EXPECT_NE(down.err.find("kafka brokers 127.0.0.1:1 unreachable"), std::string::npos) << down.err;
   EXPECT_EQ(down.err.find("%3|"), std::string::npos) << "raw librdkafka lines: " << down.err;
   EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);
 }
