@@ -17,8 +17,8 @@
 namespace tl {
 namespace {
 
-using testing::AlterEventData;
 using testing::TempDir;
+using testing::AlterEventData;
 using testing::UseRequest;
 namespace fs = std::filesystem;
 
@@ -208,7 +208,8 @@ TEST(LogRecovery, StreamVersionsOutOfOrderAreRefused) {
   auto opened = EventLog::Open(dir.path());
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, ErrorCode::kCorruption);
-  EXPECT_NE(opened.error().message.find("position 5"), std::string::npos) << opened.error().message;
+  EXPECT_NE(opened.error().message.find("position 5"), std::string::npos)
+      << opened.error().message;
   EXPECT_NE(opened.error().message.find("stream version out of order"), std::string::npos)
       << opened.error().message;
 }
@@ -357,8 +358,8 @@ TEST(LogPreallocation, UnwrittenSpaceLeftByAnUncleanStopIsCutOnOpen) {
   const std::string seg = dir.sub("crashed") + "/" + logfmt::SegmentFileName(Position(1));
   const uint64_t size_before = fs::file_size(seg);
   std::string warning;
-  auto log = EventLog::Open(dir.sub("crashed"),
-                            LogOptions{.warn = [&](std::string_view w) { warning = w; }});
+  auto log =
+      EventLog::Open(dir.sub("crashed"), LogOptions{.warn = [&](std::string_view w) { warning = w; }});
   ASSERT_TRUE(log.ok()) << log.error().message;
   EXPECT_EQ((*log)->DurablePosition(), Position(kEvents));
   EXPECT_NE(warning.find("unwritten (preallocated) space after position 12"), std::string::npos)
@@ -368,8 +369,8 @@ TEST(LogPreallocation, UnwrittenSpaceLeftByAnUncleanStopIsCutOnOpen) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->first, Position(kEvents + 1));
   log.value().reset();
-  auto verified = ScanLog(dir.sub("crashed"), {.verify_hashes = true},
-                          [](const ScannedRecord&) { return true; });
+  auto verified =
+      ScanLog(dir.sub("crashed"), {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
   ASSERT_TRUE(verified.ok()) << verified.error().message;
   EXPECT_EQ(verified->events, uint64_t{kEvents + 1});
   EXPECT_EQ(verified->torn_tail.kind, SegmentDamage::kNone);

@@ -96,14 +96,10 @@ TEST(EventLog, AppendsReopensAndReadsBackEveryField) {
   // Ids: "evt_", the time in at least 12 hex digits, the position in 16, so
   // they sort by time and then position.
   EXPECT_EQ(written[0].id, "evt_0000000003e80000000000000001");
-  EXPECT_EQ(more->events[0].id,
-            "evt_000000001388"
-            "0000000000000065");
+  EXPECT_EQ(more->events[0].id, "evt_000000001388" "0000000000000065");
   auto dated = log->Append(UseRequest("tok_1", 1'767'225'600'000));
   ASSERT_TRUE(dated.ok());
-  EXPECT_EQ(dated->events[0].id,
-            "evt_019b76daa800"
-            "0000000000000066");
+  EXPECT_EQ(dated->events[0].id, "evt_019b76daa800" "0000000000000066");
   // Verifying decodes the data the hash covers, even when the caller asked
   // for envelopes only (`log verify` once failed every log that way).
   auto verified = ScanLog(dir.path(), {.parse_data = false, .verify_hashes = true},
