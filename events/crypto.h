@@ -30,6 +30,12 @@ class Sha256 {
   std::unique_ptr<Context> ctx_;
 };
 
+// HMAC-SHA256 of `data` under `key`, as 64 lowercase hex characters.
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+// Whether two strings are equal, in a time that does not depend on where
+// they differ (for comparing MACs and digests an attacker chose).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
 // `n` bytes from the operating system's CSPRNG (OpenSSL RAND_bytes).
 // Aborts if the generator fails: no token may be made from weak randomness.
 std::string RandomBytes(size_t n);

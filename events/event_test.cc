@@ -40,6 +40,21 @@ TEST(Crypto, Sha256KnownVector) {
   EXPECT_NE(RandomBytes(16), RandomBytes(16));
 }
 
+TEST(Crypto, HmacSha256Rfc4231Vector) {
+  // RFC 4231, test case 2.
+  EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_NE(HmacSha256Hex("Jeff", "what do ya want for nothing?"),
+            HmacSha256Hex("Jefe", "what do ya want for nothing?"));
+}
+
+TEST(Crypto, ConstantTimeEqualsComparesWholeStrings) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
 TEST(Crypto, Sha256InPiecesEqualsSha256Hex) {
   Sha256 empty;
   EXPECT_EQ(empty.HexDigest(), Sha256Hex(""));
