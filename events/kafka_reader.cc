@@ -161,7 +161,8 @@ Result<int> TopicPartitionCount(rd_kafka_t* rk, const std::string& brokers,
   return MakeError(ErrorCode::kNotFound, "kafka topic " + topic + " does not exist");
 }
 
-Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Event&)>& on_event) {
+Status ScanTopic(const ReaderOptions& opts,
+                 const std::function<Status(const rd_kafka_message_s&)>& on_message) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::vector<std::pair<std::string, std::string>> props{
@@ -239,7 +240,6 @@ Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Eve
     }
   }
 
-  PositionOrder order;
   auto last_progress = std::chrono::steady_clock::now();
   while (open_partitions > 0) {
     KafkaPtr<rd_kafka_message_t> msg(rd_kafka_consumer_poll(rk.get(), 100));
@@ -272,18 +272,27 @@ Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Eve
     next_offset[p] = msg->offset + 1;
     if (next_offset[p] >= end[p]) --open_partitions;
 
+    if (Status st = on_message(*msg); !st.ok()) return st;
+  }
+  return Ok{};
+}
+
+Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Event&)>& on_event) {
+  PositionOrder order;
+  Status st = ScanTopic(opts, [&](const rd_kafka_message_t& msg) -> Status {
     const std::string where =
-        "partition " + std::to_string(p) + " offset " + std::to_string(msg->offset);
+        "partition " + std::to_string(msg.partition) + " offset " + std::to_string(msg.offset);
     Event e;
     try {
-      e = FromCloudEventText(std::string_view(static_cast<const char*>(msg->payload), msg->len));
+      e = FromCloudEventText(std::string_view(static_cast<const char*>(msg.payload), msg.len));
     } catch (const std::exception& ex) {
       return Corruption("kafka topic " + opts.topic + " " + where +
                         ": not a tokenledger CloudEvent (" + ex.what() + ")");
     }
-    if (Status st = order.Add(std::move(e), where, on_event); !st.ok()) return st;
-  }
-  if (Status st = order.CheckNoHole(opts.topic); !st.ok()) return st;
+    return order.Add(std::move(e), where, on_event);
+  });
+  if (!st.ok()) return st;
+  if (Status hole = order.CheckNoHole(opts.topic); !hole.ok()) return hole;
   return order.checker().Finish(/*expect_from_one=*/true);
 }
 

@@ -12,7 +12,8 @@
 #include "events/event.h"
 #include "events/result.h"
 
-struct rd_kafka_s;  // librdkafka's rd_kafka_t
+struct rd_kafka_s;          // librdkafka's rd_kafka_t
+struct rd_kafka_message_s;  // librdkafka's rd_kafka_message_t
 
 namespace tl {
 
@@ -101,8 +102,15 @@ struct ReaderOptions {
   std::chrono::milliseconds stall_timeout{30000};
 };
 
-// Reads the whole topic as it is when the call starts (every partition from
-// offset 0 to its high watermark, by assign(): no group join), decodes each
+// Reads every message of the topic as it is when the call starts: every
+// partition from offset 0 to its high watermark, by assign() (no group join),
+// each partition in offset order (partitions interleaved). Errors as
+// ReadTopic's for the topic itself (missing, empty, not starting at offset 0,
+// unreachable, stalled); an error returned by `on_message` stops the read.
+Status ScanTopic(const ReaderOptions& opts,
+                 const std::function<Status(const rd_kafka_message_s&)>& on_message);
+
+// Reads the whole topic as it is when the call starts (as ScanTopic), decodes each
 // message with FromCloudEvent, drops duplicate positions, and calls
 // `on_event` in position order 1, 2, 3... with the chain verified up to that
 // event. Errors (kCorruption) name the position or partition/offset at fault:

@@ -11,39 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "events/cluster_record.h"
 #include "events/crypto.h"
-#include "events/kafka_relay.h"
 #include "events/partition_fence.h"
 #include "events/thread_annotations.h"
 
 namespace tl {
 namespace {
-
-constexpr const char* kClaimRecord = "claim";
-constexpr const char* kEventRecord = "event";
-
-// A header's value, or "" when the record has none.
-std::string HeaderValue(rd_kafka_message_t* m, const char* name) {
-  rd_kafka_headers_t* headers = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      value == nullptr) {
-    return {};
-  }
-  return std::string(static_cast<const char*>(value), size);
-}
-
-std::optional<uint64_t> ParseEpoch(const std::string& text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v;
-}
 
 rd_kafka_conf_t* NewConf(const PartitionLogOptions& o,
                          const std::vector<std::pair<std::string, std::string>>& fixed,
@@ -171,17 +145,7 @@ class PartitionLog::Impl {
     const uint64_t epoch = fence_.epoch() + 1;
     claim_nonce_ = ToHex(RandomBytes(8));
     claim_result_.reset();
-    Json value = {{"node", opts_.node_id}, {"epoch", epoch}, {"nonce", claim_nonce_}};
-    const std::string text = value.dump();
-    const std::string epoch_text = std::to_string(epoch);
-    err = rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(opts_.topic.c_str()),
-                            RD_KAFKA_V_PARTITION(opts_.partition),
-                            RD_KAFKA_V_KEY(kClaimRecord, std::strlen(kClaimRecord)),
-                            RD_KAFKA_V_VALUE(const_cast<char*>(text.data()), text.size()),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_HEADER(kRecordHeader, kClaimRecord, -1),
-                            RD_KAFKA_V_HEADER(kEpochHeader, epoch_text.c_str(), -1),
-                            RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
+    err = ProduceClaim(producer_, opts_.topic, opts_.partition, epoch, opts_.node_id, claim_nonce_);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       claim_nonce_.clear();
       return MakeError(ErrorCode::kUnavailable,
@@ -208,26 +172,17 @@ class PartitionLog::Impl {
         e.position = next_position_;
         e.prev_hash = staged_hash_;
         e.hash = ComputeHash(e);
-        std::string value;
+        auto* id = new std::string(e.id);
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
         try {
-          value = EncodeCloudEvent(e, opts_.source);
+          err =
+              ProduceEvent(producer_, opts_.topic, opts_.partition, my_epoch_, e, opts_.source, id);
         } catch (const std::exception& ex) {
+          delete id;
           refused = MakeError(ErrorCode::kInvalidArgument,
                               std::string("the event cannot be encoded: ") + ex.what());
         }
         if (!refused) {
-          const std::string epoch_text = std::to_string(my_epoch_);
-          auto* id = new std::string(e.id);
-          rd_kafka_resp_err_t err = rd_kafka_producev(
-              producer_, RD_KAFKA_V_TOPIC(opts_.topic.c_str()),
-              RD_KAFKA_V_PARTITION(opts_.partition),
-              RD_KAFKA_V_KEY(e.token_id.data(), e.token_id.size()),
-              RD_KAFKA_V_VALUE(value.data(), value.size()),
-              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-              RD_KAFKA_V_HEADER(kRecordHeader, kEventRecord, -1),
-              RD_KAFKA_V_HEADER(kEpochHeader, epoch_text.c_str(), -1),
-              RD_KAFKA_V_HEADER("content-type", "application/cloudevents+json", -1),
-              RD_KAFKA_V_OPAQUE(id), RD_KAFKA_V_END);
           if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             delete id;
             // The chain this node staged now has a hole: nothing after it can
@@ -338,72 +293,54 @@ class PartitionLog::Impl {
 
   // One record of the partition, in offset order.
   void Fold(rd_kafka_message_t* m) {
-    const std::string kind = HeaderValue(m, kRecordHeader);
-    const std::optional<uint64_t> epoch = ParseEpoch(HeaderValue(m, kEpochHeader));
-    std::string_view value(static_cast<const char*>(m->payload), m->len);
+    ClusterRecord r = DecodeClusterRecord(m);
     std::optional<Event> counted;
     DoneFn acknowledged;
     {
       MutexLock lock(mu_);
       next_offset_ = m->offset + 1;
-      if (kind == kClaimRecord && epoch) {
-        FoldClaim(*epoch, value);
-      } else if (kind == kEventRecord && epoch) {
-        std::optional<Event> e;
-        try {
-          e = FromCloudEventText(value);
-        } catch (const std::exception&) {
-          // Not an event of ours: it counts for nothing, like a fenced one.
-        }
-        if (e) {
-          PartitionFence::Verdict v = fence_.OnEvent(*epoch, *e);
-          auto it = pending_.find(e->id);
-          if (v == PartitionFence::Verdict::kCounted) {
-            if (it != pending_.end()) {
-              acknowledged = std::move(it->second);
-              pending_.erase(it);
-            }
-            counted = std::move(*e);
-          } else if (it != pending_.end()) {
-            ++fenced_writes_;
-            failed_.emplace_back(std::move(it->second), NotOwner());
+      if (r.kind == ClusterRecord::Kind::kClaim) {
+        FoldClaim(r);
+      } else if (r.kind == ClusterRecord::Kind::kEvent) {
+        PartitionFence::Verdict v = fence_.OnEvent(r.epoch, *r.event);
+        auto it = pending_.find(r.event->id);
+        if (v == PartitionFence::Verdict::kCounted) {
+          if (it != pending_.end()) {
+            acknowledged = std::move(it->second);
             pending_.erase(it);
-            if (owning_)
-              LoseOwnership(std::string("an event was read back ") + std::string(VerdictName(v)));
+          }
+          counted = std::move(r.event);
+        } else if (it != pending_.end()) {
+          ++fenced_writes_;
+          failed_.emplace_back(std::move(it->second), NotOwner());
+          pending_.erase(it);
+          if (owning_) {
+            LoseOwnership(std::string("an event was read back ") + std::string(VerdictName(v)));
           }
         }
       }
-      // Records without our headers (written by something else) count for nothing.
+      // Foreign records (not written by a node) count for nothing.
     }
     changed_.notify_all();
     if (counted && on_counted_) on_counted_(*counted);
     if (acknowledged) acknowledged(Status(Ok{}));
   }
 
-  void FoldClaim(uint64_t epoch, std::string_view value) TL_REQUIRES(mu_) {
-    std::string node;
-    std::string nonce;
-    try {
-      Json j = Json::parse(value);
-      node = j.at("node").get<std::string>();
-      nonce = j.value("nonce", "");
-    } catch (const std::exception&) {
-      return;  // not a claim of ours
-    }
-    const bool mine = !claim_nonce_.empty() && nonce == claim_nonce_;
-    PartitionFence::Verdict v = fence_.OnClaim(epoch, node);
+  void FoldClaim(const ClusterRecord& r) TL_REQUIRES(mu_) {
+    const bool mine = !claim_nonce_.empty() && r.nonce == claim_nonce_;
+    PartitionFence::Verdict v = fence_.OnClaim(r.epoch, r.node);
     if (v == PartitionFence::Verdict::kClaimed && mine) {
       owning_ = true;
       lost_reason_.clear();
-      my_epoch_ = epoch;
+      my_epoch_ = r.epoch;
       next_position_ = fence_.last_position().next();
       staged_hash_ = fence_.last_hash();
       claim_result_ = Status(Ok{});
     } else if (v == PartitionFence::Verdict::kClaimed) {
-      if (owning_) LoseOwnership("claimed by " + node + " at epoch " + std::to_string(epoch));
+      if (owning_) LoseOwnership("claimed by " + r.node + " at epoch " + std::to_string(r.epoch));
       if (!claim_nonce_.empty()) {
-        claim_result_ = MakeError(ErrorCode::kConflict, Where() + " was claimed by " + node +
-                                                            " at epoch " + std::to_string(epoch));
+        claim_result_ = MakeError(ErrorCode::kConflict, Where() + " was claimed by " + r.node +
+                                                            " at epoch " + std::to_string(r.epoch));
       }
     } else if (mine) {
       claim_result_ = MakeError(ErrorCode::kConflict, Where() + ": a claim at epoch " +

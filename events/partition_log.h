@@ -27,10 +27,6 @@ struct PartitionLogOptions {
   std::chrono::milliseconds claim_timeout{10000};
 };
 
-// The records of a cluster partition, as Kafka headers say them.
-inline constexpr const char* kRecordHeader = "tl-record";  // "claim" or "event"
-inline constexpr const char* kEpochHeader = "tl-epoch";    // decimal epoch
-
 // One node's writer and reader of one partition of a cluster topic: the
 // partition is the log of record of its tokens, fenced by claim records (see
 // events/partition_fence.h for the rule and why it is safe).
