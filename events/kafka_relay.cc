@@ -16,6 +16,7 @@
 
 #include "events/file_util.h"
 #include "events/json_log.h"
+#include "events/thread_annotations.h"
 #include "events/thread_name.h"
 #include "events/time_format.h"
 
@@ -38,8 +39,8 @@ constexpr const char* kCloudEventsJson = "application/cloudevents+json";
 // OAuth secret, private key, key password): such values are cut out of
 // every log line, whatever librdkafka puts in its messages.
 bool IsSecretProperty(const std::string& key) {
-  for (const char* word : {"password", "secret", "oauthbearer.config", "ssl.key.pem",
-                           "ssl_key", "ssl.keystore"}) {
+  for (const char* word :
+       {"password", "secret", "oauthbearer.config", "ssl.key.pem", "ssl_key", "ssl.keystore"}) {
     if (key.find(word) != std::string::npos) return true;
   }
   return false;
@@ -190,16 +191,16 @@ struct KafkaRelay::Impl {
   std::atomic<int64_t> flush_timeout_ms{0};
 
   // Shared with Stats().
-  mutable std::mutex mu;
-  uint64_t acked = 0;                   // GUARDED_BY(mu)
-  int64_t oldest_unacked_time_ms = -1;  // GUARDED_BY(mu); -1: not read yet
-  uint64_t produced = 0;                // GUARDED_BY(mu)
-  uint64_t errors = 0;                  // GUARDED_BY(mu)
-  std::string last_error;               // GUARDED_BY(mu)
-  int64_t last_error_ms = 0;            // GUARDED_BY(mu)
-  std::string last_logged;              // GUARDED_BY(mu)
-  int64_t last_logged_ms = 0;           // GUARDED_BY(mu)
-  bool running = false;                 // GUARDED_BY(mu)
+  mutable Mutex mu;
+  uint64_t acked TL_GUARDED_BY(mu) = 0;
+  int64_t oldest_unacked_time_ms TL_GUARDED_BY(mu) = -1;  // -1: not read yet
+  uint64_t produced TL_GUARDED_BY(mu) = 0;
+  uint64_t errors TL_GUARDED_BY(mu) = 0;
+  std::string last_error TL_GUARDED_BY(mu);
+  int64_t last_error_ms TL_GUARDED_BY(mu) = 0;
+  std::string last_logged TL_GUARDED_BY(mu);
+  int64_t last_logged_ms TL_GUARDED_BY(mu) = 0;
+  bool running TL_GUARDED_BY(mu) = false;
 
   // Relay thread only (librdkafka callbacks run inside rd_kafka_poll/flush,
   // which only the relay thread calls).
@@ -216,7 +217,7 @@ struct KafkaRelay::Impl {
     int64_t now = clock->NowMs();
     bool log = false;
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       ++errors;
       last_error = message;
       last_error_ms = now;
@@ -250,7 +251,7 @@ struct KafkaRelay::Impl {
   }
 
   void Publish() {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(mu);
     acked = window_base;
     oldest_unacked_time_ms = window.empty() ? -1 : window.front().time_ms;
   }
@@ -467,7 +468,7 @@ struct KafkaRelay::Impl {
           ++sent;
         }
         if (sent > 0) {
-          std::lock_guard<std::mutex> lock(mu);
+          MutexLock lock(mu);
           produced += sent;
           if (oldest_unacked_time_ms < 0) oldest_unacked_time_ms = window.front().time_ms;
         }
@@ -521,8 +522,8 @@ Status KafkaRelay::Start() {
     for (const auto& [forced_key, forced_value] : ForcedProperties()) {
       if (key == forced_key && value != forced_value) {
         impl->Log("warn",
-                  "kafka property " + key + "=" + value + " ignored: the relay always produces with " +
-                      forced_key + "=" + forced_value,
+                  "kafka property " + key + "=" + value +
+                      " ignored: the relay always produces with " + forced_key + "=" + forced_value,
                   {});
       }
     }
@@ -553,7 +554,7 @@ Status KafkaRelay::Start() {
   impl->next = start + 1;
   impl->Publish();
   {
-    std::lock_guard<std::mutex> lock(impl->mu);
+    MutexLock lock(impl->mu);
     impl->running = true;
   }
   impl_ = impl;
@@ -566,7 +567,7 @@ void KafkaRelay::Stop(std::chrono::milliseconds flush_timeout) {
   impl_->flush_timeout_ms.store(flush_timeout.count());
   impl_->stop.store(true);
   thread_.join();
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  MutexLock lock(impl_->mu);
   impl_->running = false;
 }
 
@@ -580,7 +581,7 @@ RelayStats KafkaRelay::Stats() const {
   int64_t oldest;
   int64_t last_error_ms;
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    MutexLock lock(impl_->mu);
     s.acked_position = Position(impl_->acked);
     oldest = impl_->oldest_unacked_time_ms;
     s.produced = impl_->produced;

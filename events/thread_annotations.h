@@ -90,7 +90,12 @@ class TL_SCOPED_CAPABILITY SharedLock {
 };
 
 // A lock that can be released and taken again inside its scope, and waited
-// on with a condition variable (std::unique_lock for the analysis).
+// on with a condition variable (std::unique_lock for the analysis). Wait in
+// an explicit loop,
+//   UniqueLock lock(mu_);
+//   while (!ready_) cv_.wait(lock.native());
+// rather than with a predicate: the analysis checks a lambda as a function of
+// its own, which does not hold the lock.
 class TL_SCOPED_CAPABILITY UniqueLock {
  public:
   explicit UniqueLock(Mutex& mu) TL_ACQUIRE(mu) : lock_(mu.native()) {}

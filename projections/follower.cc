@@ -26,13 +26,13 @@ Position ProjectionFollower::CatchUp(Position until) {
     std::vector<Event> batch =
         source_.Read(at.next(), std::min<uint64_t>(kBatch, until.value() - at.value()));
     if (batch.empty()) return at;  // not durable after all: nothing more to fold
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     for (const Event& e : batch) state_.Apply(e);
   }
 }
 
 Position ProjectionFollower::position() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return state_.last_position();
 }
 

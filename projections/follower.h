@@ -1,8 +1,7 @@
 #pragma once
 
-#include <mutex>
-
 #include "events/event_source.h"
+#include "events/thread_annotations.h"
 #include "projections/projection.h"
 
 namespace tl {
@@ -32,7 +31,7 @@ class ProjectionFollower {
   // meanwhile) and returns what it returns.
   template <typename Fn>
   auto Read(Fn&& read) const {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     return read(static_cast<const Projection&>(state_));
   }
 
@@ -40,8 +39,8 @@ class ProjectionFollower {
 
  private:
   const EventSource& source_;
-  mutable std::mutex mu_;  // guards state_
-  Projection state_;
+  mutable Mutex mu_;
+  Projection state_ TL_GUARDED_BY(mu_);
 };
 
 }  // namespace tl

@@ -3,13 +3,13 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "events/log_scan.h"
+#include "events/thread_annotations.h"
 #include "projections/fold_batch.h"
 
 namespace tl {
@@ -30,8 +30,8 @@ class BatchQueue {
 
   // Reader: an empty batch to fill; nullptr once the folder has stopped.
   FoldBatch* TakeFree() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return stopped_ || !free_.empty(); });
+    UniqueLock lock(mu_);
+    while (!stopped_ && free_.empty()) cv_.wait(lock.native());
     if (stopped_) return nullptr;
     FoldBatch* b = free_.front();
     free_.pop_front();
@@ -39,13 +39,13 @@ class BatchQueue {
     return b;
   }
   void PushFull(FoldBatch* b) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     full_.push_back(b);
     cv_.notify_all();
   }
   // Reader: nothing more will come; `result` is how the scan ended.
   void Finish(std::optional<Result<ScanSummary>> result, std::exception_ptr failure) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     result_ = std::move(result);
     failure_ = failure;
     finished_ = true;
@@ -55,36 +55,43 @@ class BatchQueue {
   // Folder: the next batch in log order; nullptr when the reader has finished
   // and every batch has been taken.
   FoldBatch* TakeFull() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return finished_ || !full_.empty(); });
+    UniqueLock lock(mu_);
+    while (!finished_ && full_.empty()) cv_.wait(lock.native());
     if (full_.empty()) return nullptr;
     FoldBatch* b = full_.front();
     full_.pop_front();
     return b;
   }
   void Recycle(FoldBatch* b) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     free_.push_back(b);
     cv_.notify_all();
   }
   // Folder: no more batches wanted (a limit was reached, or it failed).
   void Stop() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopped_ = true;
     cv_.notify_all();
   }
 
-  // After the reader has finished (joined).
-  const std::optional<Result<ScanSummary>>& result() const { return result_; }
-  std::exception_ptr failure() const { return failure_; }
+  // After the reader has finished (joined): how the scan ended.
+  std::optional<Result<ScanSummary>> TakeResult() {
+    MutexLock lock(mu_);
+    return std::move(result_);
+  }
+  std::exception_ptr failure() {
+    MutexLock lock(mu_);
+    return failure_;
+  }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<FoldBatch*> free_, full_;
-  bool stopped_ = false, finished_ = false;
-  std::optional<Result<ScanSummary>> result_;
-  std::exception_ptr failure_;
+  std::deque<FoldBatch*> free_ TL_GUARDED_BY(mu_), full_ TL_GUARDED_BY(mu_);
+  bool stopped_ TL_GUARDED_BY(mu_) = false;
+  bool finished_ TL_GUARDED_BY(mu_) = false;
+  std::optional<Result<ScanSummary>> result_ TL_GUARDED_BY(mu_);
+  std::exception_ptr failure_ TL_GUARDED_BY(mu_);
 };
 
 // The reading thread: scans the log (CRCs, chain linkage, decoding) into
@@ -167,16 +174,17 @@ Result<Position> ReplayLog(const std::string& log_dir, Projection& p, const Repl
       queue.Recycle(batch);
     }
   }
-  if (queue.failure()) std::rethrow_exception(queue.failure());
+  if (std::exception_ptr failure = queue.failure()) std::rethrow_exception(failure);
   if (bad_data) {
     // What ScanLog reports when it decodes the data itself.
     return MakeError(ErrorCode::kCorruption,
                      "log damaged at position " + std::to_string(bad_data->value()) +
                          ": record does not decode (its data is not a JSON object)");
   }
-  if (!stopped && queue.result()) {
-    if (!queue.result()->ok()) return queue.result()->error();
-    std::string notice = TornTailNotice(queue.result()->value());
+  std::optional<Result<ScanSummary>> result = queue.TakeResult();
+  if (!stopped && result) {
+    if (!result->ok()) return result->error();
+    std::string notice = TornTailNotice(result->value());
     if (!notice.empty() && checks.warn) checks.warn(notice);
   }
   return p.last_position();

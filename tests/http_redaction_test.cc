@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "events/thread_annotations.h"
 #include "services/domain/secret.h"
 #include "services/http/http_server.h"
 #include "tests/http_test_util.h"
@@ -218,7 +218,7 @@ class DataPlane {
                                   "\r\n" + headers + "\r\n" + body);
   }
   std::string Log() {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     return log_;
   }
 
@@ -226,14 +226,14 @@ class DataPlane {
   HttpServerOptions Options() {
     HttpServerOptions o;
     o.log_sink = [this](std::string_view lines) {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(mu_);
       log_.append(lines);
     };
     return o;
   }
 
-  std::mutex mu_;
-  std::string log_;
+  Mutex mu_;
+  std::string log_ TL_GUARDED_BY(mu_);
   HttpServer server_;
   int port_ = 0;
   std::thread thread_;

@@ -19,7 +19,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <numeric>
 #include <random>
 #include <set>
@@ -29,6 +28,7 @@
 #include "events/kafka_mock.h"
 #include "events/kafka_reader.h"
 #include "events/kafka_test_util.h"
+#include "events/thread_annotations.h"
 #include "services/cli/kafka_cli.h"
 
 namespace tl {
@@ -44,7 +44,7 @@ class MemorySource final : public EventSource {
  public:
   // Appends one event to `token`'s stream and returns its position.
   Position Append(const std::string& token, EventType type, std::string note = "") {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     Event e;
     e.position = Position(events_.size() + 1);
     e.id = "evt_" + std::to_string(e.position.value());
@@ -62,7 +62,7 @@ class MemorySource final : public EventSource {
   }
 
   std::vector<Event> Read(Position from, size_t max) const override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     std::vector<Event> out;
     for (uint64_t p = std::max<uint64_t>(from.value(), 1); p <= events_.size() && out.size() < max;
          ++p) {
@@ -71,25 +71,28 @@ class MemorySource final : public EventSource {
     return out;
   }
   Position DurablePosition() const override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return Position(events_.size());
   }
   Position WaitForNew(Position after, std::chrono::milliseconds timeout) const override {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return events_.size() > after.value(); });
+    UniqueLock lock(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (events_.size() <= after.value()) {
+      if (cv_.wait_until(lock.native(), deadline) == std::cv_status::timeout) break;
+    }
     return Position(events_.size());
   }
   std::vector<Event> All() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return events_;
   }
 
  private:
   SystemClock clock_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   mutable std::condition_variable cv_;
-  std::vector<Event> events_;
-  std::map<std::string, uint64_t> versions_;
+  std::vector<Event> events_ TL_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> versions_ TL_GUARDED_BY(mu_);
 };
 
 // A workload over `tokens` tokens: mostly uses, some lifecycle events.

@@ -8,14 +8,14 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
 #include <vector>
 
-#include "services/http/http_server.h"
+#include "events/thread_annotations.h"
 #include "services/domain/secret.h"
+#include "services/http/http_server.h"
 #include "tests/http_test_util.h"
 
 namespace tl {
@@ -40,7 +40,7 @@ class DataPlane {
  public:
   explicit DataPlane(TestServer& s, HttpServerOptions options = {}) {
     options.log_sink = [this](std::string_view lines) {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(mu_);
       log_.append(lines);
     };
     server_ = std::make_unique<HttpServer>(s.api(), std::move(options));
@@ -60,7 +60,7 @@ class DataPlane {
   HttpServer& server() { return *server_; }
   int port() const { return port_; }
   std::string Log() {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     return log_;
   }
   std::unique_ptr<httplib::Client> NewClient() const {
@@ -79,8 +79,8 @@ class DataPlane {
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
   int port_ = 0;
-  std::mutex mu_;
-  std::string log_;
+  Mutex mu_;
+  std::string log_ TL_GUARDED_BY(mu_);
 };
 
 std::string VerifyRequest(const std::string& body, const std::string& extra_headers = "",
@@ -100,7 +100,7 @@ class HeldDurability {
   HttpServerOptions Options() {
     HttpServerOptions o;
     o.request_durable = [this](Position p) {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(mu_);
       requested_.push_back(p);
       cv_.notify_all();
     };
@@ -109,8 +109,14 @@ class HeldDurability {
   // The last position asked for once `n` requests came, or nullopt after `patience`.
   std::optional<Position> WaitForRequests(
       size_t n, std::chrono::milliseconds patience = std::chrono::seconds(10)) {
-    std::unique_lock<std::mutex> l(mu_);
-    if (!cv_.wait_for(l, patience, [&] { return requested_.size() >= n; })) return std::nullopt;
+    UniqueLock l(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (requested_.size() < n) {
+      if (cv_.wait_until(l.native(), deadline) == std::cv_status::timeout &&
+          requested_.size() < n) {
+        return std::nullopt;
+      }
+    }
     return requested_.back();
   }
   // Makes everything staged durable and tells the data plane.
@@ -120,9 +126,9 @@ class HeldDurability {
   }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::vector<Position> requested_;
+  std::vector<Position> requested_ TL_GUARDED_BY(mu_);
 };
 
 TEST(VerifyServerTest, AnswersAsTheApiDoesAndRecordsEachUse) {

@@ -271,7 +271,7 @@ HttpServer::HttpServer(HttpApi& api, HttpServerOptions options)
 
 HttpServer::~HttpServer() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     workers_stop_ = true;
   }
   work_cv_.notify_all();
@@ -289,7 +289,7 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::SetTlsContext(TlsContext ctx) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   tls_ = std::move(ctx);
 }
 
@@ -399,7 +399,7 @@ void HttpServer::Run() {
     if (draining_ && (Drained() || now >= drain_deadline_ms_)) break;
   }
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     workers_stop_ = true;
   }
   work_cv_.notify_all();
@@ -474,7 +474,7 @@ void HttpServer::Accept(Listener& l) {
     if (l.tls) {
       TlsContext ctx;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         ctx = tls_;
       }
       c->ssl = ctx ? SSL_new(ctx.get()) : nullptr;  // the SSL holds a reference to ctx
@@ -732,7 +732,7 @@ void HttpServer::Dispatch(Connection& c, const Http1Request& req) {
   c.state = Connection::State::kWorking;
   ++jobs_outstanding_;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     jobs_.push_back(std::move(job));
   }
   work_cv_.notify_one();
@@ -742,15 +742,15 @@ void HttpServer::WorkerLoop() {
   for (;;) {
     Job job;
     {
-      std::unique_lock<std::mutex> l(mu_);
-      work_cv_.wait(l, [this] { return workers_stop_ || !jobs_.empty(); });
+      UniqueLock l(mu_);
+      while (!workers_stop_ && jobs_.empty()) work_cv_.wait(l.native());
       if (jobs_.empty()) return;  // stopping, and nothing left
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
     ApiAnswer answer = api_.Handle(job.request);
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(mu_);
       done_.push_back({job.connection, std::move(answer)});
     }
     WakeEventFd(done_fd_);
@@ -760,7 +760,7 @@ void HttpServer::WorkerLoop() {
 void HttpServer::AnswerWorkers() {
   std::deque<Done> done;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     done.swap(done_);
   }
   for (Done& d : done) {

@@ -5,7 +5,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -14,10 +13,11 @@
 
 #include "events/durable_waiter.h"
 #include "events/result.h"
+#include "events/thread_annotations.h"
+#include "services/core/ledger.h"
 #include "services/http/http1_parser.h"
 #include "services/http/http_api.h"
 #include "services/http/http_common.h"
-#include "services/core/ledger.h"
 #include "services/http/metrics.h"
 #include "services/http/round_gate.h"
 #include "services/http/tls_context.h"
@@ -192,8 +192,8 @@ class HttpServer {
   int64_t refused_logged_ms_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::unordered_map<std::string, size_t> per_address_;
-  std::deque<Waiting> waiting_;     // in position order (one thread stages them)
-  RoundGate gate_;                  // what was staged since the last round, and since when
+  std::deque<Waiting> waiting_;  // in position order (one thread stages them)
+  RoundGate gate_;               // what was staged since the last round, and since when
   Ledger::Pending last_staged_;  // the newest of it
   // Rounds other threads sync, not yet known settled (Ledger::Settled).
   std::deque<Ledger::Pending> in_flight_;
@@ -203,12 +203,12 @@ class HttpServer {
   std::vector<uint64_t> tls_pending_;
 
   // Shared with the workers.
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable work_cv_;
-  std::deque<Job> jobs_;       // GUARDED_BY(mu_)
-  std::deque<Done> done_;      // GUARDED_BY(mu_)
-  bool workers_stop_ = false;  // GUARDED_BY(mu_)
-  TlsContext tls_;             // GUARDED_BY(mu_)
+  std::deque<Job> jobs_ TL_GUARDED_BY(mu_);
+  std::deque<Done> done_ TL_GUARDED_BY(mu_);
+  bool workers_stop_ TL_GUARDED_BY(mu_) = false;
+  TlsContext tls_ TL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
 
   // Declared last: its threads call WakeForDurable until it is destroyed.

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "services/domain/decider.h"
 #include "services/core/ledger.h"
+#include "services/domain/decider.h"
 
 namespace tl {
 namespace {
@@ -162,7 +162,7 @@ void Metrics::CountRequest(std::string_view method, std::string_view route, int 
                            double seconds) {
   std::string key = Labels(MetricMethod(method), route, status);
   latency_.Observe(seconds);
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   ++requests_[key];
 }
 
@@ -174,7 +174,7 @@ void Metrics::CountVerification(std::string_view code) {
       return;
     }
   }
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   ++verifications_[std::string(code)];
 }
 
@@ -188,7 +188,7 @@ std::string Metrics::Render(std::string_view extra) const {
   std::map<std::string, uint64_t> requests;
   std::map<std::string, uint64_t> verifications;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     requests = requests_;
     verifications = verifications_;
   }

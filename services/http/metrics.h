@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "events/histogram.h"
+#include "events/thread_annotations.h"
 
 namespace tl {
 
@@ -62,10 +62,12 @@ class Metrics {
   };
   static constexpr size_t kKnownCodes = 9;
 
-  mutable std::mutex mu_;
-  std::map<std::string, uint64_t> requests_;       // `method="…",route="…",status="…"` -> n
-  std::map<std::string, uint64_t> verifications_;  // code -> n, codes not in kKnownCodes
-  std::deque<Route> routes_;                       // by RouteId; never moves
+  mutable Mutex mu_;
+  // `method="…",route="…",status="…"` -> n
+  std::map<std::string, uint64_t> requests_ TL_GUARDED_BY(mu_);
+  // code -> n, codes not in kKnownCodes
+  std::map<std::string, uint64_t> verifications_ TL_GUARDED_BY(mu_);
+  std::deque<Route> routes_;  // by RouteId; never moves
   std::array<std::atomic<uint64_t>, kKnownCodes> known_codes_{};
   Histogram latency_;
   std::atomic<uint64_t> refused_total_{0};
