@@ -161,8 +161,8 @@ Result<int> TopicPartitionCount(rd_kafka_t* rk, const std::string& brokers,
   return MakeError(ErrorCode::kNotFound, "kafka topic " + topic + " does not exist");
 }
 
-Status ScanTopic(const ReaderOptions& opts,
-                 const std::function<Status(const rd_kafka_message_s&)>& on_message) {
+Result<int> ScanTopic(const ReaderOptions& opts,
+                      const std::function<Status(const rd_kafka_message_s&)>& on_message) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::vector<std::pair<std::string, std::string>> props{
@@ -272,14 +272,14 @@ Status ScanTopic(const ReaderOptions& opts,
     next_offset[p] = msg->offset + 1;
     if (next_offset[p] >= end[p]) --open_partitions;
 
-    if (Status st = on_message(*msg); !st.ok()) return st;
+    if (Status st = on_message(*msg); !st.ok()) return st.error();
   }
-  return Ok{};
+  return partitions;
 }
 
 Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Event&)>& on_event) {
   PositionOrder order;
-  Status st = ScanTopic(opts, [&](const rd_kafka_message_t& msg) -> Status {
+  Result<int> scanned = ScanTopic(opts, [&](const rd_kafka_message_t& msg) -> Status {
     const std::string where =
         "partition " + std::to_string(msg.partition) + " offset " + std::to_string(msg.offset);
     Event e;
@@ -291,7 +291,7 @@ Status ReadTopic(const ReaderOptions& opts, const std::function<Status(const Eve
     }
     return order.Add(std::move(e), where, on_event);
   });
-  if (!st.ok()) return st;
+  if (!scanned.ok()) return scanned.error();
   if (Status hole = order.CheckNoHole(opts.topic); !hole.ok()) return hole;
   return order.checker().Finish(/*expect_from_one=*/true);
 }

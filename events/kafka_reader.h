@@ -107,8 +107,9 @@ struct ReaderOptions {
 // each partition in offset order (partitions interleaved). Errors as
 // ReadTopic's for the topic itself (missing, empty, not starting at offset 0,
 // unreachable, stalled); an error returned by `on_message` stops the read.
-Status ScanTopic(const ReaderOptions& opts,
-                 const std::function<Status(const rd_kafka_message_s&)>& on_message);
+// The topic's partition count.
+Result<int> ScanTopic(const ReaderOptions& opts,
+                      const std::function<Status(const rd_kafka_message_s&)>& on_message);
 
 // Reads the whole topic as it is when the call starts (as ScanTopic), decodes each
 // message with FromCloudEvent, drops duplicate positions, and calls

@@ -13,9 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include "events/cluster_record.h"
 #include "events/kafka_mock.h"
 #include "events/kafka_test_util.h"
 #include "events/partition_fence.h"
+#include "events/partition_scan.h"
 
 namespace tl {
 namespace {
@@ -215,6 +217,90 @@ TEST_F(PartitionLogTest, WritesRacingATakeoverAreEitherCountedAndAcknowledgedOrN
     EXPECT_FALSE(refused_a.empty()) << topic_note << ": node-a never wrote past the claim";
     EXPECT_EQ(seen.back().id, "evt_b_after_r" + std::to_string(round));
   }
+}
+
+// A producer for records no well-behaved node writes.
+class RawProducer {
+ public:
+  explicit RawProducer(const std::string& brokers) {
+    char errstr[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr);
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  }
+  ~RawProducer() {
+    rd_kafka_flush(rk_, 10000);
+    rd_kafka_destroy(rk_);
+  }
+  rd_kafka_t* get() { return rk_; }
+
+ private:
+  rd_kafka_t* rk_;
+};
+
+TEST_F(PartitionLogTest, AScanReportsWhatCountsAndWhatWasFencedAlteredOrForeign) {
+  Counted at_a, at_b;
+  auto a = OpenLog("node-a", &at_a);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->Claim().ok());
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(a->AppendAndWait(NewEvent("evt_a" + std::to_string(i), "tok_a")).ok());
+  }
+  auto b = OpenLog("node-b", &at_b);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(b->Claim().ok());
+  {
+    RawProducer raw(cluster_.bootstrap());
+    // What node-a would write after the takeover had it been paused: epoch 1.
+    Event late = NewEvent("evt_late", "tok_a");
+    late.position = Position(4);
+    late.prev_hash = at_a.Snapshot().back().hash;
+    late.hash = ComputeHash(late);
+    ASSERT_EQ(ProduceEvent(raw.get(), kTopic, 0, 1, late, "tokenledger", nullptr),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    // An event of the current epoch whose contents were changed after hashing.
+    Event altered = late;
+    altered.id = "evt_altered";
+    altered.data = Json{{"cost", 1000}};
+    ASSERT_EQ(ProduceEvent(raw.get(), kTopic, 0, 2, altered, "tokenledger", nullptr),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    // Something else entirely.
+    ASSERT_EQ(rd_kafka_producev(raw.get(), RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_VALUE(const_cast<char*>("hello"), 5),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  for (int i = 4; i <= 5; ++i) {
+    ASSERT_TRUE(b->AppendAndWait(NewEvent("evt_b" + std::to_string(i), "tok_b")).ok());
+  }
+  std::vector<std::pair<int32_t, Event>> counted;
+  ReaderOptions o;
+  o.brokers = cluster_.bootstrap();
+  o.topic = kTopic;
+  auto scan = ScanClusterTopic(o, [&](int32_t p, const Event& e) { counted.emplace_back(p, e); });
+  ASSERT_TRUE(scan.ok()) << scan.error().message;
+  ASSERT_EQ(scan->size(), 2u);
+  const PartitionSummary& p0 = (*scan)[0];
+  EXPECT_EQ(p0.partition, 0);
+  EXPECT_EQ(p0.owner, "node-b");
+  EXPECT_EQ(p0.epoch, 2u);
+  EXPECT_EQ(p0.claims, 2u);
+  EXPECT_EQ(p0.counted, 5u);
+  EXPECT_EQ(p0.fenced, 1u);
+  EXPECT_EQ(p0.altered, 1u);
+  EXPECT_EQ(p0.unlinked, 0u);
+  EXPECT_EQ(p0.foreign, 1u);
+  EXPECT_EQ(p0.end_offset, 10);
+  EXPECT_EQ(p0.last_position, Position(5));
+  EXPECT_EQ(p0.last_hash, at_b.Snapshot().back().hash);
+  EXPECT_EQ((*scan)[1].partition, 1);
+  EXPECT_EQ((*scan)[1].end_offset, 0);
+  EXPECT_EQ((*scan)[1].counted, 0u);
+  ASSERT_EQ(counted.size(), 5u);
+  std::vector<Event> events;
+  for (const auto& [p, e] : counted) events.push_back(e);
+  EXPECT_EQ(events, at_b.Snapshot());
+  ExpectOneChain(events);
 }
 
 }  // namespace
