@@ -16,6 +16,19 @@
 
 namespace tl::testing {
 
+// A token.used event as a caller hands it to a partition log: position and
+// hashes are the log's to fill in.
+inline Event UnchainedEvent(const std::string& id, const std::string& token) {
+  Event e;
+  e.id = id;
+  e.type = EventType::kUsed;
+  e.token_id = token;
+  e.version = Version(1);
+  e.time_ms = 1'700'000'000'000;
+  e.actor = "system";
+  return e;
+}
+
 // Polls `pred` every 10 ms until it holds or `timeout` passes; its last value.
 inline bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;

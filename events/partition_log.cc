@@ -205,6 +205,18 @@ class PartitionLog::Impl {
     FinishFailed();
   }
 
+  void Release(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    UniqueLock lock(mu_);
+    if (owning_) {
+      owning_ = false;
+      lost_reason_ = "handed over";
+    }
+    while (!pending_.empty()) {
+      if (changed_.wait_until(lock.native(), deadline) == std::cv_status::timeout) break;
+    }
+  }
+
   bool owns() const {
     MutexLock lock(mu_);
     return owning_;
@@ -277,6 +289,7 @@ class PartitionLog::Impl {
     if (self->owning_) {
       self->LoseOwnership(std::string("a write failed: ") + rd_kafka_err2str(m->err));
     }
+    self->changed_.notify_all();  // Release() waits for pending writes to settle
   }
 
   void ReadLoop() {
@@ -390,12 +403,13 @@ PartitionLog::~PartitionLog() = default;
 
 Status PartitionLog::Claim() { return impl_->Claim(); }
 void PartitionLog::Append(Event e, DoneFn done) { impl_->Append(std::move(e), std::move(done)); }
+void PartitionLog::Release(std::chrono::milliseconds timeout) { impl_->Release(timeout); }
 
-Status PartitionLog::AppendAndWait(Event e) {
+Status AwaitDone(const std::function<void(std::function<void(Status)>)>& start) {
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Status> outcome;
-  Append(std::move(e), [&](Status st) {
+  start([&](Status st) {
     std::lock_guard<std::mutex> lock(mu);
     outcome = std::move(st);
     cv.notify_all();
@@ -403,6 +417,10 @@ Status PartitionLog::AppendAndWait(Event e) {
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return outcome.has_value(); });
   return *outcome;
+}
+
+Status PartitionLog::AppendAndWait(Event e) {
+  return AwaitDone([&](DoneFn done) { Append(std::move(e), std::move(done)); });
 }
 
 bool PartitionLog::owns() const { return impl_->owns(); }

@@ -27,6 +27,10 @@ struct PartitionLogOptions {
   std::chrono::milliseconds claim_timeout{10000};
 };
 
+// Calls `start` with a completion and waits until the completion ran: the
+// blocking form of an Append(..., done).
+Status AwaitDone(const std::function<void(std::function<void(Status)>)>& start);
+
 // One node's writer and reader of one partition of a cluster topic: the
 // partition is the log of record of its tokens, fenced by claim records (see
 // events/partition_fence.h for the rule and why it is safe).
@@ -69,6 +73,11 @@ class PartitionLog {
   void Append(Event e, DoneFn done);
   // Append, waiting for the outcome.
   Status AppendAndWait(Event e);
+
+  // Gives the partition up in order: no Append() is taken from now on, and
+  // the call returns once every write already taken was settled (read back,
+  // or failed), or after `timeout`. Another node may then claim it.
+  void Release(std::chrono::milliseconds timeout);
 
   // Whether this node owns the partition now (claimed, not fenced since).
   bool owns() const;

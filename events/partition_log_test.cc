@@ -49,14 +49,7 @@ class Counted {
 };
 
 Event NewEvent(const std::string& id, const std::string& token) {
-  Event e;
-  e.id = id;
-  e.type = EventType::kUsed;
-  e.token_id = token;
-  e.version = Version(1);
-  e.time_ms = 1'700'000'000'000;
-  e.actor = "system";
-  return e;
+  return testing::UnchainedEvent(id, token);
 }
 
 class PartitionLogTest : public ::testing::Test {
