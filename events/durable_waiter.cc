@@ -15,7 +15,7 @@ DurableWaiter::DurableWaiter(EventLog& log, size_t threads, std::function<void(P
 
 DurableWaiter::~DurableWaiter() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     stopping_ = true;
   }
   wanted_cv_.notify_all();
@@ -25,7 +25,7 @@ DurableWaiter::~DurableWaiter() {
 void DurableWaiter::Request(Position p) {
   bool wake = false;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     if (p <= wanted_) return;  // an earlier request's notify covers p
     wanted_ = p;
     // A busy thread looks at wanted_ again when its WaitDurable returns, so
@@ -37,16 +37,16 @@ void DurableWaiter::Request(Position p) {
 
 void DurableWaiter::Run() {
   NameThisThread("tl-durable");
-  std::unique_lock<std::mutex> l(mu_);
+  UniqueLock l(mu_);
   while (true) {
     ++idle_;
-    wanted_cv_.wait(l, [this] { return wanted_ > claimed_ || stopping_; });
+    while (wanted_ <= claimed_ && !stopping_) wanted_cv_.wait(l.native());
     --idle_;
     // Stopping still drains what was requested.
     if (wanted_ <= claimed_) return;
     const Position claim = wanted_;
     claimed_ = claim;
-    l.unlock();
+    l.Unlock();
     // Settled either way: durable, or never (a failed write). The caller
     // tells which apart (EventLog::IsDurable) before it answers anyone.
     (void)log_.WaitDurable(claim);
@@ -54,7 +54,7 @@ void DurableWaiter::Run() {
     // mutex that stagers contend for: every requested position is claimed by
     // some thread, and that thread's notify reports it.
     notify_(claim);
-    l.lock();
+    l.Lock();
   }
 }
 

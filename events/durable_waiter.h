@@ -3,12 +3,12 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "events/log.h"
 #include "events/strong_types.h"
+#include "events/thread_annotations.h"
 
 namespace tl {
 
@@ -19,6 +19,9 @@ namespace tl {
 // EventLog::WaitDurable on it, so with two threads a request that arrives
 // while one round syncs starts the next, overlapping round (as two blocking
 // appenders would).
+//
+// Locking: mu_ guards the request state only; it is never held while calling
+// into the log or notify, so it is never nested with the log's mutex.
 class DurableWaiter {
  public:
   // `log` must outlive this. `threads` (>= 1): how many WaitDurable calls may
@@ -43,20 +46,20 @@ class DurableWaiter {
   // (it may already have run), which is why the caller keeps the largest value
   // it was given.
   // REQUIRES: `p` is staged (p <= log.LastStagedPosition()).
-  void Request(Position p);
+  void Request(Position p) TL_EXCLUDES(mu_);
 
  private:
-  void Run();
+  void Run() TL_EXCLUDES(mu_);
 
   EventLog& log_;
   const std::function<void(Position)> notify_;
 
-  std::mutex mu_;
-  std::condition_variable wanted_cv_;  // wanted_ passed claimed_, or stopping_
-  Position wanted_;                    // guarded by mu_: the largest position requested
-  Position claimed_;                   // guarded by mu_: the largest one a thread took on
-  size_t idle_ = 0;                    // guarded by mu_: threads waiting on wanted_cv_
-  bool stopping_ = false;              // guarded by mu_
+  tl::Mutex mu_;
+  std::condition_variable wanted_cv_;    // wanted_ passed claimed_, or stopping_
+  Position wanted_ TL_GUARDED_BY(mu_);   // the largest position requested
+  Position claimed_ TL_GUARDED_BY(mu_);  // the largest one a thread took on
+  size_t idle_ TL_GUARDED_BY(mu_) = 0;   // threads waiting on wanted_cv_
+  bool stopping_ TL_GUARDED_BY(mu_) = false;
 
   std::vector<std::thread> threads_;  // last: started once the fields above exist
 };

@@ -4,20 +4,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 
-#include "events/crc32c.h"
 #include "events/file_util.h"
 #include "events/hex.h"
 #include "events/log_format.h"
-#include "events/log_scan.h"
+#include "events/log_reader.h"
+#include "events/log_recovery.h"
 
 namespace tl {
 namespace {
@@ -28,7 +26,7 @@ namespace fs = std::filesystem;
 // disk lost what it confirmed): stop loudly. Failed appends are values
 // instead (see EventLog::WriteFailure).
 [[noreturn]] void Fatal(const std::string& what) {
-  std::fprintf(stderr, "fatal: event log: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::fprintf(stderr, "fatal: event log: %s\n", what.c_str());
   std::abort();
 }
 
@@ -44,19 +42,14 @@ std::string EventId(int64_t time_ms, Position p) {
 }
 
 constexpr size_t kMaxIdLength = 255;
-// How far ahead of its writes the newest segment is filled with zeros.
-constexpr uint64_t kPreallocateBytes = 256ull << 10;
-constexpr uint64_t kBlockBytes = 4096;
 
 }  // namespace
 
 EventLog::EventLog(std::string dir, LogOptions options)
     : dir_(std::move(dir)),
       options_(std::move(options)),
-      bell_count_(std::max<size_t>(options_.max_syncs_in_flight, 1) + 1),
-      bells_(new std::atomic<uint32_t>[bell_count_]) {
-  for (size_t i = 0; i < bell_count_; ++i) bells_[i].store(0);
-}
+      bells_(options_.max_syncs_in_flight),
+      writer_(dir_, options_) {}
 
 Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
   if (Status made = MakePrivateDir(dir); !made.ok()) return made.error();
@@ -64,15 +57,15 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
     options.warn = [](std::string_view msg) { std::cerr << "warning: " << msg << std::endl; };
   }
   std::unique_ptr<EventLog> log(new EventLog(dir, std::move(options)));
-  Status recovered = log->Recover();
-  if (!recovered.ok()) return recovered.error();
+  Status loaded = log->Load();
+  if (!loaded.ok()) return loaded.error();
   return log;
 }
 
 EventLog::~EventLog() {
   Position last;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     stopping_ = true;
     last = last_position_;
   }
@@ -84,109 +77,31 @@ EventLog::~EventLog() {
                     " (the next open cuts what was not durable)");
     }
   }
-  if (write_fd_ >= 0) {
-    // A clean close leaves no preallocated zeros for the next open to cut.
-    if (allocated_end_ > write_end_ &&
-        (::ftruncate(write_fd_, static_cast<off_t>(write_end_)) != 0 || ::fsync(write_fd_) != 0)) {
-      options_.warn("log: could not cut the preallocated tail of the newest segment: " +
-                    std::string(std::strerror(errno)) + " (the next open cuts it)");
-    }
-    ::close(write_fd_);
-  }
+  writer_.Close();
+  MutexLock l(mu_);
   for (int fd : retired_fds_) ::close(fd);
   for (Segment& s : segments_) {
     if (s.read_fd >= 0) ::close(s.read_fd);
   }
 }
 
-Status EventLog::Recover() {
-  // The scan checks each stream's versions in streams_ itself and leaves
-  // `stream` at the record's stream for the callback: one lookup per record.
-  uint32_t stream = 0;
-  // Hashes stay raw (the chain is checked on the bytes): only the last one is needed.
-  ScanOptions options{.parse_data = false, .hex_hashes = false};
-  options.stream_version = [&](const std::string& token_id) -> Version& {
-    stream = streams_.FindOrAdd(token_id);
-    return streams_.mutable_version(stream);
-  };
-  options.upcoming_stream = [&](std::string_view token_id) { streams_.Prefetch(token_id); };
-  Result<ScanSummary> scanned = ScanLog(dir_, options, [&](const ScannedRecord& r) {
-    streams_.AddRecovered(stream, r.event.position);
-    locations_.push_back(static_cast<uint64_t>(r.segment) << 32 | r.offset);
-    if (!r.idempotency_key.empty()) {
-      auto [it, inserted] = idempotency_.try_emplace(std::string(r.idempotency_key));
-      if (inserted) it->second.first = r.event.position;
-      it->second.last = r.event.position;
-      it->second.stream_version = r.event.version;
-      it->second.duplicate = true;
-    }
-    return true;
-  });
-  if (!scanned.ok()) return scanned.error();
-  const ScanSummary& summary = *scanned;
-  if (summary.last < options_.must_reach) {
-    // Before anything is cut: the tail is evidence, not a torn write.
-    std::string tail;
-    if (summary.torn_tail.kind == SegmentDamage::kTorn && !summary.torn_tail.unwritten) {
-      tail = " (after it: " + summary.torn_tail.reason + " at byte " +
-             std::to_string(summary.torn_tail.offset) + " of the newest segment)";
-    }
-    return MakeError(ErrorCode::kCorruption,
-                     "the log's last intact event is position " +
-                         std::to_string(summary.last.value()) + tail + " but position " +
-                         std::to_string(options_.must_reach.value()) + " was acknowledged: " +
-                         std::to_string(options_.must_reach.value() - summary.last.value()) +
-                         " acknowledged events are missing from the log");
+Status EventLog::Load() {
+  MutexLock l(mu_);  // no other thread knows the log yet; for the analysis
+  Result<RecoveredLog> recovered = RecoverLog(dir_, options_, index_);
+  if (!recovered.ok()) return recovered.error();
+  last_position_ = recovered->last;
+  last_hash_ = recovered->last_hash;
+  last_time_ms_ = recovered->last_time_ms;
+  for (auto& [first, path] : recovered->segments) {
+    segments_.push_back(Segment{first, std::move(path), -1});
   }
-  streams_.FinishRecovery();
-  last_position_ = summary.last;
-  last_hash_ = summary.last_hash;
-  last_time_ms_ = summary.last_time_ms;
-  for (const auto& [first, path] : summary.segments) segments_.push_back(Segment{first, path, -1});
-  tail_offset_ = summary.newest_segment_size;
-
-  const SegmentDamage& torn = summary.torn_tail;
-  if (torn.kind == SegmentDamage::kTorn) {
-    const std::string path = segments_.back().path;
-    if (torn.offset < logfmt::kSegmentHeaderSize) {
-      // Not even the header made it: the segment never held an event.
-      options_.warn("log: removed " + path + ": " +
-                    (torn.unwritten ? "it was never written" : "its header is incomplete") +
-                    " (a segment start was interrupted); no event was in it");
-      if (::unlink(path.c_str()) != 0) return MakeError(ErrorCode::kIo, "cannot remove " + path);
-      segments_.pop_back();
-      tail_offset_ = 0;
-      if (!segments_.empty()) {
-        Result<std::string> prev = ReadWholeFile(segments_.back().path);
-        if (!prev.ok()) return prev.error();
-        tail_offset_ = prev->size();
-      }
-    } else if (torn.unwritten) {
-      // The preallocated space of a writer that did not close cleanly.
-      options_.warn("log: cut " + std::to_string(summary.newest_segment_size - torn.offset) +
-                    " bytes of unwritten (preallocated) space after position " +
-                    std::to_string(last_position_.value()) + " in " + path);
-      if (Status t = TruncateFile(path, torn.offset); !t.ok()) return t.error();
-      tail_offset_ = torn.offset;
-    } else {
-      options_.warn(
-          "log: cut a torn tail of " + std::to_string(summary.newest_segment_size - torn.offset) +
-          " bytes at byte " + std::to_string(torn.offset) + " of " + path + " (" + torn.reason +
-          "); the last intact event is position " + std::to_string(last_position_.value()));
-      if (Status t = TruncateFile(path, torn.offset); !t.ok()) return t.error();
-      tail_offset_ = torn.offset;
-    }
-  }
-  if (Status s = SyncDirectory(dir_); !s.ok()) return s.error();
-
+  tail_offset_ = recovered->tail_offset;
   for (Segment& s : segments_) {
     s.read_fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (s.read_fd < 0) return MakeError(ErrorCode::kIo, "cannot open " + s.path);
   }
-  if (!segments_.empty()) {
-    write_fd_ = ::open(segments_.back().path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (write_fd_ < 0) return MakeError(ErrorCode::kIo, "cannot open " + segments_.back().path);
-    write_end_ = allocated_end_ = tail_offset_;
+  if (!segments_.empty() && !writer_.Resume(segments_.back().path, tail_offset_)) {
+    return MakeError(ErrorCode::kIo, "cannot open " + segments_.back().path);
   }
   durable_position_ = last_position_;
   durable_end_ = End{segments_.size(), tail_offset_, last_hash_};
@@ -209,7 +124,7 @@ void EventLog::StageRecordLocked(const Event& e, std::string_view record) {
   if (pending_.empty() || pending_.back().segment != index) {
     pending_.push_back(Chunk{index, false, {}});
   }
-  locations_.push_back(static_cast<uint64_t>(index) << 32 | tail_offset_);
+  index_.AddLocation(index, tail_offset_);
   pending_.back().bytes.append(record);
   tail_offset_ += record.size();
 }
@@ -232,15 +147,17 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     data_json.push_back(data.dump());
   }
 
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   if (stopping_) return MakeError(ErrorCode::kUnavailable, "the log is closing");
   if (failure_) return *failure_;
   if (!req.idempotency_key.empty()) {
-    auto it = idempotency_.find(req.idempotency_key);
-    if (it != idempotency_.end()) return it->second;
+    if (const KeyedAppend* first = index_.FindKey(req.idempotency_key)) {
+      return AppendResult{first->first, first->last, first->stream_version, /*duplicate=*/true, {}};
+    }
   }
-  uint32_t stream = streams_.Find(req.token_id);
-  const Version current = stream == 0 ? Version(0) : streams_.version(stream);
+  StreamIndex& streams = index_.streams();
+  uint32_t stream = streams.Find(req.token_id);
+  const Version current = stream == 0 ? Version(0) : streams.version(stream);
   if (req.expected_version && *req.expected_version != current) {
     return MakeError(ErrorCode::kConflict, "stream " + req.token_id + " is at version " +
                                                std::to_string(current.value()) + ", expected " +
@@ -278,10 +195,10 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
     result.events.push_back(std::move(e));
   }
 
-  if (stream == 0) stream = streams_.FindOrAdd(req.token_id);
+  if (stream == 0) stream = streams.FindOrAdd(req.token_id);
   for (size_t i = 0; i < records.size(); ++i) {
     StageRecordLocked(result.events[i], records[i]);
-    streams_.Append(stream, result.events[i].position);
+    streams.Append(stream, result.events[i].position);
   }
   last_position_ = pos;
   last_hash_ = prev;
@@ -293,8 +210,7 @@ Result<AppendResult> EventLog::Stage(AppendRequest req) {
   result.stream_version = version;
   result.epoch = epoch_.load(std::memory_order_relaxed);
   if (!req.idempotency_key.empty()) {
-    AppendResult remembered{result.first, result.last, version, /*duplicate=*/true, {}};
-    idempotency_.emplace(req.idempotency_key, std::move(remembered));
+    index_.RememberKey(req.idempotency_key, KeyedAppend{result.first, result.last, version});
   }
   return result;
 }
@@ -316,7 +232,7 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
   Position last;
   uint64_t epoch = 0;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     if (failure_) return *failure_;
     epoch = epoch_.load(std::memory_order_relaxed);
     std::vector<std::string> records(events.size());
@@ -334,11 +250,7 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
         return MakeError(ErrorCode::kCorruption, at + "prev_hash breaks the chain");
       if (ComputeHash(e) != e.hash) return MakeError(ErrorCode::kCorruption, at + "hash mismatch");
       auto [vit, fresh] = versions.try_emplace(e.token_id, Version(0));
-      if (fresh) {
-        if (uint32_t stream = streams_.Find(e.token_id); stream != 0) {
-          vit->second = streams_.version(stream);
-        }
-      }
+      if (fresh) vit->second = index_.StreamVersion(e.token_id);
       if (e.version != vit->second.next()) {
         return MakeError(ErrorCode::kCorruption, at + "stream version out of order");
       }
@@ -351,7 +263,8 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
     }
     for (size_t i = 0; i < events.size(); ++i) {
       StageRecordLocked(events[i], records[i]);
-      streams_.Append(streams_.FindOrAdd(events[i].token_id), events[i].position);
+      StreamIndex& streams = index_.streams();
+      streams.Append(streams.FindOrAdd(events[i].token_id), events[i].position);
     }
     last_position_ = pos;
     last_hash_ = prev;
@@ -369,45 +282,6 @@ Status EventLog::AppendVerbatim(const std::vector<Event>& events) {
   return Ok{};
 }
 
-void EventLog::Preallocate(uint64_t end) {
-  // Zeros, written and synced with this round, a chunk ahead of the writes,
-  // so that most rounds overwrite blocks the file already has: their
-  // fdatasync then flushes the data and nothing else. Appending would make
-  // every sync update the file size too, and space from fallocate is no
-  // better: its blocks stay "unwritten" until written, so the first write to
-  // each one changes the extent tree, and fdatasync writes the inode as well,
-  // another device round trip (3,800 B write+fdatasync on the development
-  // disk, p50: appending 144-150 us, into fallocate'd space 141-148 us, over
-  // written zeros 107-111 us). A 256 KiB fill costs its round ~0.3 ms more,
-  // once per ~1,000 events.
-  const uint64_t chunk = std::min<uint64_t>(kPreallocateBytes, options_.max_segment_bytes);
-  const uint64_t from = std::max(allocated_end_, end);
-  const uint64_t to = (from + chunk + kBlockBytes - 1) / kBlockBytes * kBlockBytes;
-  static const std::string kZeros(kPreallocateBytes + kBlockBytes, '\0');
-  // Best effort: on a nearly full disk the zeros may not fit where the
-  // round's records still do. Zeros written in part lie past the records,
-  // where the next round overwrites them and recovery cuts them.
-  if (Injected("preallocate") != 0 ||
-      !WriteAllAt(write_fd_, from, std::string_view(kZeros).substr(0, to - from))) {
-    return;
-  }
-  allocated_end_ = to;
-}
-
-int EventLog::Injected(std::string_view operation) const {
-  return options_.inject_error ? options_.inject_error(operation) : 0;
-}
-
-Error EventLog::IoFailure(const std::string& operation, const std::string& path, int err) const {
-  // The path stays in the service's log; the error (which reaches HTTP
-  // clients) names the cause only.
-  std::string cause = std::strerror(err);
-  if (!cause.empty())
-    cause[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(cause[0])));
-  options_.warn("log: " + operation + " " + path + " failed: " + cause);
-  return MakeError(ErrorCode::kStorageUnavailable, "the event log cannot be written: " + cause);
-}
-
 void EventLog::FailLocked(Error error) {
   if (!failure_) {
     options_.warn("log: " + error.message +
@@ -416,7 +290,7 @@ void EventLog::FailLocked(Error error) {
     failure_ = std::move(error);
     failed_.store(true, std::memory_order_release);
   }
-  for (size_t i = 0; i < bell_count_; ++i) Ring(bells_[i], /*everyone=*/true);
+  bells_.RingAll();
   durable_cv_.notify_all();
 }
 
@@ -425,34 +299,11 @@ bool EventLog::CanStartRoundLocked() const {
          rounds_running_ < options_.max_syncs_in_flight;
 }
 
-std::atomic<uint32_t>& EventLog::RoundBell(uint64_t round) { return bells_[round % bell_count_]; }
-
-void EventLog::Ring(std::atomic<uint32_t>& bell, bool everyone) {
-  bell.fetch_add(1, std::memory_order_release);
-  if (everyone) {
-    bell.notify_all();
-  } else {
-    bell.notify_one();
-  }
-}
-
-bool EventLog::SleepOn(std::atomic<uint32_t>& bell, std::unique_lock<std::mutex>& lock,
-                       Position p) {
-  const uint32_t seen = bell.load(std::memory_order_acquire);
-  lock.unlock();
-  bell.wait(seen, std::memory_order_acquire);
-  // Most wake-ups mean "your round is durable": answer that without mu_,
-  // which the next round's stagers and leader are busy with.
-  if (durable_published_.load(std::memory_order_acquire) >= p.value()) return true;
-  lock.lock();
-  return false;
-}
-
 void EventLog::WakeNextLeaderLocked() {
-  if (CanStartRoundLocked()) Ring(RoundBell(round_ + 1), /*everyone=*/false);
+  if (CanStartRoundLocked()) RoundBells::Ring(bells_.For(round_ + 1), /*everyone=*/false);
 }
 
-void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
+void EventLog::FlushLocked() {
   writing_ = true;
   const uint64_t round = ++round_;
   std::vector<Chunk> work;
@@ -465,83 +316,52 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
   ++rounds_running_;
   std::vector<std::string> paths;
   for (const Chunk& c : work) paths.push_back(segments_[c.segment].path);
-  lock.unlock();
+  mu_.unlock();
 
   // Write: one round at a time, in round order (writing_), so a later
   // round's fdatasync also covers every earlier round's bytes.
   std::optional<Error> error;
-  auto failed = [&](const char* operation, const std::string& path, int injected) {
-    error = IoFailure(operation, path, injected != 0 ? injected : errno);
-  };
   std::vector<std::pair<size_t, int>> opened;  // (segment, read fd) of new files
   for (size_t i = 0; i < work.size() && !error; ++i) {
     const Chunk& c = work[i];
     if (c.creates_file) {
-      if (write_fd_ >= 0) {
-        // The older segment is complete: cut its preallocated tail and make
-        // it durable before anything lands in the new one, so a crash can
-        // never leave a gap (nor zeros inside a closed segment).
-        if (int e = Injected("truncate");
-            e != 0 || ::ftruncate(write_fd_, static_cast<off_t>(write_end_)) != 0) {
-          failed("truncate", paths[i], e);
-          break;
-        }
-        if (int e = Injected("fsync"); e != 0 || ::fsync(write_fd_) != 0) {
-          failed("fsync", paths[i], e);
-          break;
-        }
+      int retired = -1;
+      Status started = writer_.StartSegment(paths[i], &retired);
+      if (retired >= 0) {
         // An earlier round may still be syncing through this descriptor.
-        std::lock_guard<std::mutex> l(mu_);
-        retired_fds_.push_back(write_fd_);
-        write_fd_ = -1;
+        MutexLock l(mu_);
+        retired_fds_.push_back(retired);
       }
-      const int e = Injected("create");
-      write_fd_ = e != 0 ? -1
-                         : ::open(paths[i].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                                  kPrivateFileMode);
-      if (write_fd_ < 0) {
-        failed("create", paths[i], e);
+      if (!started.ok()) {
+        error = started.error();
         break;
       }
-      write_end_ = 0;
-      allocated_end_ = 0;
       int rfd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
       if (rfd < 0) {
-        failed("open", paths[i], 0);
+        error = writer_.IoFailure("open", paths[i], errno);
         break;
       }
       opened.emplace_back(c.segment, rfd);
     }
-    const uint64_t end = write_end_ + c.bytes.size();
-    if (end > allocated_end_) Preallocate(end);
-    if (int e = Injected("write"); e != 0 || !WriteAllAt(write_fd_, write_end_, c.bytes)) {
-      failed("write", paths[i], e);
+    if (Status written = writer_.Append(c.bytes, paths[i]); !written.ok()) {
+      error = written.error();
       break;
     }
-    write_end_ = end;
   }
-  const int sync_fd = write_fd_;
+  const int sync_fd = writer_.fd();
 
   // Sync: the next round may write (and start its own fdatasync) meanwhile.
-  lock.lock();
+  mu_.lock();
   writing_ = false;
   if (error) FailLocked(*error);
   WakeNextLeaderLocked();
-  lock.unlock();
+  mu_.unlock();
   if (!error) {
-    auto start = std::chrono::steady_clock::now();
-    if (int e = Injected("fdatasync"); e != 0 || ::fdatasync(sync_fd) != 0) {
-      failed("fdatasync", paths.empty() ? dir_ : paths.back(), e);
-    } else if (!opened.empty()) {
-      if (int e2 = Injected("fsync directory"); e2 != 0 || !SyncDirectory(dir_).ok()) {
-        failed("fsync directory", dir_, e2);
-      }
-    }
-    fsync_latency_.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    Status synced = writer_.Sync(sync_fd, paths.empty() ? dir_ : paths.back(), !opened.empty());
+    if (!synced.ok()) error = synced.error();
   }
 
-  lock.lock();
+  mu_.lock();
   --rounds_running_;
   if (error) {
     ++counters_.write_failures;
@@ -565,7 +385,7 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
   // earlier round still syncing (this fdatasync covered their bytes too).
   // The waiters of later rounds sleep on.
   while (!in_flight_.empty() && in_flight_.front().upto <= durable_position_) {
-    Ring(RoundBell(in_flight_.front().round), /*everyone=*/true);
+    RoundBells::Ring(bells_.For(in_flight_.front().round), /*everyone=*/true);
     in_flight_.pop_front();
   }
   if (rounds_running_ == 0) {
@@ -578,7 +398,7 @@ void EventLog::FlushLocked(std::unique_lock<std::mutex>& lock) {
 
 Status EventLog::WaitDurable(Position p) {
   if (durable_published_.load(std::memory_order_acquire) >= p.value()) return Ok{};
-  std::unique_lock<std::mutex> l(mu_);
+  UniqueLock l(mu_);
   while (durable_position_ < p) {
     if (failure_) return *failure_;
     if (p > last_position_) {
@@ -592,8 +412,6 @@ Status EventLog::WaitDurable(Position p) {
     // Everything staged before a round starts is in it, so a waiter sleeps
     // on the oldest running round that covers it, or else on the next round,
     // which one of its waiters will lead.
-    // Appenders sleep on a round's bell, not on mu_: waking them costs no
-    // lock hand-off (see SleepOn).
     std::optional<uint64_t> covering;
     for (const Round& r : in_flight_) {
       if (r.upto >= p) {
@@ -602,10 +420,19 @@ Status EventLog::WaitDurable(Position p) {
       }
     }
     if (!covering && CanStartRoundLocked()) {
-      FlushLocked(l);
-    } else if (SleepOn(RoundBell(covering ? *covering : round_ + 1), l, p)) {
-      return Ok{};
+      FlushLocked();
+      continue;
     }
+    // Appenders sleep on a round's bell, not on mu_: waking them costs no
+    // lock hand-off.
+    std::atomic<uint32_t>& bell = bells_.For(covering ? *covering : round_ + 1);
+    const uint32_t seen = bell.load(std::memory_order_acquire);
+    l.Unlock();
+    bell.wait(seen, std::memory_order_acquire);
+    // Most wake-ups mean "your round is durable": answer that without mu_,
+    // which the next round's stagers and leader are busy with.
+    if (durable_published_.load(std::memory_order_acquire) >= p.value()) return Ok{};
+    l.Lock();
   }
   return Ok{};
 }
@@ -615,75 +442,55 @@ bool EventLog::IsDurable(Position p, uint64_t epoch) const {
     return durable_published_.load(std::memory_order_acquire) >= p.value();
   }
   // Staged before a Rewind: durable exactly when that Rewind kept it.
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return epoch < rewound_to_.size() && p <= rewound_to_[epoch];
 }
 
 std::optional<Error> EventLog::WriteFailure() const {
   if (!failed_.load(std::memory_order_acquire)) return std::nullopt;
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return failure_;
 }
 
 std::pair<Position, std::string> EventLog::DurableMark() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return {durable_position_, durable_end_.hash};
 }
 
 Status EventLog::Rewind() {
-  std::unique_lock<std::mutex> l(mu_);
+  UniqueLock l(mu_);
   if (!failure_) return Ok{};
   // Rounds still writing or syncing end by themselves (none starts now).
-  durable_cv_.wait(l, [&] { return rounds_running_ == 0 && !writing_; });
+  while (rounds_running_ != 0 || writing_) durable_cv_.wait(l.native());
   const End keep = durable_end_;
   // Files: segments begun after the durable end go; the last durable one
   // is cut back to it.
-  if (write_fd_ >= 0) ::close(write_fd_);
-  write_fd_ = -1;
   for (int fd : retired_fds_) ::close(fd);
   retired_fds_.clear();
-  bool removed = false;
+  std::vector<std::string> later;
   for (size_t i = keep.segments; i < segments_.size(); ++i) {
     if (segments_[i].read_fd >= 0) ::close(segments_[i].read_fd);
-    if (::unlink(segments_[i].path.c_str()) == 0) {
-      removed = true;
-    } else if (errno != ENOENT) {
-      failure_ = IoFailure("remove", segments_[i].path, errno);
-      return *failure_;
-    }
+    segments_[i].read_fd = -1;
+    later.push_back(segments_[i].path);
   }
-  segments_.resize(keep.segments);
-  if (removed) {
-    if (Status synced = SyncDirectory(dir_); !synced.ok()) {
-      options_.warn("log: cannot rewind: " + synced.error().message);
-      return *failure_;
-    }
-  }
-  if (!segments_.empty()) {
-    const std::string& path = segments_.back().path;
-    if (Status cut = TruncateFile(path, keep.offset); !cut.ok()) {
-      options_.warn("log: cannot rewind: " + cut.error().message);
-      return *failure_;
-    }
-    write_fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (write_fd_ < 0) {
-      failure_ = IoFailure("open", path, errno);
-      return *failure_;
-    }
+  const std::string newest = keep.segments > 0 ? segments_[keep.segments - 1].path : "";
+  std::optional<SegmentWriter::RewindFailure> cut = writer_.Rewind(later, newest, keep.offset);
+  if (!cut || !cut->before_removal) segments_.resize(keep.segments);
+  if (cut) {
+    if (cut->replaces_failure) failure_ = cut->error;
+    return *failure_;
   }
   // Memory: forget everything staged after the durable position.
   const Position durable = durable_position_;
   counters_.events -=
       std::min<uint64_t>(counters_.events, last_position_.value() - durable.value());
   counters_.segments = segments_.size();
-  tail_offset_ = write_end_ = allocated_end_ = keep.offset;
+  tail_offset_ = keep.offset;
   last_position_ = pending_last_ = durable;
   last_hash_ = keep.hash;
-  locations_.resize(durable.value());
+  index_.DropAfter(durable);
   pending_.clear();
   in_flight_.clear();
-  streams_.DropAfter(durable);
-  std::erase_if(idempotency_, [&](const auto& kv) { return kv.second.first > durable; });
   rewound_to_.push_back(durable);
   options_.warn("log: rewound to durable position " + std::to_string(durable.value()) +
                 " after: " + failure_->message + "; appends may be tried again");
@@ -692,51 +499,53 @@ Status EventLog::Rewind() {
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   // Waiters on discarded positions: they see them gone (WaitDurable) or a
   // new epoch (IsDurable).
-  for (size_t i = 0; i < bell_count_; ++i) Ring(bells_[i], /*everyone=*/true);
+  bells_.RingAll();
   return Ok{};
 }
 
 Position EventLog::DurablePosition() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return durable_position_;
 }
 
 Position EventLog::LastStagedPosition() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return last_position_;
 }
 
 int64_t EventLog::LastStagedTime() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return last_time_ms_;
 }
 
 Version EventLog::StreamVersion(const std::string& token_id) const {
-  std::lock_guard<std::mutex> l(mu_);
-  const uint32_t stream = streams_.Find(token_id);
-  return stream == 0 ? Version(0) : streams_.version(stream);
+  MutexLock l(mu_);
+  return index_.StreamVersion(token_id);
 }
 
 size_t EventLog::StreamCount() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return streams_.size();
+  MutexLock l(mu_);
+  return index_.streams().size();
 }
 
 LogCounters EventLog::Counters() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(mu_);
   return counters_;
 }
 
 Position EventLog::WaitForNew(Position after, std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> l(mu_);
-  durable_cv_.wait_for(l, timeout, [&] { return durable_position_ > after; });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  UniqueLock l(mu_);
+  while (durable_position_ <= after) {
+    if (durable_cv_.wait_until(l.native(), deadline) == std::cv_status::timeout) break;
+  }
   return durable_position_;
 }
 
 std::vector<Event> EventLog::Read(Position from, size_t max) const {
   std::vector<Position> positions;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(mu_);
     uint64_t first = std::max<uint64_t>(from.value(), 1);
     for (uint64_t p = first; p <= durable_position_.value() && positions.size() < max; ++p) {
       positions.emplace_back(p);
@@ -749,116 +558,32 @@ std::vector<Event> EventLog::ReadStream(const std::string& token_id, Version aft
                                         size_t max) const {
   std::vector<Position> positions;
   {
-    std::lock_guard<std::mutex> l(mu_);
-    const uint32_t stream = streams_.Find(token_id);
+    MutexLock l(mu_);
+    const StreamIndex& streams = index_.streams();
+    const uint32_t stream = streams.Find(token_id);
     if (stream == 0) return {};
-    positions = streams_.Positions(stream, after, max, durable_position_);
+    positions = streams.Positions(stream, after, max, durable_position_);
   }
   return ReadPositions(positions);
 }
 
-namespace {
-
-// Reads records through one window of a segment file. Positions asked for in
-// order mostly lie next to each other on disk (a follower's or a feed's run,
-// a busy token's stream), so one pread serves many records: a pread for each
-// header and each payload was 44% of the snapshot follower's CPU.
-class RecordWindow {
- public:
-  // The `len` bytes at `offset` of `fd`, valid until the next call; nullptr
-  // (errno set) when they cannot be read. On a miss the window is refilled
-  // from `offset` through `reach` (where the caller expects to read next).
-  const char* Bytes(int fd, uint64_t offset, size_t len, uint64_t reach) {
-    if (fd == fd_ && offset >= start_ && offset + len <= start_ + size_) {
-      return buffer_.data() + (offset - start_);
-    }
-    const size_t want = std::max<uint64_t>(len, reach - std::min(reach, offset));
-    buffer_.resize(want);
-    size_t got = 0;
-    fd_ = -1;
-    while (got < len) {  // at least `len`; the rest of the window if the file has it
-      const ssize_t n =
-          ::pread(fd, buffer_.data() + got, want - got, static_cast<off_t>(offset + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        if (n == 0) errno = EIO;  // the file ends before the record does
-        return nullptr;
-      }
-      got += static_cast<size_t>(n);
-    }
-    fd_ = fd;
-    start_ = offset;
-    size_ = got;
-    return buffer_.data();
-  }
-
- private:
-  std::string buffer_;
-  int fd_ = -1;
-  uint64_t start_ = 0;
-  size_t size_ = 0;
-};
-
-// How far one read may reach past the record it is for, and how much it
-// reads beyond the start of the last record it covers (records are a few
-// hundred bytes; a longer one costs a read of its own).
-constexpr uint64_t kReadWindowBytes = 256ull << 10;
-constexpr uint64_t kReadTailBytes = 4096;
-
-}  // namespace
-
 std::vector<Event> EventLog::ReadPositions(const std::vector<Position>& positions) const {
-  struct Where {
-    int fd;
-    uint64_t offset;
-  };
-  std::vector<Where> where;
+  std::vector<RecordToRead> records;
   {
-    std::lock_guard<std::mutex> l(mu_);
-    where.reserve(positions.size());
+    MutexLock l(mu_);
+    records.reserve(positions.size());
     for (Position p : positions) {
-      uint64_t loc = locations_[p.value() - 1];
-      where.push_back({segments_[loc >> 32].read_fd, loc & 0xffffffffu});
+      const RecordLocation at = index_.Location(p);
+      records.push_back({segments_[at.segment].read_fd, at.offset, p});
     }
   }
-  // Where a read for record i should reach: the start of the furthest
-  // following record of the same file within the window, plus a tail.
-  size_t last_covered = 0;
-  auto reach = [&](size_t i) {
-    last_covered = std::max(last_covered, i);
-    while (last_covered + 1 < where.size() && where[last_covered + 1].fd == where[i].fd &&
-           where[last_covered + 1].offset > where[i].offset &&
-           where[last_covered + 1].offset - where[i].offset < kReadWindowBytes) {
-      ++last_covered;
-    }
-    return where[last_covered].offset + kReadTailBytes;
-  };
-  std::vector<Event> out;
-  out.reserve(positions.size());
-  RecordWindow window;
-  for (size_t i = 0; i < where.size(); ++i) {
-    const auto [fd, offset] = where[i];
-    auto fail = [&](const char* why) {
-      Fatal("read position " + std::to_string(positions[i].value()) + why);
-    };
-    const char* header = window.Bytes(fd, offset, logfmt::kRecordHeaderSize, reach(i));
-    if (header == nullptr) fail("");
-    const uint32_t len = logfmt::LoadU32(header);
-    const uint32_t crc = logfmt::LoadU32(header + 4);
-    if (len > logfmt::kMaxPayload) fail("");
-    const uint64_t payload_at = offset + logfmt::kRecordHeaderSize;
-    const char* payload = window.Bytes(fd, payload_at, len, std::max(reach(i), payload_at + len));
-    if (payload == nullptr) fail("");
-    const std::string_view bytes(payload, len);
-    Event e;
-    if (Crc32c(bytes) != crc || !logfmt::DecodePayload(bytes, /*parse_data=*/true, e, nullptr) ||
-        e.position != positions[i]) {
-      errno = EIO;
-      fail(": the record changed on disk after it was written");
-    }
-    out.push_back(std::move(e));
+  Result<std::vector<Event>> events = ReadRecords(records);
+  if (!events.ok()) {
+    Fatal(events.error().message + (events.error().code == ErrorCode::kCorruption
+                                        ? " (the record changed on disk after it was written)"
+                                        : ""));
   }
-  return out;
+  return std::move(*events);
 }
 
 }  // namespace tl

@@ -113,6 +113,28 @@ uint64_t ParseSegmentFileName(std::string_view name) {
   return v;
 }
 
+bool RecordHeader::Matches(std::string_view payload) const {
+  return payload.size() == length && Crc32c(payload) == payload_crc;
+}
+
+HeaderStatus DecodeRecordHeader(std::string_view bytes, RecordHeader* header) {
+  const char* p = bytes.data();
+  if (Crc32c(std::string_view(p, 8)) != LoadU32(p + 8)) return HeaderStatus::kChecksumMismatch;
+  const uint32_t length = LoadU32(p);
+  if (length > kMaxPayload) return HeaderStatus::kLengthOutOfRange;
+  *header = RecordHeader{length, LoadU32(p + 4)};
+  return HeaderStatus::kOk;
+}
+
+void EncodeRecordHeader(uint32_t length, uint32_t payload_crc, char out[kRecordHeaderSize]) {
+  for (int i = 0; i < 4; ++i) {
+    out[i] = static_cast<char>(length >> (8 * i));
+    out[4 + i] = static_cast<char>(payload_crc >> (8 * i));
+  }
+  const uint32_t header_crc = Crc32c(std::string_view(out, 8));
+  for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<char>(header_crc >> (8 * i));
+}
+
 std::string EncodeSegmentHeader(Position first) {
   std::string h(kSegmentMagic);
   PutU64(h, first.value());
@@ -156,19 +178,18 @@ bool AppendRecord(const Event& e, std::string_view idempotency_key, std::string&
     return false;
   }
   const std::string_view payload(out.data() + start + kRecordHeaderSize, payload_size);
-  std::string header;  // 12 bytes: no allocation
-  PutU32(header, static_cast<uint32_t>(payload_size));
-  PutU32(header, Crc32c(payload));
-  PutU32(header, Crc32c(header));
-  out.replace(start, kRecordHeaderSize, header);
+  EncodeRecordHeader(static_cast<uint32_t>(payload_size), Crc32c(payload), out.data() + start);
   return true;
 }
 
 std::string_view PeekTokenId(std::string_view bytes, size_t* record_size) {
   *record_size = 0;
-  if (bytes.size() < kRecordHeaderSize) return {};
-  const uint32_t len = LoadU32(bytes.data());
-  if (len > kMaxPayload || bytes.size() - kRecordHeaderSize < len) return {};
+  RecordHeader header;
+  if (bytes.size() < kRecordHeaderSize || DecodeRecordHeader(bytes, &header) != HeaderStatus::kOk ||
+      bytes.size() - kRecordHeaderSize < header.length) {
+    return {};
+  }
+  const uint32_t len = header.length;
   Cursor c{bytes.substr(kRecordHeaderSize, len)};
   c.Take(1 + 1 + 8 + 8 + 8);  // format, type, position, version, time
   c.Str(c.U16());             // id

@@ -1,7 +1,10 @@
 #pragma once
 
-// The on-disk format of the log, shared by the writer (log.cc) and the
-// readers (segment_reader.cc). Written down in events/FORMAT.md.
+// The on-disk format of the log, shared by the writer (log_writer.cc,
+// log.cc) and the readers (segment_reader.cc, log_reader.cc): segment file
+// names and headers, the record frame and the payload. Written down in
+// events/FORMAT.md. DecodeRecordHeader is the only decoder of a record
+// header: every path that reads records goes through it and its CRC check.
 
 #include <cstdint>
 #include <string>
@@ -22,6 +25,25 @@ inline constexpr uint8_t kPayloadFormat = 1;
 std::string SegmentFileName(Position first);  // "00000000000000000001.seg"
 // Parses a segment file name; 0 when `name` is not one.
 uint64_t ParseSegmentFileName(std::string_view name);
+
+// A record header as decoded: the payload's length and CRC.
+struct RecordHeader {
+  uint32_t length = 0;
+  uint32_t payload_crc = 0;
+  // Whether `payload` (length bytes) is the one this header was written for.
+  bool Matches(std::string_view payload) const;
+};
+enum class HeaderStatus {
+  kOk,
+  kChecksumMismatch,  // the header's own CRC fails: torn, zeros or damage
+  kLengthOutOfRange,  // a good CRC over a length above kMaxPayload
+};
+// Decodes the record header at the start of `bytes` and checks its CRC (and
+// the length bound). `*header` is set only when kOk.
+// REQUIRES: bytes.size() >= kRecordHeaderSize.
+HeaderStatus DecodeRecordHeader(std::string_view bytes, RecordHeader* header);
+// The 12 header bytes for a payload of `length` bytes with CRC `payload_crc`.
+void EncodeRecordHeader(uint32_t length, uint32_t payload_crc, char out[kRecordHeaderSize]);
 
 std::string EncodeSegmentHeader(Position first);
 // The first position named by a valid header; 0 when the header is damaged.
@@ -51,10 +73,10 @@ bool DecodePayload(std::string_view payload, bool parse_data, Event& e,
                    RawHashes* raw_hashes = nullptr);
 
 // The token id of the record at the start of `bytes` (header, then
-// payload), read without checking any CRC: a hint for prefetching, never
-// for deciding anything. Empty when `bytes` does not hold the whole record
-// or it does not parse; `*record_size` is then 0, else its header + payload
-// bytes.
+// payload), read without checking the payload's CRC: a hint for
+// prefetching, never for deciding anything. Empty when `bytes` does not hold
+// the whole record, its header does not decode, or it does not parse;
+// `*record_size` is then 0, else its header + payload bytes.
 std::string_view PeekTokenId(std::string_view bytes, size_t* record_size);
 
 uint32_t LoadU32(const char* p);

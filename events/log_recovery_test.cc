@@ -17,8 +17,8 @@
 namespace tl {
 namespace {
 
-using testing::TempDir;
 using testing::AlterEventData;
+using testing::TempDir;
 using testing::UseRequest;
 namespace fs = std::filesystem;
 
@@ -153,7 +153,10 @@ TEST(LogRecovery, EnvelopeStringThatIsNotUtf8FailsVerification) {
                 return true;
               }).ok());
   std::string bytes = ReadWholeFile(seg).value();
-  const uint32_t len = logfmt::LoadU32(bytes.data() + offset);
+  logfmt::RecordHeader header;
+  ASSERT_EQ(logfmt::DecodeRecordHeader(std::string_view(bytes).substr(offset), &header),
+            logfmt::HeaderStatus::kOk);
+  const uint32_t len = header.length;
   const size_t payload = offset + logfmt::kRecordHeaderSize;
   const size_t actor = bytes.find("system", payload);
   ASSERT_LT(actor, payload + len);
@@ -208,8 +211,7 @@ TEST(LogRecovery, StreamVersionsOutOfOrderAreRefused) {
   auto opened = EventLog::Open(dir.path());
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, ErrorCode::kCorruption);
-  EXPECT_NE(opened.error().message.find("position 5"), std::string::npos)
-      << opened.error().message;
+  EXPECT_NE(opened.error().message.find("position 5"), std::string::npos) << opened.error().message;
   EXPECT_NE(opened.error().message.find("stream version out of order"), std::string::npos)
       << opened.error().message;
 }
@@ -234,7 +236,10 @@ TEST(LogRecovery, ChainIsCheckedWithoutHexHashesToo) {
                 if (++seen == 5) offset = r.offset;
                 return true;
               }).ok());
-  const uint32_t len = logfmt::LoadU32(bytes.data() + offset);
+  logfmt::RecordHeader header;
+  ASSERT_EQ(logfmt::DecodeRecordHeader(std::string_view(bytes).substr(offset), &header),
+            logfmt::HeaderStatus::kOk);
+  const uint32_t len = header.length;
   Event e;
   ASSERT_TRUE(logfmt::DecodePayload(
       std::string_view(bytes).substr(offset + logfmt::kRecordHeaderSize, len), true, e, nullptr));
@@ -358,8 +363,8 @@ TEST(LogPreallocation, UnwrittenSpaceLeftByAnUncleanStopIsCutOnOpen) {
   const std::string seg = dir.sub("crashed") + "/" + logfmt::SegmentFileName(Position(1));
   const uint64_t size_before = fs::file_size(seg);
   std::string warning;
-  auto log =
-      EventLog::Open(dir.sub("crashed"), LogOptions{.warn = [&](std::string_view w) { warning = w; }});
+  auto log = EventLog::Open(dir.sub("crashed"),
+                            LogOptions{.warn = [&](std::string_view w) { warning = w; }});
   ASSERT_TRUE(log.ok()) << log.error().message;
   EXPECT_EQ((*log)->DurablePosition(), Position(kEvents));
   EXPECT_NE(warning.find("unwritten (preallocated) space after position 12"), std::string::npos)
@@ -369,8 +374,8 @@ TEST(LogPreallocation, UnwrittenSpaceLeftByAnUncleanStopIsCutOnOpen) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->first, Position(kEvents + 1));
   log.value().reset();
-  auto verified =
-      ScanLog(dir.sub("crashed"), {.verify_hashes = true}, [](const ScannedRecord&) { return true; });
+  auto verified = ScanLog(dir.sub("crashed"), {.verify_hashes = true},
+                          [](const ScannedRecord&) { return true; });
   ASSERT_TRUE(verified.ok()) << verified.error().message;
   EXPECT_EQ(verified->events, uint64_t{kEvents + 1});
   EXPECT_EQ(verified->torn_tail.kind, SegmentDamage::kNone);

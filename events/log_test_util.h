@@ -67,10 +67,16 @@ inline bool AlterEventData(const std::string& dir, Position position,
     if (first <= position) segment = path;
   }
   std::string bytes = ReadWholeFile(segment).value();
-  const uint32_t len = logfmt::LoadU32(bytes.data() + offset);
+  logfmt::RecordHeader header;
+  if (logfmt::DecodeRecordHeader(std::string_view(bytes).substr(offset), &header) !=
+      logfmt::HeaderStatus::kOk) {
+    return false;
+  }
+  const uint32_t len = header.length;
   Event e;
-  if (!logfmt::DecodePayload(std::string_view(bytes).substr(offset + logfmt::kRecordHeaderSize, len),
-                             true, e, nullptr)) {
+  if (!logfmt::DecodePayload(
+          std::string_view(bytes).substr(offset + logfmt::kRecordHeaderSize, len), true, e,
+          nullptr)) {
     return false;
   }
   edit(e.data);

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "events/crc32c.h"
 #include "events/file_util.h"
 #include "events/log_format.h"
 
@@ -125,11 +124,12 @@ Result<SegmentDamage> SegmentFile::Scan(
   while (off < size_) {
     const uint64_t rest = size_ - off;
     if (rest < kRecordHeaderSize) return torn_or_corrupt(off, "record header is incomplete");
-    Result<const char*> header = Bytes(off, kRecordHeaderSize);
-    if (!header.ok()) return header.error();
-    const uint32_t len = LoadU32(*header);
-    const uint32_t crc = LoadU32(*header + 4);
-    if (Crc32c(std::string_view(*header, 8)) != LoadU32(*header + 8)) {
+    Result<const char*> header_bytes = Bytes(off, kRecordHeaderSize);
+    if (!header_bytes.ok()) return header_bytes.error();
+    RecordHeader header;
+    const HeaderStatus header_status =
+        DecodeRecordHeader(std::string_view(*header_bytes, kRecordHeaderSize), &header);
+    if (header_status == HeaderStatus::kChecksumMismatch) {
       // Zeros to the end are space the file system gave us but the write never filled.
       Result<uint64_t> data_end = EndOfData(off);
       if (!data_end.ok()) return data_end.error();
@@ -145,14 +145,15 @@ Result<SegmentDamage> SegmentFile::Scan(
       }
       return SegmentDamage{SegmentDamage::kCorrupt, off, "record header checksum mismatch"};
     }
-    if (len > kMaxPayload) {
+    if (header_status == HeaderStatus::kLengthOutOfRange) {
       return SegmentDamage{SegmentDamage::kCorrupt, off, "record length out of range"};
     }
+    const uint32_t len = header.length;
     if (rest - kRecordHeaderSize < len) return torn_or_corrupt(off, "record payload is incomplete");
     Result<const char*> record = Bytes(off, kRecordHeaderSize + len);
     if (!record.ok()) return record.error();
     const std::string_view payload(*record + kRecordHeaderSize, len);
-    if (Crc32c(payload) != crc) {
+    if (!header.Matches(payload)) {
       // The last record, or one followed only by zeros (preallocated space
       // that a write cut short never reached), can be an unfinished write.
       Result<bool> last = ZeroToEnd(off + kRecordHeaderSize + len);

@@ -34,16 +34,25 @@ void StoreU32(std::string& s, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) s[at + i] = static_cast<char>(v >> (8 * i));
 }
 
+// Reframes the bytes: the length field of each record header is kept as
+// the mutation left it, and both CRCs are written for it. The header is
+// first given its own CRC so that the format's one decoder reads the length.
 void FixCrcs(std::string& seg) {
   if (seg.size() < fmt::kSegmentHeaderSize) return;
   StoreU32(seg, 16, tl::Crc32c(std::string_view(seg).substr(0, 16)));
   size_t at = fmt::kSegmentHeaderSize;
   while (seg.size() - at >= fmt::kRecordHeaderSize) {
-    const uint32_t len = fmt::LoadU32(seg.data() + at);
-    if (len > fmt::kMaxPayload || len > seg.size() - at - fmt::kRecordHeaderSize) return;
-    StoreU32(seg, at + 4,
-             tl::Crc32c(std::string_view(seg).substr(at + fmt::kRecordHeaderSize, len)));
     StoreU32(seg, at + 8, tl::Crc32c(std::string_view(seg).substr(at, 8)));
+    fmt::RecordHeader header;
+    if (fmt::DecodeRecordHeader(std::string_view(seg).substr(at), &header) !=
+            fmt::HeaderStatus::kOk ||
+        header.length > seg.size() - at - fmt::kRecordHeaderSize) {
+      return;
+    }
+    const uint32_t len = header.length;
+    fmt::EncodeRecordHeader(
+        len, tl::Crc32c(std::string_view(seg).substr(at + fmt::kRecordHeaderSize, len)),
+        seg.data() + at);
     at += fmt::kRecordHeaderSize + len;
   }
 }
@@ -82,11 +91,13 @@ Scan CheckedScan(const std::string& seg, Depth depth) {
         r.offset >= fmt::kSegmentHeaderSize && r.offset + fmt::kRecordHeaderSize <= seg.size(),
         "record offset %llu", static_cast<unsigned long long>(r.offset));
     const char* h = seg.data() + r.offset;
-    const uint32_t len = fmt::LoadU32(h);
-    FUZZ_CHECK(len <= seg.size() - r.offset - fmt::kRecordHeaderSize, "record past the end");
-    FUZZ_CHECK(tl::Crc32c(std::string_view(h, 8)) == fmt::LoadU32(h + 8),
+    fmt::RecordHeader header;
+    FUZZ_CHECK(fmt::DecodeRecordHeader(std::string_view(h, fmt::kRecordHeaderSize), &header) ==
+                   fmt::HeaderStatus::kOk,
                "accepted a record whose header CRC is wrong");
-    FUZZ_CHECK(tl::Crc32c(std::string_view(h + fmt::kRecordHeaderSize, len)) == fmt::LoadU32(h + 4),
+    const uint32_t len = header.length;
+    FUZZ_CHECK(len <= seg.size() - r.offset - fmt::kRecordHeaderSize, "record past the end");
+    FUZZ_CHECK(header.Matches(std::string_view(h + fmt::kRecordHeaderSize, len)),
                "accepted a record whose payload CRC is wrong");
     // The chain, recomputed here.
     FUZZ_CHECK(e.position.value() == last_position + 1, "position %llu after %llu",
