@@ -1164,12 +1164,13 @@ TEST_F(CliTest, VerifyExitsWithAStatusPerCode) {
   Json limited = TokenJson({"create", "--name", "rl", "--rate-limit", "1"});
   EXPECT_EQ(status({limited["token"]}), 0);
   EXPECT_EQ(status({limited["token"]}), 16);
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  Json expiring =
-      TokenJson({"create", "--name", "ex", "--expires-at", FormatRfc3339Ms(now_ms + 1000)});
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  // Far enough ahead to be accepted even by a slow (sanitized) build.
+  const auto expiry = std::chrono::system_clock::now() + std::chrono::seconds(4);
+  Json expiring = TokenJson({"create", "--name", "ex", "--expires-at",
+                             FormatRfc3339Ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 expiry.time_since_epoch())
+                                                 .count())});
+  std::this_thread::sleep_until(expiry + std::chrono::milliseconds(200));
   EXPECT_EQ(status({expiring["token"]}), 12);
   TokenJson({"revoke", t["id"]});
   EXPECT_EQ(status({secret}), 11);

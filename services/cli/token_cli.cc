@@ -7,8 +7,8 @@
 
 #include "events/event.h"
 #include "services/cli/api_client.h"
-#include "services/cli/cli_output.h"
 #include "services/cli/secret_input.h"
+#include "services/cli/token_output.h"
 #include "services/cli/verify_exit_codes.h"
 
 namespace tl {
@@ -17,12 +17,6 @@ namespace {
 struct Usage {
   std::string message;
 };
-
-std::string Str(const Json& j) {
-  if (j.is_null()) return "-";
-  if (j.is_string()) return j.get<std::string>();
-  return j.dump();
-}
 
 // The verb's own flags followed by the client flags.
 CommandSpec Verb(std::string name, std::string about, std::vector<FlagSpec> flags,
@@ -167,60 +161,6 @@ std::string Query(const CliArgs& a, const std::vector<std::string>& names) {
   return q;
 }
 
-void PrintToken(const Json& t) {
-  std::vector<std::pair<std::string, std::string>> kv;
-  if (t.contains("token")) {
-    kv.emplace_back("secret",
-                    Str(t["token"]) + "\n(shown once: store it now, it cannot be shown again)");
-  }
-  for (const char* k : {"id", "name", "description", "owner", "status", "permissions", "created_at",
-                        "updated_at", "last_used_at", "expires_at", "credits", "rate_limit",
-                        "allowed_origins", "allowed_ips", "hint", "meta", "version"}) {
-    kv.emplace_back(k, Str(t.value(k, Json())));
-  }
-  PrintKeyValues(std::cout, kv);
-}
-
-void PrintHuman(const std::string& verb, const Json& body) {
-  if (verb == "list") {
-    std::vector<std::vector<std::string>> rows;
-    for (const Json& t : body["tokens"]) {
-      std::string credits = t["credits"].is_null() ? "unlimited" : Str(t["credits"]["remaining"]);
-      rows.push_back({Str(t["id"]), Str(t["name"]), Str(t["owner"]), Str(t["status"]),
-                      Str(t["permissions"]), Str(t["expires_at"]), credits});
-    }
-    PrintTable(std::cout, {"ID", "NAME", "OWNER", "STATUS", "PERMISSIONS", "EXPIRES", "CREDITS"},
-               rows);
-    if (!body["next_cursor"].is_null())
-      std::cout << "next cursor: " << Str(body["next_cursor"]) << "\n";
-  } else if (verb == "events") {
-    std::vector<std::vector<std::string>> rows;
-    for (const Json& e : body["events"]) {
-      rows.push_back({Str(e["position"]), Str(e["version"]), Str(e["time"]), Str(e["type"]),
-                      Str(e["actor"]), e["data"].dump()});
-    }
-    PrintTable(std::cout, {"POSITION", "VERSION", "TIME", "TYPE", "ACTOR", "DATA"}, rows);
-  } else if (verb == "usage") {
-    const Json& t = body["total"];
-    std::cout << "total: uses " << Str(t["uses"]) << ", credits spent " << Str(t["credits_spent"])
-              << ", denied " << Str(t["denied"]) << "\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const Json& b : body["buckets"]) {
-      rows.push_back({Str(b["start"]), Str(b["uses"]), Str(b["credits_spent"]), Str(b["denied"])});
-    }
-    PrintTable(std::cout, {"START", "USES", "CREDITS", "DENIED"}, rows);
-  } else if (verb == "verify") {
-    std::cout << Str(body["code"]);
-    if (body.contains("token_id")) {
-      std::cout << "  token " << Str(body["token_id"]) << " (" << Str(body["name"]) << ")"
-                << "  remaining " << Str(body["remaining"]);
-    }
-    std::cout << "\n";
-  } else {
-    PrintToken(body);
-  }
-}
-
 // The secret under test of `token verify`: the SECRET argument ("-": the
 // first line of standard input) or --secret-file.
 std::string VerifiedSecret(const CliArgs& a, bool stdin_taken) {
@@ -345,9 +285,10 @@ int RunTokenVerb(const std::string& verb, const CliArgs& a) {
   Json body = Json::parse(reply->body, nullptr, false);
   if (reply->status >= 400) {
     std::string detail =
-        body.is_object() ? Str(body.value("detail", Json(reply->body))) : reply->body;
-    std::string field =
-        body.is_object() && body.contains("field") ? " (field " + Str(body["field"]) + ")" : "";
+        body.is_object() ? JsonText(body.value("detail", Json(reply->body))) : reply->body;
+    std::string field = body.is_object() && body.contains("field")
+                            ? " (field " + JsonText(body["field"]) + ")"
+                            : "";
     std::cerr << "token " << verb << ": " << reply->status << " " << detail << field << "\n";
     return kExitRefused;
   }
@@ -358,7 +299,7 @@ int RunTokenVerb(const std::string& verb, const CliArgs& a) {
   if (a.Has("json")) {
     std::cout << body.dump(2) << std::endl;
   } else {
-    PrintHuman(verb, body);
+    PrintAnswer(std::cout, verb, body);
   }
   if (verb == "verify") {
     if (!body.contains("code") || !body["code"].is_string()) {
