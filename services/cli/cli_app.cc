@@ -55,6 +55,8 @@ class CommandTree {
  public:
   CommandTree() : app_("tokenledger: API tokens as an event-sourced ledger", "tokenledger") {
     app_.set_help_flag("-h,--help", "print this help and exit");
+    // Wide enough for the longest flag with its value on one line.
+    app_.get_formatter()->column_width(36);
     app_.set_version_flag("--version", VersionLine(), "print the version and exit");
     // Unrecognised words are kept and named by CliArgs (redacted), not
     // echoed by CLI11.
