@@ -43,8 +43,8 @@ tl_npm_ci() {
 # What building and testing the C++ code needs (python3-jsonschema and
 # python3-yaml: the schema tests in schemas/).
 TL_BUILD_PACKAGES=(ca-certificates cmake make g++ pkg-config git
-  libcpp-httplib-dev librdkafka-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev
-  prometheus python3 python3-jsonschema python3-yaml)
+  libcpp-httplib-dev libcli11-dev librdkafka-dev nlohmann-json3-dev libssl-dev
+  libgtest-dev libgmock-dev prometheus python3 python3-jsonschema python3-yaml)
 
 # What the browser tests of the web console need besides Node.js.
 TL_BROWSER_PACKAGES=(chromium fonts-dejavu-core)

@@ -30,8 +30,9 @@
 #include "events/event.h"
 #include "events/log_format.h"
 #include "events/log_test_util.h"
-#include "services/http/metrics.h"
+#include "events/time_format.h"
 #include "services/domain/secret.h"
+#include "services/http/metrics.h"
 #include "tests/http_test_util.h"
 
 #ifndef TOKENLEDGER_BIN
@@ -74,9 +75,8 @@ std::vector<char*> CStrings(std::vector<std::string>& v) {
 // Forks and execs the binary with `args`; fd 0/1/2 become the given fds
 // (-1: /dev/null). Everything is prepared before fork: the child only calls
 // async-signal-safe functions.
-pid_t Spawn(std::vector<std::string> args, const std::map<std::string, std::string>& env, int in,
-            int out, int err) {
-  args.insert(args.begin(), TOKENLEDGER_BIN);
+pid_t SpawnProgram(std::vector<std::string> args, const std::map<std::string, std::string>& env,
+                   int in, int out, int err) {
   std::vector<std::string> envs = Environment(env);
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(envs);
@@ -91,6 +91,13 @@ pid_t Spawn(std::vector<std::string> args, const std::map<std::string, std::stri
   }
   close(devnull);
   return pid;
+}
+
+// The same for the tokenledger binary: `args` are its arguments.
+pid_t Spawn(std::vector<std::string> args, const std::map<std::string, std::string>& env, int in,
+            int out, int err) {
+  args.insert(args.begin(), TOKENLEDGER_BIN);
+  return SpawnProgram(std::move(args), env, in, out, err);
 }
 
 // `tokenledger serve` as a child: killed on destruction whatever happened.
@@ -120,11 +127,16 @@ class Server {
     // The bound port is announced once the socket listens.
     while (auto line = ReadLine()) {
       stdout_lines_.push_back(*line);
-      const std::string prefix = "listening on http://127.0.0.1:";
-      if (line->rfind(prefix, 0) == 0) {
-        port_ = std::stoi(line->substr(prefix.size()));
-        break;
+      bool found = false;
+      for (const std::string scheme : {"http", "https"}) {
+        const std::string prefix = "listening on " + scheme + "://127.0.0.1:";
+        if (line->rfind(prefix, 0) == 0) {
+          port_ = std::stoi(line->substr(prefix.size()));
+          scheme_ = scheme;
+          found = true;
+        }
       }
+      if (found) break;
     }
     EXPECT_GT(port_, 0) << "serve did not start; stderr:\n" << ReadFile(stderr_path);
     if (data_plane && port_ > 0) {
@@ -167,7 +179,7 @@ class Server {
   int port() const { return port_; }
   int verify_port() const { return verify_port_; }
   pid_t pid() const { return pid_; }
-  std::string addr() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string addr() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
   const std::vector<std::string>& stdout_lines() const { return stdout_lines_; }
 
  private:
@@ -190,6 +202,7 @@ class Server {
   pid_t pid_ = -1;
   int out_ = -1;
   int port_ = 0;
+  std::string scheme_ = "http";
   int verify_port_ = 0;
   std::vector<std::string> stdout_lines_;
 };
@@ -201,6 +214,41 @@ struct Outcome {
   Json json() const { return Json::parse(out, nullptr, false); }
 };
 
+// Runs the program args[0] to its end (at most 60 s) with `env` added to
+// this process's environment and `stdin_text` on its standard input; its
+// output goes through files in `scratch`.
+Outcome RunProgram(std::vector<std::string> args, const std::map<std::string, std::string>& env,
+                   TempDir& scratch, const std::string& stdin_text = "") {
+  const std::string out_path = scratch.sub("out"), err_path = scratch.sub("err"),
+                    in_path = scratch.sub("in");
+  std::ofstream(in_path) << stdin_text;
+  int in = open(in_path.c_str(), O_RDONLY | O_CLOEXEC);
+  int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  pid_t pid = SpawnProgram(std::move(args), env, in, out, err);
+  close(in);
+  close(out);
+  close(err);
+  // Bounded: a command that should have exited (a refused serve) fails
+  // the test instead of hanging it.
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 6000 && !exited; ++i) {
+    exited = waitpid(pid, &status, WNOHANG) == pid;
+    if (!exited) poll(nullptr, 0, 10);
+  }
+  if (!exited) {
+    ADD_FAILURE() << "command still running after 60 s";
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  Outcome r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
+  return r;
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override { server_ = std::make_unique<Server>(data_, dir_.sub("serve.stderr")); }
@@ -210,34 +258,13 @@ class CliTest : public ::testing::Test {
                       const std::string& stdin_text = "") {
     std::map<std::string, std::string> env{{"TOKENLEDGER_ADDR", server_->addr()}};
     if (!token.empty()) env["TOKENLEDGER_TOKEN"] = token;
-    const std::string out_path = dir_.sub("out"), err_path = dir_.sub("err"),
-                      in_path = dir_.sub("in");
-    std::ofstream(in_path) << stdin_text;
-    int in = open(in_path.c_str(), O_RDONLY | O_CLOEXEC);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    pid_t pid = Spawn(std::move(args), env, in, out, err);
-    close(in);
-    close(out);
-    close(err);
-    // Bounded: a command that should have exited (a refused serve) fails
-    // the test instead of hanging it.
-    int status = 0;
-    bool exited = false;
-    for (int i = 0; i < 6000 && !exited; ++i) {
-      exited = waitpid(pid, &status, WNOHANG) == pid;
-      if (!exited) poll(nullptr, 0, 10);
-    }
-    if (!exited) {
-      ADD_FAILURE() << "command still running after 60 s";
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-    }
-    Outcome r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = ReadFile(out_path);
-    r.err = ReadFile(err_path);
-    return r;
+    args.insert(args.begin(), TOKENLEDGER_BIN);
+    return Run(std::move(args), env, stdin_text);
+  }
+  // Runs the program args[0] with `env` added to this process's environment.
+  Outcome Run(std::vector<std::string> args, const std::map<std::string, std::string>& env,
+              const std::string& stdin_text = "") {
+    return RunProgram(std::move(args), env, dir_, stdin_text);
   }
   Outcome Token(std::vector<std::string> args, const std::string& token = kAdmin) {
     args.insert(args.begin(), "token");
@@ -445,7 +472,7 @@ TEST_F(CliTest, VerifyCreditsRegenerateRevokeEventsUsage) {
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(piped.json()["remaining"], 2);
   Outcome forbidden = Token({"verify", secret, "--permissions", "x:write OR y:read"});
-  EXPECT_EQ(forbidden.exit_code, 0);  // a well-formed verification answers, whatever the code
+  EXPECT_EQ(forbidden.exit_code, 15);  // every code but VALID has its own status
   EXPECT_EQ(forbidden.out.substr(0, 9), "FORBIDDEN");
   Outcome unknown = Token({"verify", "tl_nope", "--json"});
   EXPECT_EQ(unknown.json(), Json({{"valid", false}, {"code", "NOT_FOUND"}}));
@@ -948,16 +975,10 @@ TEST(CliDiskFull, WritesAnswer503AndResumeWhenSpaceReturns) {
 
   // Every acknowledged write is in a log that verifies; nothing else is.
   auto run = [&](std::vector<std::string> args) {
-    const std::string out_path = dir.sub("out"), cmd_err = dir.sub("err");
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    const int err = open(cmd_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    pid_t pid = Spawn(std::move(args), {}, -1, out, err);
-    close(out);
-    close(err);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(cmd_err);
-    return ReadFile(out_path);
+    args.insert(args.begin(), TOKENLEDGER_BIN);
+    Outcome o = RunProgram(std::move(args), {}, dir);
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+    return o.out;
   };
   EXPECT_NE(run({"log", "verify", "--data", data}).find("ok"), std::string::npos);
   size_t used = 0;
@@ -1041,6 +1062,298 @@ TEST_F(CliTest, AnAlteredEventStopsVerifyReplayAndExport) {
     EXPECT_NE(outcome.err.find("position 2"), std::string::npos) << outcome.err;
     EXPECT_NE(outcome.err.find("hash mismatch"), std::string::npos) << outcome.err;
   }
+}
+
+// --help at every level: on stdout, exit 0, naming that level's flags.
+TEST_F(CliTest, HelpAtEveryLevelIsOnStdout) {
+  const std::map<std::vector<std::string>, std::vector<std::string>> expected{
+      {{"--help"}, {"Usage: tokenledger", "serve", "token", "completion", "--version"}},
+      {{"help"}, {"Usage: tokenledger", "serve"}},
+      {{"token", "--help"}, {"create", "verify", "--addr", "--token-file", "--ca-cert"}},
+      {{"token", "create", "--help"},
+       {"tokenledger token create", "--name", "--permission", "--token-file", "--ca-cert"}},
+      {{"help", "token", "create"}, {"tokenledger token create", "--name"}},
+      {{"log", "--help"}, {"verify", "export"}},
+      {{"log", "verify", "--help"}, {"tokenledger log verify", "--data"}},
+      {{"token", "verify", "--help"}, {"--secret-file", "Exit status:", "FORBIDDEN", "15"}},
+      {{"completion", "bash", "--help"}, {"source <(tokenledger completion bash)"}},
+  };
+  for (const auto& [args, words] : expected) {
+    Outcome help = Tokenledger(args, "");
+    EXPECT_EQ(help.exit_code, 0) << args[0] << " " << help.err;
+    EXPECT_TRUE(help.err.empty()) << help.err;
+    for (const std::string& w : words) {
+      EXPECT_NE(help.out.find(w), std::string::npos) << args.back() << ": " << w << "\n"
+                                                     << help.out;
+    }
+  }
+  // serve lists every flag it takes.
+  Outcome serve = Tokenledger({"serve", "--help"}, "");
+  EXPECT_EQ(serve.exit_code, 0) << serve.err;
+  for (const char* flag : {"--data",
+                           "--listen",
+                           "--tls-cert",
+                           "--tls-key",
+                           "--accept-log-loss",
+                           "--bootstrap-token-file",
+                           "--workers",
+                           "--threads",
+                           "--verify-listen",
+                           "--verify-gather-us",
+                           "--head-timeout-ms",
+                           "--idle-timeout-ms",
+                           "--drain-timeout-ms",
+                           "--max-connections",
+                           "--max-connections-per-address",
+                           "--max-headers",
+                           "--max-header-bytes",
+                           "--max-body-bytes",
+                           "--kafka-brokers",
+                           "--kafka-topic",
+                           "--kafka-property"}) {
+    EXPECT_NE(serve.out.find(std::string("  ") + flag + " "), std::string::npos) << flag << "\n"
+                                                                                 << serve.out;
+  }
+}
+
+// Unknown commands and flags are usage errors (exit 2) named on stderr; a
+// value after an unknown flag is not repeated (it may be a secret).
+TEST_F(CliTest, UnknownCommandsAndFlagsExitTwoNamingThem) {
+  const std::map<std::vector<std::string>, std::string> expected{
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
+      {{"token", "frobnicate"}, "unknown command 'frobnicate'"},
+      {{"log", "frobnicate", "--data", "d"}, "unknown command 'frobnicate'"},
+      {{"token"}, "needs a command: create, list"},
+      {{"log"}, "needs a command: verify, export"},
+      {{"serve", "--bogus"}, "unknown flag --bogus"},
+      {{"--bogus"}, "unknown flag --bogus"},
+      {{"log", "verify", "--data"}, "--data needs a value"},
+      {{"token", "list", "--json=yes"}, "--json takes no value"},
+      {{"token", "create", "--tokn=tl_hunter2hunter2"}, "unknown flag --tokn"},
+      {{"token", "list", "--name", "x"}, "unknown flag --name"},
+  };
+  for (const auto& [args, message] : expected) {
+    Outcome r = Tokenledger(args, "");
+    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << message;
+    EXPECT_NE(r.err.find(message), std::string::npos) << message << "\n" << r.err;
+    EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+// token verify: 0 only for VALID; each verification code its own status;
+// 1 the server refused, 2 usage, 3 no answer.
+TEST_F(CliTest, VerifyExitsWithAStatusPerCode) {
+  auto status = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "verify");
+    Outcome r = Token(args);
+    return r.exit_code;
+  };
+  Json t = TokenJson({"create", "--name", "codes", "--credits", "1", "--permission", "x:read",
+                      "--origin", "app.example.com", "--ip", "10.0.0.0/8"});
+  const std::string secret = t["token"];
+  const std::string origin = "https://app.example.com";
+  EXPECT_EQ(status({secret, "--origin", origin, "--ip", "10.1.2.3"}), 0);
+  EXPECT_EQ(status({"tl_nope"}), 10);
+  EXPECT_EQ(status({secret, "--origin", "https://evil.example.org", "--ip", "10.1.2.3"}), 13);
+  EXPECT_EQ(status({secret, "--origin", origin, "--ip", "192.168.1.1"}), 14);
+  EXPECT_EQ(status({secret, "--origin", origin, "--ip", "10.1.2.3", "--permissions", "x:write"}),
+            15);
+  // Its one credit is spent.
+  EXPECT_EQ(status({secret, "--origin", origin, "--ip", "10.1.2.3"}), 17);
+  Json limited = TokenJson({"create", "--name", "rl", "--rate-limit", "1"});
+  EXPECT_EQ(status({limited["token"]}), 0);
+  EXPECT_EQ(status({limited["token"]}), 16);
+  // Far enough ahead to be accepted even by a slow (sanitized) build.
+  const auto expiry = std::chrono::system_clock::now() + std::chrono::seconds(4);
+  Json expiring = TokenJson({"create", "--name", "ex", "--expires-at",
+                             FormatRfc3339Ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 expiry.time_since_epoch())
+                                                 .count())});
+  std::this_thread::sleep_until(expiry + std::chrono::milliseconds(200));
+  EXPECT_EQ(status({expiring["token"]}), 12);
+  TokenJson({"revoke", t["id"]});
+  EXPECT_EQ(status({secret}), 11);
+  Outcome json = Token({"verify", secret, "--json"});
+  EXPECT_EQ(json.exit_code, 11);
+  EXPECT_EQ(json.json()["code"], "REVOKED");  // the answer is printed all the same
+  EXPECT_EQ(Token({"verify", secret}, "tl_not_a_real_secret_at_all_0000000000").exit_code, 1);
+  EXPECT_EQ(status({}), 2);
+  EXPECT_EQ(status({secret, "--addr", "http://127.0.0.1:1"}), 3);
+}
+
+// --token-file PATH and --token-file - (stdin) carry the bearer; verify's
+// --secret-file the secret under test; serve's --bootstrap-token-file the
+// first admin secret. One trailing newline is dropped; an empty or
+// unreadable file is a usage error that never shows the file's contents.
+TEST_F(CliTest, SecretsComeFromFilesOrStdin) {
+  const std::string file = dir_.sub("bearer");
+  std::ofstream(file) << kAdmin << "\n";
+  Outcome listed = Tokenledger({"token", "list", "--token-file", file, "--json"}, "");
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.json()["tokens"].size(), 1u);
+  Outcome piped =
+      Tokenledger({"token", "list", "--token-file", "-", "--json"}, "", std::string(kAdmin) + "\n");
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  // Before the verb too, as a flag of `token`.
+  EXPECT_EQ(Tokenledger({"token", "--token-file", file, "list"}, "").exit_code, 0);
+
+  const std::string empty = dir_.sub("empty");
+  std::ofstream(empty) << "\n";
+  Outcome e = Tokenledger({"token", "list", "--token-file", empty}, "");
+  EXPECT_EQ(e.exit_code, 2);
+  EXPECT_NE(e.err.find("--token-file: " + empty + " is empty"), std::string::npos) << e.err;
+  Outcome missing = Tokenledger({"token", "list", "--token-file", dir_.sub("nope")}, "");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("cannot read " + dir_.sub("nope")), std::string::npos) << missing.err;
+  Outcome both = Tokenledger({"token", "list", "--token", kAdmin, "--token-file", file}, "");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_EQ(both.err.find(kAdmin), std::string::npos) << both.err;
+  // A wrong secret in the file is refused by the server and not echoed.
+  const std::string wrong = dir_.sub("wrong");
+  std::ofstream(wrong) << "tl_wrongwrongwrongwrongwrongwrongwrongwrong\n";
+  Outcome refused = Tokenledger({"token", "list", "--token-file", wrong}, "");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err.find("wrongwrong"), std::string::npos) << refused.err;
+
+  // verify's secret under test.
+  Json t = TokenJson({"create", "--name", "filed"});
+  const std::string secret_file = dir_.sub("secret");
+  std::ofstream(secret_file) << t["token"].get<std::string>() << "\n";
+  Outcome from_file = Token({"verify", "--secret-file", secret_file});
+  EXPECT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(from_file.out.rfind("VALID", 0), 0u) << from_file.out;
+  Outcome from_stdin = Tokenledger({"token", "verify", "--secret-file", "-"}, kAdmin,
+                                   t["token"].get<std::string>() + "\n");
+  EXPECT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  Outcome two_stdins =
+      Tokenledger({"token", "verify", "--token-file", "-", "--secret-file", "-"}, "", "x\n");
+  EXPECT_EQ(two_stdins.exit_code, 2);
+  EXPECT_NE(two_stdins.err.find("cannot both come from standard input"), std::string::npos);
+  EXPECT_EQ(Token({"verify", "--secret-file", empty}).exit_code, 2);
+
+  // serve: the first admin's secret from a file, never printed.
+  const std::string chosen = "cli-test-file-admin-secret-0123456789";
+  const std::string admin_file = dir_.sub("admin");
+  std::ofstream(admin_file) << chosen << "\n";
+  Server s(dir_.sub("filed-data"), dir_.sub("filed.stderr"), /*admin_secret=*/"",
+           {"--bootstrap-token-file", admin_file});
+  ASSERT_GT(s.port(), 0);
+  for (const std::string& line : s.stdout_lines()) {
+    EXPECT_EQ(line.find(chosen), std::string::npos) << line;
+  }
+  httplib::Client c("127.0.0.1", s.port());
+  auto r = c.Get("/v1/tokens", {{"Authorization", "Bearer " + chosen}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(s.Stop(), 0);
+}
+
+// token show: every value starts in one column, past the longest key.
+TEST_F(CliTest, KeyValueOutputIsAligned) {
+  Json t = TokenJson({"create", "--name", "aligned", "--origin", "app.example.com"});
+  Outcome shown = Token({"show", t["id"]});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const size_t column = std::string("allowed_origins:").size() + 2;
+  std::istringstream lines(shown.out);
+  size_t count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    ASSERT_GE(line.size(), column) << line;
+    EXPECT_LT(line.find(':') + 1, column) << line;
+    EXPECT_EQ(line[column - 1], ' ') << line;
+    if (line.size() > column) {
+      EXPECT_NE(line[column], ' ') << line;  // else the value is empty
+    }
+  }
+  EXPECT_EQ(count, 17u) << shown.out;
+  Outcome created = Token({"create", "--name", "again"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  // The note under the secret is indented to the same column.
+  EXPECT_NE(created.out.find("\n" + std::string(column, ' ') + "(shown once"), std::string::npos)
+      << created.out;
+}
+
+// The bash completion script, sourced by a real bash, completes verbs,
+// sub-verbs, flags and file names after a flag that takes a value.
+TEST_F(CliTest, BashCompletionCompletesVerbsSubVerbsAndFlags) {
+  Outcome script = Tokenledger({"completion", "bash"}, "");
+  ASSERT_EQ(script.exit_code, 0) << script.err;
+  const std::string script_path = dir_.sub("completion.bash");
+  std::ofstream(script_path) << script.out;
+  std::filesystem::create_directories(dir_.sub("files"));
+  std::ofstream(dir_.sub("files") + "/datadir-one") << "";
+  const std::string driver =
+      "source \"$1\" || exit 9\n"
+      "spec=$(complete -p tokenledger) || exit 8\n"
+      "fn=${spec#*-F }; fn=${fn%% *}\n"
+      "try() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); \"$fn\";"
+      " echo \"${COMPREPLY[*]}\"; }\n"
+      "try tokenledger to\n"
+      "try tokenledger token cr\n"
+      "try tokenledger token crea\n"
+      "try tokenledger serve --verify-l\n"
+      "try tokenledger log ''\n"
+      "try tokenledger token --addr http://x crea\n"
+      "try tokenledger token create --na\n"
+      "try tokenledger serve --data \"$2/datadir-o\"\n"
+      "try tokenledger completion b\n"
+      "try tokenledger --ver\n";
+  Outcome r =
+      Run({"/bin/bash", "--norc", "-c", driver, "bash", script_path, dir_.sub("files")}, {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<std::string> got;
+  for (std::string line; std::getline(lines, line);) got.push_back(line);
+  const std::vector<std::string> want{
+      "token",         "create credits", "create", "--verify-listen",
+      "verify export", "create",         "--name", dir_.sub("files") + "/datadir-one",
+      "bash",          "--version"};
+  EXPECT_EQ(got, want) << r.out << r.err;
+}
+
+// --ca-cert: every client verb talks HTTPS to a serve whose certificate a
+// private CA signed (here: self-signed); without it the certificate is
+// refused (exit 3).
+TEST(CliTls, EveryClientVerbTrustsAPrivateCaWithCaCert) {
+  TempDir dir;
+  const std::string cert = dir.sub("cert.pem"), key = dir.sub("key.pem");
+  testing::WriteSelfSignedCert(cert, key);
+  Server s(dir.sub("data"), dir.sub("serve.stderr"), kAdmin,
+           {"--tls-cert", cert, "--tls-key", key});
+  ASSERT_GT(s.port(), 0);
+  ASSERT_EQ(s.addr().rfind("https://", 0), 0u) << s.addr();
+  auto run = [&](std::vector<std::string> args, bool with_ca = true) {
+    args.insert(args.begin(), "token");
+    args.insert(args.end(), {"--addr", s.addr(), "--token", kAdmin});
+    if (with_ca) args.insert(args.end(), {"--ca-cert", cert});
+    args.insert(args.begin(), TOKENLEDGER_BIN);
+    return RunProgram(std::move(args), {}, dir);
+  };
+  Outcome created = run({"create", "--name", "tls", "--credits", "5", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const Json t = created.json();
+  const std::string id = t["id"], secret = t["token"];
+  for (std::vector<std::string> verb :
+       std::vector<std::vector<std::string>>{{"list"},
+                                             {"show", id},
+                                             {"update", id, "--name", "tls2"},
+                                             {"credits", id, "--add", "1"},
+                                             {"verify", secret},
+                                             {"events", id},
+                                             {"usage", id},
+                                             {"usage"},
+                                             {"regenerate", id},
+                                             {"revoke", id}}) {
+    Outcome o = run(verb);
+    EXPECT_EQ(o.exit_code, 0) << verb[0] << ": " << o.err;
+  }
+  Outcome untrusted = run({"list"}, /*with_ca=*/false);
+  EXPECT_EQ(untrusted.exit_code, 3);
+  EXPECT_NE(untrusted.err.find("could not be verified"), std::string::npos) << untrusted.err;
+  Outcome unreadable = run({"list", "--ca-cert", dir.sub("missing.pem")}, /*with_ca=*/false);
+  EXPECT_EQ(unreadable.exit_code, 2);
+  EXPECT_NE(unreadable.err.find("--ca-cert: cannot read"), std::string::npos) << unreadable.err;
+  EXPECT_EQ(s.Stop(), 0);
 }
 
 }  // namespace

@@ -28,12 +28,18 @@ namespace {
 
 std::string LogDir(const std::string& data) { return data + "/log"; }
 
-// Prints `a`'s parse error, if any, and the usage text; returns exit code 2.
-int Usage(const CliArgs& a, const std::string& text) {
-  if (!a.ok()) std::cerr << "tokenledger: " << a.error() << "\n";
+// Prints the usage text; returns exit code 2.
+int Usage(const std::string& text) {
   std::cerr << "usage: tokenledger " << text << "\n";
   return 2;
 }
+
+const FlagSpec kDataFlag{"data", "DIR", "the data directory"};
+const FlagSpec kBrokersFlag{"brokers", "HOST:PORT[,...]", "the Kafka brokers"};
+const FlagSpec kTopicFlag{"topic", "NAME", "the topic (default tokenledger.events)"};
+const FlagSpec kPropertyFlag{"kafka-property", "KEY=VALUE", "any librdkafka property (repeat)",
+                             true};
+const FlagSpec kFromKafkaFlag{"from-kafka", "", "read the history from a Kafka topic"};
 
 // The topic's whole verified history for replay/restore --from-kafka.
 Result<std::vector<Event>> EventsFromKafka(const CliArgs& a) {
@@ -49,9 +55,20 @@ void PrintState(const Projection& p) {
 
 }  // namespace
 
-int RunLogVerify(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"data"}});
-  if (!a.ok() || !a.Has("data")) return Usage(a, "log verify --data DIR");
+const CommandSpec& LogVerifySpec() {
+  static const CommandSpec spec{
+      .name = "verify",
+      .about = "check every CRC and the hash chain of a data directory's log",
+      .flags = {kDataFlag},
+      .footer =
+          "Read-only: it may run beside the serve that writes DIR. Exit 0 when intact,\n"
+          "1 on damage (named with its position and the repair path), 2 on a usage error.",
+  };
+  return spec;
+}
+
+int RunLogVerify(const CliArgs& a) {
+  if (!a.Has("data")) return Usage("log verify --data DIR");
   const std::string data = *a.Get("data");
   // Read-only, so it may run beside the process that holds the directory;
   // that process may be writing the log's last record right now.
@@ -123,9 +140,17 @@ int RunLogVerify(const std::vector<std::string>& args) {
   return 0;
 }
 
-int RunLogExport(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"data", "from"}});
-  if (!a.ok() || !a.Has("data")) return Usage(a, "log export --data DIR [--from POSITION]");
+const CommandSpec& LogExportSpec() {
+  static const CommandSpec spec{
+      .name = "export",
+      .about = "print the log's events as CloudEvents JSON lines",
+      .flags = {kDataFlag, {"from", "POSITION", "start at this position (default 1)"}},
+  };
+  return spec;
+}
+
+int RunLogExport(const CliArgs& a) {
+  if (!a.Has("data")) return Usage("log export --data DIR [--from POSITION]");
   auto from = ParseUint(a.Get("from", "1"));
   if (!from) {
     std::cerr << "log export: --from must be a position, a whole number such as 1\n";
@@ -150,24 +175,36 @@ int RunLogExport(const std::vector<std::string>& args) {
   return 0;
 }
 
-int RunReplay(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"data", "until", "out", "brokers", "topic", "kafka-property"},
-                   .switches = {"from-kafka"},
-                   .repeatable = {"kafka-property"}});
+const CommandSpec& ReplaySpec() {
+  static const CommandSpec spec{
+      .name = "replay",
+      .about = "rebuild the state from the log or a Kafka topic and print its digest",
+      .flags = {kDataFlag,
+                {"until", "POSITION|TIME", "stop at a position or an RFC 3339 time"},
+                {"out", "FILE", "also write the state as JSON to FILE"},
+                kFromKafkaFlag,
+                kBrokersFlag,
+                kTopicFlag,
+                kPropertyFlag},
+      .footer = "One source: --data DIR, or --from-kafka --brokers B [--topic T].",
+  };
+  return spec;
+}
+
+int RunReplay(const CliArgs& a) {
   const char* usage =
       "replay --data DIR [--until POSITION|TIME] [--out FILE]\n"
       "       tokenledger replay --from-kafka --brokers HOST:PORT [--topic NAME] [--until ...] "
       "[--out FILE]\n"
       "  --topic defaults to tokenledger.events";
-  if (!a.ok()) return Usage(a, usage);
   // One source: the local log or the topic, never a silently ignored second one.
   if (a.Has("from-kafka") && a.Has("data")) {
     std::cerr << "replay: --data and --from-kafka are two sources; give one\n";
-    return Usage(a, usage);
+    return Usage(usage);
   }
   if (!a.Has("from-kafka") && (a.Has("brokers") || a.Has("topic") || a.Has("kafka-property"))) {
     std::cerr << "replay: --brokers, --topic and --kafka-property need --from-kafka\n";
-    return Usage(a, usage);
+    return Usage(usage);
   }
   ReplayLimit limit;
   if (auto until = a.Get("until")) {
@@ -182,7 +219,7 @@ int RunReplay(const std::vector<std::string>& args) {
   }
   Projection p;
   if (a.Has("from-kafka")) {
-    if (!a.Has("brokers")) return Usage(a, usage);
+    if (!a.Has("brokers")) return Usage(usage);
     auto events = EventsFromKafka(a);
     if (!events.ok()) {
       std::cerr << "replay: " << events.error().message << "\n";
@@ -194,7 +231,7 @@ int RunReplay(const std::vector<std::string>& args) {
       p.Apply(e);
     }
   } else {
-    if (!a.Has("data")) return Usage(a, usage);
+    if (!a.Has("data")) return Usage(usage);
     ReplayChecks checks{.verify_hashes = true, .warn = [](std::string_view w) {
                           std::cerr << "replay: warning: " << w << "\n";
                         }};
@@ -216,15 +253,24 @@ int RunReplay(const std::vector<std::string>& args) {
   return 0;
 }
 
-int RunRestore(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"data", "brokers", "topic", "kafka-property"},
-                   .switches = {"from-kafka"},
-                   .repeatable = {"kafka-property"}});
+const CommandSpec& RestoreSpec() {
+  static const CommandSpec spec{
+      .name = "restore",
+      .about = "write a new data directory from a Kafka topic's history",
+      .flags = {kFromKafkaFlag,
+                kBrokersFlag,
+                kTopicFlag,
+                kPropertyFlag,
+                {"data", "NEWDIR", "the new data directory (its log must be empty)"}},
+  };
+  return spec;
+}
+
+int RunRestore(const CliArgs& a) {
   const char* usage =
       "restore --from-kafka --brokers HOST:PORT [--topic NAME] --data NEWDIR\n"
       "  --topic defaults to tokenledger.events";
-  if (!a.ok() || !a.Has("from-kafka") || !a.Has("brokers") || !a.Has("data"))
-    return Usage(a, usage);
+  if (!a.ok() || !a.Has("from-kafka") || !a.Has("brokers") || !a.Has("data")) return Usage(usage);
   const std::string dir = LogDir(*a.Get("data"));
   std::error_code ec;
   if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
@@ -341,9 +387,18 @@ std::vector<std::pair<Position, std::string>> SnapshotFiles(const std::string& d
 // later failed write may cut) is left out. The newest snapshot at or before
 // M comes along (linked, or copied once opened, so the writer deleting it
 // meanwhile does no harm); none: the restored serve replays the whole log.
-int RunBackup(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"data", "to"}});
-  if (!a.ok() || !a.Has("data") || !a.Has("to")) return Usage(a, "backup --data DIR --to DEST");
+const CommandSpec& BackupSpec() {
+  static const CommandSpec spec{
+      .name = "backup",
+      .about = "a consistent copy of a data directory, also of a running serve's",
+      .flags = {kDataFlag, {"to", "DEST", "where the copy goes (a new or empty directory)"}},
+      .footer = "Restoring is `tokenledger serve --data DEST`.",
+  };
+  return spec;
+}
+
+int RunBackup(const CliArgs& a) {
+  if (!a.Has("data") || !a.Has("to")) return Usage("backup --data DIR --to DEST");
   const std::string data = *a.Get("data"), dest = *a.Get("to");
   auto fail = [](const std::string& m) {
     std::cerr << "backup: " << m << "\n";

@@ -247,18 +247,51 @@ constexpr const char* kConsumeUsage =
     "  past it is printed or committed, exit 3. --max-idle-ms N exits after N ms\n"
     "  without a message; otherwise runs until SIGINT/SIGTERM.\n";
 
-int RunConsume(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"brokers", "topic", "group", "type", "property", "max-idle-ms"},
-                   .switches = {"from-beginning", "help"},
-                   .repeatable = {"property"}});
+const CommandSpec& ConsumeSpec() {
+  static const CommandSpec spec{
+      .name = "consume",
+      .about = "tail the Kafka topic as an audit consumer, verifying the hash chain",
+      .flags = {{"brokers", "HOST:PORT[,...]", "the Kafka brokers"},
+                {"topic", "NAME", "the topic (default tokenledger.events)"},
+                {"group", "G", "the consumer group"},
+                {"from-beginning", "", "start at the earliest offset when G has none"},
+                {"type", "TYPE", "print only events of this type (token.revoked, ...)"},
+                {"property", "KEY=VALUE", "any librdkafka property (repeat)", true},
+                {"max-idle-ms", "N", "exit after N ms without a message"}},
+      .footer = kConsumeUsage,
+  };
+  return spec;
+}
+
+namespace {
+
+// Parses `args` as the flags of `spec`: prints the help or the error;
+// nullopt with the exit code in `code` then.
+std::optional<CliArgs> ParseOwnArgs(const std::vector<std::string>& args, const CommandSpec& spec,
+                                    int& code) {
+  CliArgs a(args, spec);
+  if (a.help_requested()) {
+    std::fputs(a.help_text().c_str(), stdout);
+    code = 0;
+    return std::nullopt;
+  }
   if (!a.ok()) {
-    std::fprintf(stderr, "tokenledger consume: %s\n", a.error().c_str());
-    return 2;
+    std::fprintf(stderr, "tokenledger %s: %s\n", spec.name.c_str(), a.error().c_str());
+    code = 2;
+    return std::nullopt;
   }
-  if (a.Has("help")) {
-    std::fputs(kConsumeUsage, stdout);
-    return 0;
-  }
+  return a;
+}
+
+}  // namespace
+
+int RunConsume(const std::vector<std::string>& args) {
+  int code = 0;
+  auto a = ParseOwnArgs(args, ConsumeSpec(), code);
+  return a ? RunConsume(*a) : code;
+}
+
+int RunConsume(const CliArgs& a) {
   const std::string brokers = a.Get("brokers", "");
   const std::string topic = a.Get("topic", "tokenledger.events");
   const std::string group = a.Get("group", "");
@@ -526,18 +559,26 @@ int RunConsume(const std::vector<std::string>& args) {
   return exit_code;
 }
 
+const CommandSpec& DevKafkaSpec() {
+  static const CommandSpec spec{
+      .name = "dev-kafka",
+      .about = "an in-memory Kafka cluster for development and tests",
+      .flags = {{"brokers", "N", "how many brokers (1..32, default 3)"},
+                {"port", "P", "also listen on 127.0.0.1:P (a fixed bootstrap address)"}},
+      .footer =
+          "librdkafka's mock cluster on loopback: prints \"bootstrap: HOST:PORT,...\" "
+          "and runs\nuntil SIGINT/SIGTERM.",
+  };
+  return spec;
+}
+
 int RunDevKafka(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"brokers", "port"}, .switches = {"help"}});
-  if (!a.ok() || a.Has("help")) {
-    if (!a.ok()) std::fprintf(stderr, "tokenledger dev-kafka: %s\n", a.error().c_str());
-    std::fputs(
-        "usage: tokenledger dev-kafka [--brokers N] [--port P]\n"
-        "  librdkafka's in-memory mock cluster on loopback, for development and\n"
-        "  tests: prints \"bootstrap: HOST:PORT,...\" and runs until SIGINT/SIGTERM.\n"
-        "  --brokers 1..32 (default 3); --port also listens on 127.0.0.1:P.\n",
-        a.ok() ? stdout : stderr);
-    return a.ok() ? 0 : 2;
-  }
+  int code = 0;
+  auto a = ParseOwnArgs(args, DevKafkaSpec(), code);
+  return a ? RunDevKafka(*a) : code;
+}
+
+int RunDevKafka(const CliArgs& a) {
   auto brokers = ParseUint(a.Get("brokers", "3"));
   if (!brokers || *brokers < 1 || *brokers > 32) {
     std::fprintf(stderr, "tokenledger dev-kafka: --brokers expects 1..32\n");

@@ -6,11 +6,12 @@
 
 #include "events/event.h"
 #include "events/result.h"
+#include "services/cli/cli_args.h"
 
 namespace tl {
 
 // `tokenledger consume --brokers B [--topic T] --group G [--from-beginning]
-//   [--type TYPE] [--property k=v]... [--max-idle-ms N] [--help]`
+//   [--type TYPE] [--property k=v]... [--max-idle-ms N]`
 // An audit tail: joins consumer group G (session.timeout.ms=6000), prints each
 // event once, in position order, as a JSON line (EventToJson) on stdout,
 // commits offsets only over what it printed, and verifies the hash chain
@@ -26,6 +27,9 @@ namespace tl {
 // Exit codes: 0 done, 1 Kafka error, 2 usage, 3 chain break (an altered
 // event, a hole, or a message that is not one of our events; reported on
 // stderr with positions, nothing past it printed or committed).
+const CommandSpec& ConsumeSpec();
+int RunConsume(const CliArgs& a);
+// The same with `args` parsed against ConsumeSpec() (--help prints it).
 int RunConsume(const std::vector<std::string>& args);
 
 // `tokenledger dev-kafka [--brokers N] [--port P]`
@@ -35,6 +39,8 @@ int RunConsume(const std::vector<std::string>& args);
 // connection to the first broker, so clients can use a fixed bootstrap
 // address (librdkafka 2.0.2's mock cannot choose its ports; metadata then
 // points clients at the brokers' own ports). Exit codes: 0, 2 usage, 1 error.
+const CommandSpec& DevKafkaSpec();
+int RunDevKafka(const CliArgs& a);
 int RunDevKafka(const std::vector<std::string>& args);
 
 // The whole verified history of `topic` in position order, for

@@ -15,23 +15,27 @@
 #include "events/json_log.h"
 #include "events/kafka_relay.h"
 #include "services/cli/cli_args.h"
+#include "services/cli/secret_input.h"
+#include "services/core/ledger.h"
 #include "services/http/http_api.h"
 #include "services/http/http_server.h"
-#include "services/core/ledger.h"
 #include "services/http/metrics.h"
 #include "services/http/tls_context.h"
 
 namespace tl {
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kSynopsis =
     "usage: tokenledger serve --data DIR [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE]\n"
-    "         [--accept-log-loss]\n"
+    "         [--accept-log-loss] [--bootstrap-token-file PATH]\n"
     "         [--workers N] [--threads N] [--verify-listen HOST:PORT] [--verify-gather-us N]\n"
     "         [--head-timeout-ms N] [--idle-timeout-ms N] [--drain-timeout-ms N]\n"
     "         [--max-connections N] [--max-connections-per-address N]\n"
     "         [--max-headers N] [--max-header-bytes N] [--max-body-bytes N]\n"
-    "         [--kafka-brokers HOST:PORT[,...] [--kafka-topic NAME] [--kafka-property k=v]...]\n"
+    "         [--kafka-brokers HOST:PORT[,...] [--kafka-topic NAME] [--kafka-property k=v]...]\n";
+
+// The why and the defaults, after the flags in --help and after a usage error.
+constexpr const char* kDetails =
     "  Every route is served by one event-loop thread; --listen defaults to\n"
     "  127.0.0.1:8080. Routes that may block (management commands, lists, feeds,\n"
     "  usage, /readyz, /metrics, the console) run on --workers threads (default 4).\n"
@@ -61,7 +65,12 @@ constexpr const char* kUsage =
     "  before DIR/acknowledged.json or the newest snapshot, which serve refuses\n"
     "  otherwise): prints the positions dropped, sets such snapshots aside as\n"
     "  *.dropped and goes on from the log's end. One process at a time holds\n"
-    "  DIR/LOCK.\n";
+    "  DIR/LOCK. The first start on an empty DIR creates an admin token: its secret\n"
+    "  is TOKENLEDGER_BOOTSTRAP_TOKEN or the contents of --bootstrap-token-file\n"
+    "  (never printed), else a new one printed once.\n";
+
+// Printed after a usage error.
+std::string Usage() { return std::string(kSynopsis) + kDetails; }
 
 constexpr std::chrono::milliseconds kRelayFlushOnStop{5000};
 
@@ -170,32 +179,58 @@ Json RelayReady(const RelayStats& s) {
 
 }  // namespace
 
-int RunServe(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = {"data", "listen", "tls-cert", "tls-key", "threads", "workers",
-                              "kafka-brokers", "kafka-topic", "kafka-property", "verify-listen",
-                              "verify-gather-us", "head-timeout-ms", "idle-timeout-ms",
-                              "drain-timeout-ms", "max-connections", "max-connections-per-address",
-                              "max-headers", "max-header-bytes", "max-body-bytes"},
-                   .switches = {"help", "accept-log-loss"},
-                   .repeatable = {"kafka-property"}});
-  if (a.ok() && a.Has("help")) {
-    std::cout << kUsage;
-    return 0;
-  }
+const CommandSpec& ServeSpec() {
+  static const CommandSpec spec{
+      .name = "serve",
+      .about = "run the server on a data directory",
+      .flags =
+          {
+              {"data", "DIR", "the data directory (created when missing)"},
+              {"listen", "HOST:PORT", "the main listener (default 127.0.0.1:8080)"},
+              {"tls-cert", "FILE", "serve HTTPS with this certificate (PEM; with --tls-key)"},
+              {"tls-key", "FILE", "the certificate's private key (PEM)"},
+              {"accept-log-loss", "", "start on a log that lost acknowledged events"},
+              {"bootstrap-token-file", "PATH",
+               "the first admin token's secret from PATH (- : standard input)"},
+              {"workers", "N", "threads for routes that may block (1..256, default 4)"},
+              {"threads", "N", "accepted and ignored"},
+              {"verify-listen", "HOST:PORT", "also serve POST /v1/verify alone on this port"},
+              {"verify-gather-us", "N",
+               "how long a group commit of verifications waits (0..100000, default 300)"},
+              {"head-timeout-ms", "N", "a request head must arrive within N ms (default 10000)"},
+              {"idle-timeout-ms", "N", "close a connection idle N ms (default 60000)"},
+              {"drain-timeout-ms", "N", "on SIGTERM, answer what was received within N ms"},
+              {"max-connections", "N", "connections at most (default 4096)"},
+              {"max-connections-per-address", "N", "connections per client address (256)"},
+              {"max-headers", "N", "header fields per request (default 64)"},
+              {"max-header-bytes", "N", "bytes of request head (default 8192)"},
+              {"max-body-bytes", "N", "bytes of request body (default 65536)"},
+              {"kafka-brokers", "HOST:PORT[,...]",
+               "relay every event to Kafka (also TOKENLEDGER_KAFKA_BROKERS)"},
+              {"kafka-topic", "NAME",
+               "the relay's topic (default tokenledger.events; also TOKENLEDGER_KAFKA_TOPIC)"},
+              {"kafka-property", "KEY=VALUE", "any librdkafka property (repeat)", true},
+          },
+      .footer = kDetails,
+  };
+  return spec;
+}
+
+int RunServe(const CliArgs& a) {
   std::string host;
   int port = 0;
-  if (!a.ok() || !a.Has("data")) {
-    std::cerr << "serve: " << (a.ok() ? "--data DIR is required" : a.error()) << "\n" << kUsage;
+  if (!a.Has("data")) {
+    std::cerr << "serve: --data DIR is required\n" << Usage();
     return 2;
   }
   if (!SplitHostPort(a.Get("listen", "127.0.0.1:8080"), host, port)) {
-    std::cerr << "serve: --listen must be HOST:PORT, such as 127.0.0.1:8080\n" << kUsage;
+    std::cerr << "serve: --listen must be HOST:PORT, such as 127.0.0.1:8080\n" << Usage();
     return 2;
   }
   std::string verify_host;
   int verify_port = 0;
   if (a.Has("verify-listen") && !SplitHostPort(*a.Get("verify-listen"), verify_host, verify_port)) {
-    std::cerr << "serve: --verify-listen must be HOST:PORT, such as 127.0.0.1:8081\n" << kUsage;
+    std::cerr << "serve: --verify-listen must be HOST:PORT, such as 127.0.0.1:8081\n" << Usage();
     return 2;
   }
   HttpServerOptions server_options;
@@ -228,7 +263,7 @@ int RunServe(const std::vector<std::string>& args) {
     if (!v || *v < b.lo || *v > b.hi) {
       std::cerr << "serve: --" << b.flag << " must be a whole number from " << b.lo << " to "
                 << b.hi << "\n"
-                << kUsage;
+                << Usage();
       return 2;
     }
     b.set(*v);
@@ -237,18 +272,18 @@ int RunServe(const std::vector<std::string>& args) {
     const auto us = ParseUint(*a.Get("verify-gather-us"));
     if (!us || *us > 100'000) {
       std::cerr << "serve: --verify-gather-us must be a whole number of microseconds, 0 to 100000\n"
-                << kUsage;
+                << Usage();
       return 2;
     }
     server_options.gather.max_gather_us = static_cast<int64_t>(*us);
   }
   if (a.Has("tls-cert") != a.Has("tls-key")) {
-    std::cerr << "serve: --tls-cert and --tls-key go together\n" << kUsage;
+    std::cerr << "serve: --tls-cert and --tls-key go together\n" << Usage();
     return 2;
   }
   auto relay_options = RelayOptionsFrom(a, *a.Get("data"));
   if (!relay_options.ok()) {
-    std::cerr << "serve: " << relay_options.error().message << "\n" << kUsage;
+    std::cerr << "serve: " << relay_options.error().message << "\n" << Usage();
     return 2;
   }
   if (*relay_options) {
@@ -272,6 +307,18 @@ int RunServe(const std::vector<std::string>& args) {
   options.data_dir = *a.Get("data");
   options.clock = &clock;
   options.bootstrap_secret = Env("TOKENLEDGER_BOOTSTRAP_TOKEN");
+  if (auto path = a.Get("bootstrap-token-file")) {
+    if (options.bootstrap_secret) {
+      std::cerr << "serve: give one of TOKENLEDGER_BOOTSTRAP_TOKEN or --bootstrap-token-file\n";
+      return 2;
+    }
+    auto secret = ReadSecretFile(*path, "bootstrap-token-file");
+    if (!secret.ok()) {
+      std::cerr << "serve: " << secret.error().message << "\n";
+      return 2;
+    }
+    options.bootstrap_secret = std::move(secret).value();
+  }
   const bool operator_chose_secret = options.bootstrap_secret.has_value();
   // /readyz answers within a probe's timeout even at millions of tokens.
   options.digest_budget_ms = 250;

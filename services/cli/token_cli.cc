@@ -2,79 +2,104 @@
 
 #include <httplib.h>
 
-#include <cstdlib>
-#include <iomanip>
+#include <algorithm>
 #include <iostream>
-#include <sstream>
 
 #include "events/event.h"
-#include "services/cli/cli_args.h"
+#include "services/cli/api_client.h"
+#include "services/cli/secret_input.h"
+#include "services/cli/token_output.h"
+#include "services/cli/verify_exit_codes.h"
 
 namespace tl {
 namespace {
-
-constexpr const char* kUsage =
-    R"(usage: tokenledger token <verb> [flags]   (--addr URL, --token SECRET, --json)
-  create --name N [--description D] [--owner O] [--preset read-only|full-access | --permission P ...]
-         [--expires-in 30d | --expires-at TIME] [--credits N] [--refill-amount N --refill-interval day|month]
-         [--rate-limit N --rate-window-ms MS] [--origin O ...] [--ip CIDR ...] [--prefix P] [--meta JSON]
-         [--idempotency-key K]
-  list [--owner O] [--status active|expired|revoked] [--limit N] [--cursor C]
-  show ID [--as-of POSITION|TIME]
-  update ID [--name N] [--description D] [--permission P ...] [--expires-in 30d | --expires-at TIME | --no-expiry]
-         [--refill-amount N --refill-interval day|month | --no-refill] [--rate-limit N --rate-window-ms MS]
-         [--origin O ...] [--ip CIDR ...] [--meta JSON] [--if-match VERSION]
-  regenerate ID [--grace-period-s N]
-  revoke ID [--reason R]
-  credits ID (--set N | --add N)
-  verify SECRET [--permissions QUERY] [--cost N] [--origin O] [--ip IP]     (SECRET "-" reads stdin)
-  events ID [--after VERSION] [--limit N]
-  usage [ID] [--owner O] [--from TIME] [--to TIME] [--bucket hour|day]
-)";
-
-const std::vector<std::string> kValueFlags = {"addr",
-                                              "token",
-                                              "name",
-                                              "description",
-                                              "owner",
-                                              "preset",
-                                              "permission",
-                                              "expires-in",
-                                              "expires-at",
-                                              "credits",
-                                              "refill-amount",
-                                              "refill-interval",
-                                              "rate-limit",
-                                              "rate-window-ms",
-                                              "origin",
-                                              "ip",
-                                              "prefix",
-                                              "meta",
-                                              "idempotency-key",
-                                              "status",
-                                              "limit",
-                                              "cursor",
-                                              "as-of",
-                                              "if-match",
-                                              "grace-period-s",
-                                              "reason",
-                                              "set",
-                                              "add",
-                                              "permissions",
-                                              "cost",
-                                              "after",
-                                              "from",
-                                              "to",
-                                              "bucket"};
 
 struct Usage {
   std::string message;
 };
 
-std::string Str(const Json& j) {
-  if (j.is_null()) return "-";
-  if (j.is_string()) return j.get<std::string>();
-  return j.dump();
+// The verb's own flags followed by the client flags.
+CommandSpec Verb(std::string name, std::string about, std::vector<FlagSpec> flags,
+                 std::vector<std::pair<std::string, std::string>> positionals = {},
+                 std::string footer = "") {
+  for (FlagSpec& f : ClientFlags()) flags.push_back(std::move(f));
+  return {.name = std::move(name),
+          .about = std::move(about),
+          .flags = std::move(flags),
+          .positionals = std::move(positionals),
+          .footer = std::move(footer)};
+}
+
+const std::pair<std::string, std::string> kIdArg{"ID", "the token's id (tok_...)"};
+
+std::vector<CommandSpec> MakeVerbSpecs() {
+  // The settings create and update share.
+  const std::vector<FlagSpec> settings{
+      {"name", "NAME", "a name for people"},
+      {"description", "TEXT", "a longer description"},
+      {"owner", "OWNER", "the owner (tenant; fixed at creation)"},
+      {"preset", "read-only|full-access", "a permission preset"},
+      {"permission", "PERM", "a permission such as reports:read (repeat)", true},
+      {"expires-in", "DURATION", "expires after DURATION (30d, 12h, ...)"},
+      {"expires-at", "TIME", "expires at TIME (RFC 3339)"},
+      {"refill-amount", "N", "credits added back each interval"},
+      {"refill-interval", "day|month", "the refill interval (day)"},
+      {"rate-limit", "N", "at most N uses per window"},
+      {"rate-window-ms", "MS", "the rate limit's window (60000)"},
+      {"origin", "ORIGIN", "an allowed origin (repeat)", true},
+      {"ip", "CIDR", "an allowed network (repeat)", true},
+      {"prefix", "PREFIX", "the secret's prefix (1 to 8 of a-z 0-9; fixed at creation)"},
+      {"meta", "JSON", "a JSON object kept with the token"},
+  };
+  auto with_settings = [&settings](std::vector<FlagSpec> own) {
+    own.insert(own.begin(), settings.begin(), settings.end());
+    return own;
+  };
+  return {
+      Verb("create", "create a token; its secret is printed once",
+           with_settings(
+               {{"credits", "N", "a credit balance (unlimited when not given)"},
+                {"idempotency-key", "KEY", "a retry with the same key creates nothing twice"}})),
+      Verb("list", "list tokens, newest first",
+           {{"owner", "OWNER", "only this owner's"},
+            {"status", "active|expired|revoked", "only tokens in this status"},
+            {"limit", "N", "at most N"},
+            {"cursor", "CURSOR", "the page after a previous list's next cursor"}}),
+      Verb("show", "show one token (never its secret)",
+           {{"as-of", "POSITION|TIME", "as it was at a log position or time"}}, {kIdArg}),
+      Verb("update", "change a token's settings",
+           with_settings({{"no-expiry", "", "never expires"},
+                          {"no-refill", "", "no refill"},
+                          {"if-match", "VERSION", "only if the token is still at VERSION"}}),
+           {kIdArg}),
+      Verb("regenerate", "a new secret for a token; the old one may keep working a while",
+           {{"grace-period-s", "N", "the old secret stays valid N seconds"}}, {kIdArg}),
+      Verb("revoke", "revoke a token for good", {{"reason", "TEXT", "why, for the history"}},
+           {kIdArg}),
+      Verb("credits", "set or add to a token's credits (exactly one of --set, --add)",
+           {{"set", "N", "the balance becomes N"}, {"add", "N", "N is added (negative: taken)"}},
+           {kIdArg}),
+      Verb("verify", "verify a secret as a service would; the exit status tells the outcome",
+           {{"secret-file", "PATH",
+             "read the secret under test from PATH, or standard input when PATH is -"},
+            {"permissions", "QUERY", "a permission query such as \"x:read OR y:write\""},
+            {"cost", "N", "credits this use costs"},
+            {"origin", "ORIGIN", "the request's origin"},
+            {"ip", "IP", "the request's address"}},
+           {{"SECRET",
+             "the secret under test; - reads its first line from standard input (or use "
+             "--secret-file: an argument shows in the process list)"}},
+           VerifyExitCodeTable()),
+      Verb("events", "a token's history",
+           {{"after", "VERSION", "only events after this version"}, {"limit", "N", "at most N"}},
+           {kIdArg}),
+      Verb("usage", "usage counters of one token, or of all tokens",
+           {{"owner", "OWNER", "only this owner's tokens"},
+            {"from", "TIME", "from TIME"},
+            {"to", "TIME", "to TIME"},
+            {"bucket", "hour|day", "the bucket size"}},
+           {{"ID", "the token's id (all tokens when not given)"}}),
+  };
 }
 
 int64_t IntFlag(const CliArgs& a, const std::string& name) {
@@ -117,10 +142,10 @@ void ConfigFields(const CliArgs& a, Json& body, bool update) {
     if (a.Has("credits")) credits["remaining"] = IntFlag(a, "credits");
     body["credits"] = credits;
   }
-  if (auto meta = a.Get("meta")) {
-    Json m = Json::parse(*meta, nullptr, false);
-    if (m.is_discarded()) throw Usage{"--meta must be a JSON object"};
-    body["meta"] = m;
+  if (auto m = a.Get("meta")) {
+    Json parsed = Json::parse(*m, nullptr, false);
+    if (parsed.is_discarded()) throw Usage{"--meta must be a JSON object"};
+    body["meta"] = parsed;
   }
 }
 
@@ -136,219 +161,154 @@ std::string Query(const CliArgs& a, const std::vector<std::string>& names) {
   return q;
 }
 
-void PrintToken(const Json& t) {
-  if (t.contains("token")) {
-    std::cout << "secret:      " << Str(t["token"]) << "\n"
-              << "             (shown once: store it now, it cannot be shown again)\n";
+// The secret under test of `token verify`: the SECRET argument ("-": the
+// first line of standard input) or --secret-file.
+std::string VerifiedSecret(const CliArgs& a, bool stdin_taken) {
+  const bool from_arg = !a.positional().empty();
+  if (from_arg == a.Has("secret-file")) {
+    throw Usage{from_arg ? "give the secret as SECRET or --secret-file, not both"
+                         : "token verify needs the secret: SECRET, - (standard input) or "
+                           "--secret-file PATH"};
   }
-  for (const char* k : {"id", "name", "description", "owner", "status", "permissions", "created_at",
-                        "updated_at", "last_used_at", "expires_at", "credits", "rate_limit",
-                        "allowed_origins", "allowed_ips", "hint", "meta", "version"}) {
-    std::cout << std::left << std::setw(13) << (std::string(k) + ":") << Str(t.value(k, Json()))
-              << "\n";
+  const bool wants_stdin = from_arg ? a.positional()[0] == "-" : *a.Get("secret-file") == "-";
+  if (wants_stdin && stdin_taken) {
+    throw Usage{"the bearer (--token-file -) and the secret cannot both come from standard input"};
   }
+  if (from_arg) {
+    std::string secret = a.positional()[0];
+    if (secret == "-") std::getline(std::cin, secret);
+    return secret;
+  }
+  auto secret = ReadSecretFile(*a.Get("secret-file"), "secret-file");
+  if (!secret.ok()) throw Usage{secret.error().message};
+  return std::move(secret).value();
 }
 
-void PrintTable(const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i)
-      width[i] = std::max(width[i], std::min<size_t>(r[i].size(), 48));
-  }
-  auto line = [&](const std::vector<std::string>& r) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      std::string cell = r[i].size() > 48 ? r[i].substr(0, 45) + "..." : r[i];
-      std::cout << std::left << std::setw(static_cast<int>(width[i]) + 2) << cell;
-    }
-    std::cout << "\n";
+ClientRequest BuildRequest(const std::string& verb, const CliArgs& a, bool stdin_taken) {
+  auto arg = [&]() -> std::string {
+    if (a.positional().empty()) throw Usage{"token " + verb + " needs an argument"};
+    return a.positional()[0];
   };
-  line(header);
-  for (const auto& r : rows) line(r);
-}
-
-void PrintHuman(const std::string& verb, const Json& body) {
-  if (verb == "list") {
-    std::vector<std::vector<std::string>> rows;
-    for (const Json& t : body["tokens"]) {
-      std::string credits = t["credits"].is_null() ? "unlimited" : Str(t["credits"]["remaining"]);
-      rows.push_back({Str(t["id"]), Str(t["name"]), Str(t["owner"]), Str(t["status"]),
-                      Str(t["permissions"]), Str(t["expires_at"]), credits});
-    }
-    PrintTable({"ID", "NAME", "OWNER", "STATUS", "PERMISSIONS", "EXPIRES", "CREDITS"}, rows);
-    if (!body["next_cursor"].is_null())
-      std::cout << "next cursor: " << Str(body["next_cursor"]) << "\n";
-  } else if (verb == "events") {
-    std::vector<std::vector<std::string>> rows;
-    for (const Json& e : body["events"]) {
-      rows.push_back({Str(e["position"]), Str(e["version"]), Str(e["time"]), Str(e["type"]),
-                      Str(e["actor"]), e["data"].dump()});
-    }
-    PrintTable({"POSITION", "VERSION", "TIME", "TYPE", "ACTOR", "DATA"}, rows);
-  } else if (verb == "usage") {
-    const Json& t = body["total"];
-    std::cout << "total: uses " << Str(t["uses"]) << ", credits spent " << Str(t["credits_spent"])
-              << ", denied " << Str(t["denied"]) << "\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const Json& b : body["buckets"]) {
-      rows.push_back({Str(b["start"]), Str(b["uses"]), Str(b["credits_spent"]), Str(b["denied"])});
-    }
-    PrintTable({"START", "USES", "CREDITS", "DENIED"}, rows);
+  ClientRequest r;
+  Json body = nullptr;
+  if (verb == "create") {
+    r.method = "POST";
+    r.path = "/v1/tokens";
+    body = Json::object();
+    ConfigFields(a, body, /*update=*/false);
+    if (auto k = a.Get("idempotency-key")) r.headers.emplace("Idempotency-Key", *k);
+  } else if (verb == "list") {
+    r.path = "/v1/tokens" + Query(a, {"owner", "status", "limit", "cursor"});
+  } else if (verb == "show") {
+    r.path = "/v1/tokens/" + arg() + Query(a, {"as-of"});
+  } else if (verb == "update") {
+    r.method = "PATCH";
+    r.path = "/v1/tokens/" + arg();
+    body = Json::object();
+    ConfigFields(a, body, /*update=*/true);
+    if (auto v = a.Get("if-match")) r.headers.emplace("If-Match", *v);
+  } else if (verb == "regenerate") {
+    r.method = "POST";
+    r.path = "/v1/tokens/" + arg() + "/regenerate";
+    body = Json::object();
+    if (a.Has("grace-period-s")) body["grace_period_s"] = IntFlag(a, "grace-period-s");
+  } else if (verb == "revoke") {
+    r.method = "POST";
+    r.path = "/v1/tokens/" + arg() + "/revoke";
+    body = Json{{"reason", a.Get("reason", "")}};
+  } else if (verb == "credits") {
+    r.method = "POST";
+    r.path = "/v1/tokens/" + arg() + "/credits";
+    if (a.Has("set") == a.Has("add"))
+      throw Usage{"token credits needs exactly one of --set or --add"};
+    body = a.Has("set") ? Json{{"set", IntFlag(a, "set")}} : Json{{"add", IntFlag(a, "add")}};
   } else if (verb == "verify") {
-    std::cout << Str(body["code"]);
-    if (body.contains("token_id")) {
-      std::cout << "  token " << Str(body["token_id"]) << " (" << Str(body["name"]) << ")"
-                << "  remaining " << Str(body["remaining"]);
-    }
-    std::cout << "\n";
+    r.method = "POST";
+    r.path = "/v1/verify";
+    body = Json{{"token", VerifiedSecret(a, stdin_taken)}};
+    if (auto p = a.Get("permissions")) body["permissions"] = *p;
+    if (a.Has("cost")) body["cost"] = IntFlag(a, "cost");
+    if (auto o = a.Get("origin")) body["origin"] = *o;
+    if (auto ip = a.Get("ip")) body["ip"] = *ip;
+  } else if (verb == "events") {
+    r.path = "/v1/tokens/" + arg() + "/events" + Query(a, {"after", "limit"});
+  } else if (verb == "usage") {
+    std::string base = a.positional().empty() ? "/v1/usage" : "/v1/tokens/" + arg() + "/usage";
+    r.path = base + Query(a, {"owner", "from", "to", "bucket"});
   } else {
-    PrintToken(body);
+    throw Usage{"unknown verb " + verb};
   }
-}
-
-// A whole sentence for a failed exchange: httplib's names ("Connection",
-// "Read") are cut short.
-std::string ConnectionFailure(httplib::Error e) {
-  switch (e) {
-    case httplib::Error::Connection:
-      return "connection refused or failed (is the server running at that address?)";
-    case httplib::Error::ConnectionTimeout:
-      return "timed out while connecting";
-    case httplib::Error::Read:
-      return "the connection failed while reading the answer";
-    case httplib::Error::Write:
-      return "the connection failed while sending the request";
-    case httplib::Error::SSLConnection:
-      return "the TLS connection failed";
-    case httplib::Error::SSLServerVerification:
-      return "the server's TLS certificate could not be verified";
-    default:
-      return "the request failed (" + httplib::to_string(e) + ")";
-  }
+  if (!body.is_null()) r.body = body.dump();
+  return r;
 }
 
 }  // namespace
 
-int RunTokenCli(const std::vector<std::string>& args) {
-  CliArgs a(args, {.values = kValueFlags,
-                   .switches = {"json", "no-expiry", "no-refill", "help"},
-                   .repeatable = {"permission", "origin", "ip"},
-                   .max_positional = 2});  // verb [ID|SECRET]
-  if (!a.ok() || a.positional().empty() || a.Has("help")) {
-    std::cerr << (a.ok() ? "" : a.error() + "\n") << kUsage;
-    return a.Has("help") ? 0 : 2;
-  }
-  const std::string verb = a.positional()[0];
-  auto arg = [&](size_t i) -> std::string {
-    if (a.positional().size() <= i) throw Usage{"token " + verb + " needs an argument"};
-    return a.positional()[i];
+const CommandSpec& TokenGroupSpec() {
+  static const CommandSpec spec{
+      .name = "token",
+      .about = "manage and verify tokens through a running server's HTTP API",
+      .flags = ClientFlags(),
+      .footer =
+          "The client flags may come before or after the verb. Exit status: 0 ok, 1 the "
+          "server refused\n(its message on stderr), 2 usage, 3 no answer; `token verify "
+          "--help` lists its own.",
   };
-  const char* env_addr = std::getenv("TOKENLEDGER_ADDR");
-  const char* env_token = std::getenv("TOKENLEDGER_TOKEN");
-  const std::string addr = a.Get("addr", env_addr ? env_addr : "http://127.0.0.1:8080");
-  const std::string bearer = a.Get("token", env_token ? env_token : "");
-  if (bearer.empty()) {
-    std::cerr << "token: set TOKENLEDGER_TOKEN or pass --token\n";
-    return 2;
-  }
+  return spec;
+}
 
-  std::string method = "GET", path;
-  Json body = nullptr;
-  httplib::Headers headers;
+const std::vector<CommandSpec>& TokenVerbSpecs() {
+  static const std::vector<CommandSpec> specs = MakeVerbSpecs();
+  return specs;
+}
+
+int RunTokenVerb(const std::string& verb, const CliArgs& a) {
+  bool stdin_taken = false;
+  auto target = ApiTargetFrom(a, stdin_taken);
+  if (!target.ok()) {
+    std::cerr << "token " << verb << ": " << target.error().message << "\n";
+    return kExitUsage;
+  }
+  ClientRequest request;
   try {
-    // Every verb takes at most one argument; create and list take none.
-    const size_t max_positional = verb == "create" || verb == "list" ? 1 : 2;
-    if (std::string extra = a.ExtraPositionals(max_positional); !extra.empty()) {
-      throw Usage{"token " + verb + ": " + extra};
-    }
-    if (verb == "create") {
-      method = "POST";
-      path = "/v1/tokens";
-      body = Json::object();
-      ConfigFields(a, body, /*update=*/false);
-      if (auto k = a.Get("idempotency-key")) headers.emplace("Idempotency-Key", *k);
-    } else if (verb == "list") {
-      path = "/v1/tokens" + Query(a, {"owner", "status", "limit", "cursor"});
-    } else if (verb == "show") {
-      path = "/v1/tokens/" + arg(1) + Query(a, {"as-of"});
-    } else if (verb == "update") {
-      method = "PATCH";
-      path = "/v1/tokens/" + arg(1);
-      body = Json::object();
-      ConfigFields(a, body, /*update=*/true);
-      if (auto v = a.Get("if-match")) headers.emplace("If-Match", *v);
-    } else if (verb == "regenerate") {
-      method = "POST";
-      path = "/v1/tokens/" + arg(1) + "/regenerate";
-      body = Json::object();
-      if (a.Has("grace-period-s")) body["grace_period_s"] = IntFlag(a, "grace-period-s");
-    } else if (verb == "revoke") {
-      method = "POST";
-      path = "/v1/tokens/" + arg(1) + "/revoke";
-      body = Json{{"reason", a.Get("reason", "")}};
-    } else if (verb == "credits") {
-      method = "POST";
-      path = "/v1/tokens/" + arg(1) + "/credits";
-      if (a.Has("set") == a.Has("add"))
-        throw Usage{"token credits needs exactly one of --set or --add"};
-      body = a.Has("set") ? Json{{"set", IntFlag(a, "set")}} : Json{{"add", IntFlag(a, "add")}};
-    } else if (verb == "verify") {
-      method = "POST";
-      path = "/v1/verify";
-      std::string secret = arg(1);
-      if (secret == "-") std::getline(std::cin, secret);
-      body = Json{{"token", secret}};
-      if (auto p = a.Get("permissions")) body["permissions"] = *p;
-      if (a.Has("cost")) body["cost"] = IntFlag(a, "cost");
-      if (auto o = a.Get("origin")) body["origin"] = *o;
-      if (auto ip = a.Get("ip")) body["ip"] = *ip;
-    } else if (verb == "events") {
-      path = "/v1/tokens/" + arg(1) + "/events" + Query(a, {"after", "limit"});
-    } else if (verb == "usage") {
-      std::string base =
-          a.positional().size() > 1 ? "/v1/tokens/" + arg(1) + "/usage" : "/v1/usage";
-      path = base + Query(a, {"owner", "from", "to", "bucket"});
-    } else {
-      throw Usage{"unknown verb " + verb};
-    }
+    request = BuildRequest(verb, a, stdin_taken);
   } catch (const Usage& u) {
-    std::cerr << "token: " << u.message << "\n" << kUsage;
-    return 2;
+    std::cerr << "token " << verb << ": " << u.message << "\n"
+              << "run `tokenledger token " << verb << " --help` for its flags\n";
+    return kExitUsage;
   }
-
-  httplib::Client client(addr);
-  client.set_bearer_token_auth(bearer.c_str());
-  client.set_connection_timeout(5);
-  client.set_read_timeout(30);
-  const std::string payload = body.is_null() ? "" : body.dump();
-  httplib::Result res = method == "GET" ? client.Get(path.c_str(), headers)
-                        : method == "PATCH"
-                            ? client.Patch(path.c_str(), headers, payload, "application/json")
-                            : client.Post(path.c_str(), headers, payload, "application/json");
-  if (!res) {
-    std::cerr << "token: cannot reach " << addr << ": " << ConnectionFailure(res.error()) << "\n";
-    return 3;
+  auto reply = Send(*target, request);
+  if (!reply.ok()) {
+    std::cerr << "token: " << reply.error().message << "\n";
+    return kExitUnreachable;
   }
-  Json reply = Json::parse(res->body, nullptr, false);
-  if (res->status >= 400) {
+  Json body = Json::parse(reply->body, nullptr, false);
+  if (reply->status >= 400) {
     std::string detail =
-        reply.is_object() ? Str(reply.value("detail", Json(res->body))) : res->body;
-    std::string field =
-        reply.is_object() && reply.contains("field") ? " (field " + Str(reply["field"]) + ")" : "";
-    std::cerr << "token " << verb << ": " << res->status << " " << detail << field << "\n";
-    return 1;
+        body.is_object() ? JsonText(body.value("detail", Json(reply->body))) : reply->body;
+    std::string field = body.is_object() && body.contains("field")
+                            ? " (field " + JsonText(body["field"]) + ")"
+                            : "";
+    std::cerr << "token " << verb << ": " << reply->status << " " << detail << field << "\n";
+    return kExitRefused;
   }
-  if (reply.is_discarded()) {
+  if (body.is_discarded()) {
     std::cerr << "token: the server answered something that is not JSON\n";
-    return 1;
+    return kExitRefused;
   }
   if (a.Has("json")) {
-    std::cout << reply.dump(2) << std::endl;
+    std::cout << body.dump(2) << std::endl;
   } else {
-    PrintHuman(verb, reply);
+    PrintAnswer(std::cout, verb, body);
   }
-  return 0;
+  if (verb == "verify") {
+    if (!body.contains("code") || !body["code"].is_string()) {
+      std::cerr << "token verify: the answer has no verification code\n";
+      return kExitRefused;
+    }
+    return VerifyExitCode(body["code"].get<std::string>());
+  }
+  return kExitOk;
 }
 
 }  // namespace tl
