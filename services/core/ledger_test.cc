@@ -360,5 +360,42 @@ TEST_F(LedgerTest, DecisionsUseTheTimeTheirEventsCarry) {
   EXPECT_EQ(verified->code, "EXPIRED");
 }
 
+// An Idempotency-Key: a repeat with the same request gets the first answer,
+// secret included; with another request, a conflict. After a restart the
+// secret is gone (it was never stored) and the log still knows the key.
+TEST_F(LedgerTest, AnIdempotencyKeyRepeatsTheFirstAnswerUntilARestart) {
+  const IdempotencyKey key{"k-1", "digest of the first body"};
+  std::string first_id;
+  {
+    auto ledger = Open();
+    ASSERT_TRUE(ledger.ok());
+    auto admin = (*ledger)->Authenticate(kBootstrapSecret);
+    ASSERT_TRUE(admin.ok());
+    auto first = (*ledger)->Create(*admin, CreateCmd(Json{{"name", "once"}}), key);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    first_id = first->token.state.id;
+    auto repeat = (*ledger)->Create(*admin, CreateCmd(Json{{"name", "once"}}), key);
+    ASSERT_TRUE(repeat.ok());
+    EXPECT_EQ(repeat->token.state.id, first_id);
+    EXPECT_EQ(repeat->secret, first->secret);
+    auto other = (*ledger)->Create(*admin, CreateCmd(Json{{"name", "twice"}}),
+                                   IdempotencyKey{"k-1", "digest of another body"});
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.error().code, ErrorCode::kConflict);
+    EXPECT_EQ(other.error().field, "Idempotency-Key");
+    EXPECT_EQ((*ledger)->log().DurablePosition(), Position(2));
+  }
+  auto ledger = Open();
+  ASSERT_TRUE(ledger.ok());
+  auto admin = (*ledger)->Authenticate(kBootstrapSecret);
+  ASSERT_TRUE(admin.ok());
+  auto after = (*ledger)->Create(*admin, CreateCmd(Json{{"name", "once"}}), key);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(after.error().field, "Idempotency-Key");
+  EXPECT_TRUE(Contains(after.error().message, "already used")) << after.error().message;
+  EXPECT_EQ((*ledger)->log().DurablePosition(), Position(2));
+}
+
 }  // namespace
 }  // namespace tl
