@@ -123,11 +123,6 @@ void ApplyCreated(TokenState& t, const Event& e) {
   t.secret_digest = StringOr(d, "secret_digest", "");
 }
 
-Json TimeOrNull(const std::optional<int64_t>& ms) {
-  return ms ? Json(FormatRfc3339Ms(*ms)) : Json(nullptr);
-}
-
-
 }  // namespace
 
 void StoredDigest::Assign(std::string_view text) {
@@ -334,41 +329,6 @@ void ApplyUsedToToken(TokenState& t, const Event& e, int64_t cost) {
 void ApplyUseDeniedToToken(TokenState& t, const Event& e) {
   if (t.credits) RollCredits(*t.credits, e.time_ms);
   t.stream_version = e.version;
-}
-
-Json TokenResource(const TokenState& t, int64_t now_ms) {
-  Json credits = nullptr;
-  if (t.credits) {
-    Credits c = *t.credits;
-    RollCredits(c, now_ms);
-    Json refill = nullptr;
-    if (c.refill) {
-      refill = Json{{"amount", c.refill->amount},
-                    {"interval", c.refill->interval == RefillInterval::kMonth ? "month" : "day"}};
-    }
-    credits = Json{{"remaining", c.remaining}, {"refill", std::move(refill)}};
-  }
-  Json rate_limit = nullptr;
-  if (t.rate_limit) {
-    rate_limit = Json{{"limit", t.rate_limit->limit}, {"window_ms", t.rate_limit->window_ms}};
-  }
-  return Json{{"id", t.id},
-              {"owner", t.owner},
-              {"name", t.name},
-              {"description", t.description},
-              {"permissions", t.permissions},
-              {"status", TokenStatusName(StatusAt(t, now_ms))},
-              {"created_at", FormatRfc3339Ms(t.created_at_ms)},
-              {"updated_at", FormatRfc3339Ms(t.updated_at_ms)},
-              {"last_used_at", TimeOrNull(t.last_used_at_ms)},
-              {"expires_at", TimeOrNull(t.expires_at_ms)},
-              {"credits", std::move(credits)},
-              {"rate_limit", std::move(rate_limit)},
-              {"allowed_origins", t.allowed_origins},
-              {"allowed_ips", t.allowed_ips},
-              {"hint", t.hint},
-              {"meta", Meta(t)},
-              {"version", t.version.value()}};
 }
 
 }  // namespace tl

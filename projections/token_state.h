@@ -145,8 +145,4 @@ void ApplyToToken(TokenState& t, const Event& e);
 void ApplyUsedToToken(TokenState& t, const Event& e, int64_t cost);
 void ApplyUseDeniedToToken(TokenState& t, const Event& e);
 
-// The Token resource of the HTTP API as seen at `now_ms`: never a
-// secret or a digest.
-Json TokenResource(const TokenState& t, int64_t now_ms);
-
 }  // namespace tl

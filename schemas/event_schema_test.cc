@@ -20,6 +20,7 @@
 #include "events/time_format.h"
 #include "schemas/script_run.h"
 #include "services/core/ledger.h"
+#include "services/http/ledger_json.h"
 
 namespace tl {
 namespace {
@@ -156,22 +157,24 @@ class Workload {
     return std::move(r).value();
   }
 
-  Json Create(const Json& body) { return Must(ledger_->Create(admin_, body, ""), "create"); }
+  Json Create(const Json& body) {
+    return Must(CreateFromJson(*ledger_, admin_, body, ""), "create");
+  }
   Json Update(const std::string& id, const Json& body) {
-    return Must(ledger_->Update(admin_, id, body, std::nullopt), "update");
+    return Must(UpdateFromJson(*ledger_, admin_, id, body, std::nullopt), "update");
   }
   Json Regenerate(const std::string& id, const Json& body) {
-    return Must(ledger_->Regenerate(admin_, id, body), "regenerate");
+    return Must(RegenerateFromJson(*ledger_, admin_, id, body), "regenerate");
   }
   Json Revoke(const std::string& id, const Json& body) {
-    return Must(ledger_->Revoke(admin_, id, body), "revoke");
+    return Must(RevokeFromJson(*ledger_, admin_, id, body), "revoke");
   }
   Json Credits(const std::string& id, const Json& body) {
-    return Must(ledger_->AdjustCredits(admin_, id, body), "credits");
+    return Must(AdjustCreditsFromJson(*ledger_, admin_, id, body), "credits");
   }
   // The verification code.
   std::string Verify(const Json& body) {
-    Json r = Must(ledger_->Verify(admin_, body), "verify");
+    Json r = Must(VerifyFromJson(*ledger_, admin_, body), "verify");
     return r.value("code", std::string("?"));
   }
 

@@ -27,6 +27,7 @@
 #include "events/log_scan.h"
 #include "events/log_test_util.h"
 #include "services/core/ledger.h"
+#include "services/http/ledger_json.h"
 
 namespace tl {
 namespace {
@@ -262,7 +263,7 @@ TEST(CrashTest, LedgerKeepsEveryAcknowledgedCommand) {
     auto admin = (*ledger)->Authenticate(kBootstrapSecret);
     ASSERT_TRUE(admin.ok()) << admin.error().message;
     for (const auto& [id, n] : uses) {
-      auto got = (*ledger)->Get(*admin, id, std::nullopt);
+      auto got = GetJson(**ledger, *admin, id, std::nullopt);
       ASSERT_TRUE(got.ok()) << "acknowledged token " << id << " is gone";
       // Each acknowledged use spent one credit; an unacknowledged one may
       // have been made durable just before the kill.
@@ -276,7 +277,7 @@ TEST(CrashTest, LedgerKeepsEveryAcknowledgedCommand) {
       EXPECT_GE((*usage)["total"]["uses"].get<int64_t>(), n) << id;
     }
     // Commands continue after the crash.
-    auto created = (*ledger)->Create(*admin, Json{{"name", "after crash"}}, "");
+    auto created = CreateFromJson(**ledger, *admin, Json{{"name", "after crash"}}, "");
     ASSERT_TRUE(created.ok()) << created.error().message;
   }
   size_t total_uses = 0;

@@ -28,6 +28,7 @@
 #include "events/clock.h"
 #include "events/log.h"
 #include "services/core/ledger.h"
+#include "services/http/ledger_json.h"
 
 namespace tl {
 namespace {
@@ -85,19 +86,19 @@ int RunLedger(const std::string& dir, int ack_fd, int round) {
   std::vector<std::string> secrets;
   for (uint64_t i = 0;; ++i) {
     if (i % 8 == 0) {
-      auto created = (*ledger)->Create(
-          *admin,
-          Json{{"name", "crash " + std::to_string(round) + "/" + std::to_string(i)},
-               {"owner", "crash-owner"},
-               {"credits", 1'000'000}},
-          "");
+      auto created =
+          CreateFromJson(**ledger, *admin,
+                         Json{{"name", "crash " + std::to_string(round) + "/" + std::to_string(i)},
+                              {"owner", "crash-owner"},
+                              {"credits", 1'000'000}},
+                         "");
       if (!created.ok()) Die("create: " + created.error().message);
       secrets.push_back((*created)["token"].get<std::string>());
       Report(ack_fd, "created " + (*created)["id"].get<std::string>() + "\n");
       continue;
     }
     auto verified =
-        (*ledger)->Verify(*admin, Json{{"token", secrets[i % secrets.size()]}, {"cost", 1}});
+        VerifyFromJson(**ledger, *admin, Json{{"token", secrets[i % secrets.size()]}, {"cost", 1}});
     if (!verified.ok()) Die("verify: " + verified.error().message);
     if (!(*verified)["valid"].get<bool>()) Die("verify: not valid: " + verified->dump());
     Report(ack_fd, "used " + (*verified)["token_id"].get<std::string>() + "\n");

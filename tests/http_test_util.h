@@ -29,9 +29,9 @@
 #include "events/clock.h"
 #include "events/log_test_util.h"
 #include "events/time_format.h"
+#include "services/core/ledger.h"
 #include "services/http/http_api.h"
 #include "services/http/http_server.h"
-#include "services/core/ledger.h"
 #include "services/http/tls_context.h"
 
 namespace tl::testing {
@@ -266,6 +266,7 @@ struct ServerOptions {
   HttpServerOptions server;         // log_sink: stderr unless set
   int threads = 16;                 // HttpsServer's
   uint64_t max_feed_scan = 10'000;  // LedgerOptions::max_feed_scan
+  RandomBytesFn random_bytes;       // LedgerOptions::random_bytes (default: the OS's)
 };
 
 // Owns everything a test server needs; stops and cleans up on destruction.
@@ -367,6 +368,7 @@ class TestServer {
     o.data_dir = dir_.path();
     o.clock = &clock_;
     o.bootstrap_secret = kAdminSecret;
+    o.random_bytes = options.random_bytes;
     auto ledger = Ledger::Open(std::move(o));
     if (!ledger.ok()) {
       ADD_FAILURE() << "Ledger::Open: " << ledger.error().message;

@@ -20,6 +20,7 @@
 #include "projections/replay.h"
 #include "projections/snapshot.h"
 #include "services/core/ledger.h"
+#include "services/http/ledger_json.h"
 
 namespace tl {
 namespace {
@@ -106,23 +107,25 @@ class Driver {
     const Caller& caller = PickCaller();
     Result<Json> r = MakeError(ErrorCode::kInvalidArgument, "unset");
     if (roll < 20) {
-      r = ledger.Update(caller, id, RandomUpdate(), MaybeIfMatch(ledger, id));
+      r = UpdateFromJson(ledger, caller, id, RandomUpdate(), MaybeIfMatch(ledger, id));
     } else if (roll < 25) {
-      r = ledger.Update(caller, id, Json{{"permissions", RandomPermissions()}}, std::nullopt);
+      r = UpdateFromJson(ledger, caller, id, Json{{"permissions", RandomPermissions()}},
+                         std::nullopt);
     } else if (roll < 30) {
-      r = ledger.Regenerate(caller, id, Json{{"grace_period_s", Uniform(0, 2) * 300}});
+      r = RegenerateFromJson(ledger, caller, id, Json{{"grace_period_s", Uniform(0, 2) * 300}});
       if (r.ok()) {
         secrets_[id].previous = secrets_[id].current;
         secrets_[id].current = (*r)["token"].get<std::string>();
       }
     } else if (roll < 32) {
-      r = ledger.Revoke(caller, id, Json{{"reason", "test " + std::to_string(roll)}});
+      r = RevokeFromJson(ledger, caller, id, Json{{"reason", "test " + std::to_string(roll)}});
     } else if (roll < 40) {
-      r = ledger.AdjustCredits(
-          caller, id, rng_() % 2 ? Json{{"set", Uniform(0, 50)}} : Json{{"add", Uniform(-20, 20)}});
+      r = AdjustCreditsFromJson(
+          ledger, caller, id,
+          rng_() % 2 ? Json{{"set", Uniform(0, 50)}} : Json{{"add", Uniform(-20, 20)}});
     } else {
       last_verified_ = id;
-      r = ledger.Verify(caller, RandomVerify(id));
+      r = VerifyFromJson(ledger, caller, RandomVerify(id));
       if (r.ok()) ++verify_codes_[(*r)["code"].get<std::string>()];
     }
     ++outcomes_[r.ok() ? "ok" : "error " + std::to_string(static_cast<int>(r.error().code))];
@@ -186,7 +189,7 @@ class Driver {
                   {"permissions", {"ledger:read", "ledger:write", "ledger:verify"}}};
     }
     const std::string key = rng_() % 10 == 0 ? "key-" + std::to_string(rng_() % 1000) : "";
-    auto r = ledger.Create(*admin_, body, key);
+    auto r = CreateFromJson(ledger, *admin_, body, key);
     ++outcomes_[r.ok() ? "ok" : "error " + std::to_string(static_cast<int>(r.error().code))];
     if (!r.ok()) return;
     const std::string id = (*r)["id"].get<std::string>();
@@ -225,7 +228,7 @@ class Driver {
 
   std::optional<Version> MaybeIfMatch(Ledger& ledger, const std::string& id) {
     if (rng_() % 4 != 0) return std::nullopt;
-    auto got = ledger.Get(*admin_, id, std::nullopt);
+    auto got = GetJson(ledger, *admin_, id, std::nullopt);
     if (!got.ok()) return std::nullopt;
     // Sometimes stale on purpose: a precondition failure is an outcome too.
     const uint64_t v = (*got)["version"].get<uint64_t>();

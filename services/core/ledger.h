@@ -2,96 +2,56 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
 
-#include "events/clock.h"
 #include "events/log.h"
 #include "events/result.h"
-#include "projections/follower.h"
+#include "events/thread_annotations.h"
 #include "projections/projection.h"
+#include "services/core/idempotency.h"
+#include "services/core/ledger_options.h"
+#include "services/core/results.h"
+#include "services/domain/commands.h"
 #include "services/domain/decider.h"
-#include "services/domain/secret.h"
 
 namespace tl {
 
 class DirLock;
 class DurableWaiter;
+class StateKeeper;
 
-struct LedgerOptions {
-  std::string data_dir;          // log in <dir>/log, snapshots in <dir>/snapshots
-  const Clock* clock = nullptr;  // REQUIRED; must outlive the Ledger
-  RandomBytesFn random_bytes;    // default: the OS CSPRNG
-  // Used as the admin secret when the log is empty at open (first start);
-  // otherwise one is generated. Ignored on later starts.
-  std::optional<std::string> bootstrap_secret;
-  // A snapshot is written when this many events were appended since the last
-  // one (checked by a background thread every snapshot_check_ms), and on close.
-  uint64_t snapshot_every_events = 100'000;
-  int64_t snapshot_check_ms = 5'000;
-  // Test hook: called by the snapshot writer with the position the snapshot
-  // covers, after it has the state to write and before writing it. Commands
-  // run meanwhile (the writer holds no lock they need).
-  std::function<void(Position)> before_snapshot_write;
-  // How long State() (the /readyz digest) may keep its caller waiting. -1:
-  // always until there is a digest of the current position. N >= 0: when the
-  // last digest took longer than N ms to compute (a million tokens take ~2 s),
-  // State() answers at once with the newest digest there is (its position
-  // says how old) and a fresh one is computed in the background. Either way
-  // digests are computed one at a time, on their own thread, and the next
-  // starts no sooner than 3x the last one's cost after it: repeated /readyz
-  // calls can keep at most a quarter of one core busy.
-  int64_t digest_budget_ms = -1;
-  // Test hook: called on the digest thread before each digest is computed,
-  // with the position it will cover at least. Its time counts as the digest's.
-  std::function<void(Position)> before_digest;
-  // Events one Feed call looks at, at most, whatever its filters: a filter
-  // that rarely matches must not make one request read the whole log.
-  uint64_t max_feed_scan = 10'000;
-  std::function<void(std::string_view)> warn;  // default: stderr
-  LogOptions log;
-  // How often the high-water mark (events/high_water_mark.h) is brought up
-  // to the durable position: a crash loses at most this much of its lag.
-  int64_t mark_interval_ms = 100;
-  // Start even when the log ends before the high-water mark, or before the
-  // newest snapshot (acknowledged events are missing): what is dropped is
-  // reported through `warn`, the mark is moved back to the log's end and
-  // the snapshots that cover lost events are set aside (renamed *.dropped).
-  bool accept_log_loss = false;
-  // After a failed write (disk full, I/O error), writes are answered 503 for
-  // this long before the next one tries the disk again.
-  int64_t write_retry_ms = 1'000;
-};
-
-// Where the state is, for /readyz and `tokenledger replay`.
-struct StateInfo {
-  Position position;
-  std::string digest;  // SHA-256 hex of the projections at `position`
-};
-
-// The application core: commands go through the deciders into the log and
-// the live projection; queries read the projection (and the log for history).
+// The application core: typed commands go through the deciders into the log
+// and the live projection; queries read the projection (and the log for
+// history). Requests are parsed and answers rendered by the front ends
+// (services/http/resources.h); nothing here knows a wire format.
 //
 // Thread-safe. A command holds the state lock only while it decides, stages
 // its events in the log and applies them to the projection, so every decision
 // sees every event accepted before it (a credit is never spent twice); it then
 // waits for durability outside the lock (group commit) before answering.
-// Queries share the lock.
+// Queries share the lock. Snapshots, the /readyz digest and the high-water
+// mark are kept by a StateKeeper (state_keeper.h) from the durable log,
+// never from the live state under its lock.
 //
-// Snapshots and the /readyz digest never read the live state: they read a
-// second projection (follower_) that folds the log's durable events on its
-// own, so a writer never waits for work proportional to the state's size.
-// The price is a second copy of the state in memory and a second fold of each
-// event (see WriteSnapshotNow in ledger.cc).
+// Lock order, outermost first (every lock of the core; none is held while
+// waiting for durability):
+//   1. IdempotentCreates::mu_  (held across a keyed create: idempotency.h)
+//   2. mu_                     the state lock: projection_, last_command_ms_
+//   3. health_mu_              the write health, taken under mu_ or alone
+//   4. the EventLog's and the ProjectionFollower's own locks (under mu_ when
+//      a command stages, or when a failed write is rewound)
+// StateKeeper's locks never wrap these and are never held while mu_ is
+// taken (see state_keeper.h).
+//
+// The implementation is split by concern: ledger.cc (opening, commands),
+// ledger_commit.cc (staging, durability, failed writes), ledger_auth.cc
+// (bearers, tenant visibility), ledger_verify.cc (the verify entry points),
+// ledger_queries.cc (reads).
 class Ledger {
  public:
   // Opens the log (cutting a torn tail, refusing corruption), loads the newest
@@ -102,7 +62,8 @@ class Ledger {
   Ledger& operator=(const Ledger&) = delete;
 
   // The admin secret minted by this Open on an empty log, exactly once (then
-  // empty). Shown once to the operator; never stored.
+  // empty). Shown once to the operator; never stored. Not thread-safe: for
+  // the owner, right after Open.
   std::optional<std::string> TakeBootstrapSecret();
 
   // The caller behind a bearer secret: an active token (a previous secret
@@ -110,26 +71,31 @@ class Ledger {
   // the address the request came from, checked against the token's
   // allowed_ips (CheckBearerAddress); nullopt only for in-process callers.
   Result<Caller> Authenticate(std::string_view secret,
-                              std::optional<std::string_view> remote = std::nullopt) const;
+                              std::optional<std::string_view> remote = std::nullopt) const
+      TL_EXCLUDES(mu_);
 
-  // Commands. Each returns the Token resource (create/regenerate add "token",
-  // the secret). Errors carry the field at fault.
-  Result<Json> Create(const Caller& caller, const Json& body, std::string_view idempotency_key);
-  Result<Json> Update(const Caller& caller, std::string_view id, const Json& body,
-                      std::optional<Version> if_match);
-  Result<Json> Regenerate(const Caller& caller, std::string_view id, const Json& body);
-  Result<Json> Revoke(const Caller& caller, std::string_view id, const Json& body);
-  Result<Json> AdjustCredits(const Caller& caller, std::string_view id, const Json& body);
+  // Commands. Each answers the token as it stands after the command;
+  // create and regenerate add the new secret. Errors carry the field at
+  // fault. Create: see IdempotentCreates for `key`.
+  Result<IssuedToken> Create(const Caller& caller, const CreateTokenCommand& cmd,
+                             const IdempotencyKey& key = {}) TL_EXCLUDES(mu_);
+  Result<TokenAt> Update(const Caller& caller, std::string_view id, const UpdateTokenCommand& cmd,
+                         std::optional<Version> if_match) TL_EXCLUDES(mu_);
+  Result<IssuedToken> Regenerate(const Caller& caller, std::string_view id,
+                                 const RegenerateCommand& cmd) TL_EXCLUDES(mu_);
+  Result<TokenAt> Revoke(const Caller& caller, std::string_view id, const RevokeCommand& cmd)
+      TL_EXCLUDES(mu_);
+  Result<TokenAt> AdjustCredits(const Caller& caller, std::string_view id,
+                                const AdjustCreditsCommand& cmd) TL_EXCLUDES(mu_);
+
   // A verification's answer: its code (for metrics) and the response body,
   // JSON text (see VerifyDecision::response).
   struct VerifyReply {
     std::string_view code;
     std::string body;
   };
-  // The verification response as a document, for callers that inspect it
-  // (tests, tools); the HTTP front ends send VerifyReply::body as it is.
-  // Always a value for a well-formed request.
-  Result<Json> Verify(const Caller& caller, const Json& body);
+  // A verification by an authenticated caller (which needs ledger:verify).
+  Result<VerifyReply> Verify(const Caller& caller, const VerifyCommand& cmd) TL_EXCLUDES(mu_);
   // The hot path of POST /v1/verify: Authenticate(bearer_secret, remote), then
   // Verify(caller, body), under one acquisition of the state lock. `body` is
   // the request body as ReadVerifyRequest read it. Answers exactly what
@@ -137,7 +103,8 @@ class Ledger {
   // bearer's address, the body's error, the caller's missing ledger:verify,
   // the command's field errors.
   Result<VerifyReply> AuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body,
-                                            std::optional<std::string_view> remote = std::nullopt);
+                                            std::optional<std::string_view> remote = std::nullopt)
+      TL_EXCLUDES(mu_);
 
   // Events staged by a command, not yet durable.
   struct Pending {
@@ -155,7 +122,8 @@ class Ledger {
   // AuthenticateAndVerify without the wait, for a caller that must not block
   // (HttpServer's event loop asks for durability and answers once told).
   StagedVerify StageAuthenticateAndVerify(std::string_view bearer_secret, const VerifyBody& body,
-                                          std::optional<std::string_view> remote = std::nullopt);
+                                          std::optional<std::string_view> remote = std::nullopt)
+      TL_EXCLUDES(mu_);
   // REQUIRES: p.last is durable. Records its append latency (/metrics).
   void Durable(const Pending& p);
   // Whether `p` is settled: Ok when durable (it may be acknowledged); an
@@ -168,7 +136,7 @@ class Ledger {
   void WaitDurable(Position p);
   // Nullopt while writes are accepted; otherwise why they are refused (a
   // failed write, for write_retry_ms after it), for /readyz.
-  std::optional<std::string> WriteHealth() const;
+  std::optional<std::string> WriteHealth() const TL_EXCLUDES(health_mu_);
   // Since open: group-commit rounds whose write or sync failed, plus writes
   // refused while the log could not be written (/metrics).
   uint64_t StorageErrors() const {
@@ -180,19 +148,21 @@ class Ledger {
   std::unique_ptr<DurableWaiter> NewDurableWaiter(size_t threads,
                                                   std::function<void(Position)> notify);
 
-  // Queries.
-  Result<Json> Get(const Caller& caller, std::string_view id,
-                   std::optional<std::string_view> as_of) const;
-  Result<Json> List(const Caller& caller, ListQuery query) const;
-  // The HTTP feeds. Their events are the log's (EventToJson) without
-  // data.secret_digest: a digest of an operator-chosen secret of low entropy
-  // can be searched offline, so only the log, its exports and Kafka (which a
-  // restore needs) carry it.
-  Result<Json> StreamEvents(const Caller& caller, std::string_view id, Version after,
-                            size_t limit) const;
-  Result<Json> Feed(const Caller& caller, Position after, size_t limit,
-                    std::optional<EventType> type) const;
-  Result<Json> Usage(const Caller& caller, UsageQuery query) const;
+  // Queries. `as_of`: a position or an RFC 3339 time (the token as it was
+  // then, judged at that time).
+  Result<TokenAt> Get(const Caller& caller, std::string_view id,
+                      std::optional<std::string_view> as_of) const TL_EXCLUDES(mu_);
+  Result<TokenPage> List(const Caller& caller, ListQuery query) const TL_EXCLUDES(mu_);
+  // The events of one token's stream after `after`, at most `limit` (and
+  // 1000), as the log holds them.
+  Result<std::vector<Event>> StreamEvents(const Caller& caller, std::string_view id, Version after,
+                                          size_t limit) const TL_EXCLUDES(mu_);
+  // The events the caller may see after `after`, at most `limit` (and 1000),
+  // of one type if given; looks at no more than max_feed_scan events.
+  Result<FeedPage> Feed(const Caller& caller, Position after, size_t limit,
+                        std::optional<EventType> type) const TL_EXCLUDES(mu_);
+  // The usage report of projections/projection.h (Projection::Usage).
+  Result<Json> Usage(const Caller& caller, UsageQuery query) const TL_EXCLUDES(mu_);
 
   // The state once everything staged before the call is durable, or the
   // newest digest computed when that one would take too long (see
@@ -209,64 +179,47 @@ class Ledger {
 
  private:
   explicit Ledger(LedgerOptions options);
-  Status Load();
-  Status Bootstrap();
-  // After Load has the log and the snapshot (projection_): kCorruption when
-  // the log has lost events the snapshot proves were acknowledged.
-  Status CheckSnapshotAgainstLog(const std::string& snapshot_dir,
-                                 const std::string& snapshot_hash) const;
-  // REQUIRES: mu_ held exclusively. Stages `events` for `state`'s stream and
-  // applies them; returns what to wait for before answering.
+  // Creates the admin token on an empty log.
+  Status Bootstrap() TL_EXCLUDES(mu_);
+  // Stages `events` for the stream `token_id` at `expected` and applies
+  // them; returns what to wait for before answering. `idempotency_key`: see
+  // IdempotentCreates.
   Result<Pending> CommitLocked(const std::string& token_id, Version expected, const Caller& caller,
                                int64_t now, std::vector<NewEvent> events,
-                               std::string idempotency_key = {});
-  // REQUIRES: mu_ held exclusively; `caller` may verify. Decides `cmd` (whose
-  // secret has `digest`) and stages its event; *pending is set when there is
-  // one to wait for.
+                               std::string idempotency_key = {}) TL_REQUIRES(mu_);
+  // REQUIRES: `caller` may verify. Decides `cmd` (whose secret has `digest`)
+  // and stages its event; *pending is set when there is one to wait for.
   Result<VerifyReply> VerifyLocked(const Caller& caller, const VerifyCommand& cmd,
                                    std::string_view digest, int64_t now,
-                                   std::optional<Pending>* pending);
-  // REQUIRES: mu_ held exclusively. The time a command decides at and stamps
-  // its events with: the clock, read in the order commands stage their
-  // events, and never before the last command's (event times and ids then
-  // never go backwards along positions, even when the clock steps back).
-  int64_t CommandTimeLocked();
-  // REQUIRES: mu_ held. The token behind a secret with `digest`, as
-  // Authenticate, and may it be used from `remote`; fills *caller.
+                                   std::optional<Pending>* pending) TL_REQUIRES(mu_);
+  // The time a command decides at and stamps its events with: the clock,
+  // read in the order commands stage their events, and never before the
+  // last command's (event times and ids then never go backwards along
+  // positions, even when the clock steps back).
+  int64_t CommandTimeLocked() TL_REQUIRES(mu_);
+  // The token behind a secret with `digest`, as Authenticate, and may it be
+  // used from `remote`; fills *caller.
   Result<const TokenState*> AuthenticateLocked(std::string_view digest, int64_t now,
                                                std::optional<std::string_view> remote,
-                                               Caller& caller) const;
-  // REQUIRES: mu_ held. The token `id` if the caller may see it, else kNotFound.
-  Result<const TokenState*> VisibleLocked(const Caller& caller, std::string_view id) const;
+                                               Caller& caller) const TL_REQUIRES_SHARED(mu_);
+  // The token `id` if the caller may see it, else kNotFound.
+  Result<const TokenState*> VisibleLocked(const Caller& caller, std::string_view id) const
+      TL_REQUIRES_SHARED(mu_);
   // Shared shape of update/regenerate/revoke/credits.
   using TokenDecider = std::function<Result<std::vector<NewEvent>>(const TokenState&, int64_t)>;
-  Result<Json> ChangeToken(const Caller& caller, std::string_view id, const TokenDecider& decide);
-  // REQUIRES: mu_ not held. Waits for the group commit that makes `p`
-  // durable and records the append latency; kStorageUnavailable when it
-  // failed (then the state is rewound before returning).
-  Status AwaitDurable(const Pending& p);
+  Result<TokenAt> ChangeToken(const Caller& caller, std::string_view id, const TokenDecider& decide)
+      TL_EXCLUDES(mu_);
+  // Waits for the group commit that makes `p` durable and records the
+  // append latency; kStorageUnavailable when it failed (then the state is
+  // rewound before returning).
+  Status AwaitDurable(const Pending& p) TL_EXCLUDES(mu_);
   // After a failed write: discards what was not durable from the log
-  // (EventLog::Rewind) and from the live state (a copy of follower_'s, which
-  // holds only durable events). REQUIRES: mu_ held exclusively.
-  void RewindLocked();
-  // REQUIRES: mu_ held exclusively. Ok when a command may stage now: after
-  // a failed write, rewinds and refuses (kStorageUnavailable) until
-  // write_retry_ms passed.
-  Status WritableLocked();
-  // Moves the high-water mark up to the durable position (no-op when there).
-  void WriteMark();
-  void MarkLoop();
-  // REQUIRES: the log and the snapshot are loaded. Accepting a log that
-  // lost acknowledged events: reports what is dropped, sets aside the
-  // snapshots that cover lost events and moves the mark back.
-  Status AcceptLogLoss(const std::string& snapshot_dir, const std::string& snapshot_hash);
-  // Makes every event staged so far durable, and returns the last one's
-  // position.
-  Position AwaitStaged() const;
-  void SnapshotLoop();
-  // The digest thread: computes a digest whenever State() asks for a newer
-  // position than digest_ covers, paced by the last one's cost.
-  void DigestLoop();
+  // (EventLog::Rewind) and from the live state (a copy of the durable
+  // state's, StateKeeper::CopyDurableTo).
+  void RewindLocked() TL_REQUIRES(mu_) TL_EXCLUDES(health_mu_);
+  // Ok when a command may stage now: after a failed write, rewinds and
+  // refuses (kStorageUnavailable) until write_retry_ms passed.
+  Status WritableLocked() TL_REQUIRES(mu_) TL_EXCLUDES(health_mu_);
 
   const LedgerOptions options_;
   // The data directory's lock (events/dir_lock.h): first in, last out.
@@ -274,53 +227,22 @@ class Ledger {
   std::unique_ptr<EventLog> log_;
   Histogram append_latency_;
   std::optional<std::string> bootstrap_secret_;
+  IdempotentCreates idempotent_creates_;
 
-  mutable std::shared_mutex mu_;  // guards projection_ and last_command_ms_
-  Projection projection_;
-  int64_t last_command_ms_ = 0;  // see CommandTimeLocked
+  mutable SharedMutex mu_ TL_ACQUIRED_BEFORE(health_mu_);
+  Projection projection_ TL_GUARDED_BY(mu_);
+  int64_t last_command_ms_ TL_GUARDED_BY(mu_) = 0;  // see CommandTimeLocked
+
   // After a failed write: why, and until when, writes are refused (read by
   // /readyz without mu_).
-  mutable std::mutex health_mu_;
-  std::optional<std::string> refused_because_;               // guarded by health_mu_
-  std::chrono::steady_clock::time_point retry_writes_at_{};  // guarded by health_mu_
+  mutable Mutex health_mu_;
+  std::optional<std::string> refused_because_ TL_GUARDED_BY(health_mu_);
+  std::chrono::steady_clock::time_point retry_writes_at_ TL_GUARDED_BY(health_mu_){};
   std::atomic<uint64_t> storage_errors_{0};
 
-  // Create responses by Idempotency-Key, for repeats within 24 h.
-  struct Remembered {
-    std::string body_digest;
-    Json response;  // includes the secret: memory only, never persisted
-    int64_t at_ms;
-  };
-  std::mutex idempotency_mu_;  // held across a keyed create
-  std::unordered_map<std::string, Remembered> remembered_;
-
-  // The durable state, for snapshots and digests. Declared after log_ (it
+  // Snapshots, digests and the high-water mark. Declared after log_ (it
   // reads it) so that it is destroyed first.
-  std::unique_ptr<ProjectionFollower> follower_;
-
-  // The digest thread's state, guarded by digest_mu_ (never held while a
-  // digest is computed).
-  mutable std::mutex digest_mu_;
-  mutable std::condition_variable digest_wanted_cv_;  // State() -> the digest thread
-  mutable std::condition_variable digest_done_cv_;    // the digest thread -> State()
-  mutable Position digest_wanted_;                    // the newest position State() asked for
-  StateInfo digest_;  // the newest digest computed (empty: none yet)
-  std::chrono::steady_clock::duration digest_cost_{};  // what computing digest_ took
-  bool digest_stopping_ = false;
-  std::thread digester_;
-
-  // The high-water mark writer: the last mark written (guarded by mark_mu_).
-  std::mutex mark_mu_;
-  Position mark_written_;
-  bool mark_failing_ = false;
-  std::thread marker_;
-
-  std::mutex snapshot_mu_;  // serializes snapshot writers
-  std::atomic<Position> last_snapshot_;
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
-  std::thread snapshotter_;
+  std::unique_ptr<StateKeeper> keeper_;
 };
 
 }  // namespace tl

@@ -17,6 +17,7 @@
 #include "events/log_format.h"
 #include "events/log_scan.h"
 #include "events/log_test_util.h"
+#include "events/time_format.h"
 #include "projections/replay.h"
 
 namespace tl {
@@ -28,15 +29,27 @@ namespace fs = std::filesystem;
 constexpr char kBootstrapSecret[] = "ledger-test-bootstrap-admin-secret-000000";
 constexpr int64_t kStartMs = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
+// The commands of these bodies, as the HTTP front end parses them.
+CreateTokenCommand CreateCmd(const Json& body) {
+  auto cmd = ParseCreateToken(body, kStartMs);
+  EXPECT_TRUE(cmd.ok()) << body;
+  return cmd.ok() ? *cmd : CreateTokenCommand{};
+}
+VerifyCommand VerifyCmd(const Json& body) {
+  auto cmd = ParseVerify(body);
+  EXPECT_TRUE(cmd.ok()) << body;
+  return cmd.ok() ? *cmd : VerifyCommand{};
+}
+
 // Creates `n` tokens as the bootstrap admin; returns their ids.
 std::vector<std::string> CreateTokens(Ledger& ledger, int n) {
   auto admin = ledger.Authenticate(kBootstrapSecret);
   EXPECT_TRUE(admin.ok());
   std::vector<std::string> ids;
   for (int i = 0; i < n; ++i) {
-    auto created = ledger.Create(*admin, Json{{"name", "t" + std::to_string(i)}}, "");
+    auto created = ledger.Create(*admin, CreateCmd(Json{{"name", "t" + std::to_string(i)}}));
     EXPECT_TRUE(created.ok());
-    if (created.ok()) ids.push_back((*created)["id"].get<std::string>());
+    if (created.ok()) ids.push_back(created->token.state.id);
   }
   return ids;
 }
@@ -216,18 +229,19 @@ TEST_F(LedgerTest, AFailedWriteIsNeitherAcknowledgedNorKept) {
     Ledger& l = **ledger;
     auto admin = l.Authenticate(kBootstrapSecret);
     ASSERT_TRUE(admin.ok());
-    auto kept = l.Create(*admin, Json{{"name", "kept"}, {"credits", {{"remaining", 5}}}}, "");
+    auto kept =
+        l.Create(*admin, CreateCmd(Json{{"name", "kept"}, {"credits", {{"remaining", 5}}}}));
     ASSERT_TRUE(kept.ok());
-    const std::string kept_id = (*kept)["id"];
+    const std::string kept_id = kept->token.state.id;
     const Position before = l.log().DurablePosition();
     EXPECT_FALSE(l.WriteHealth());
 
     fail_with = ENOSPC;
-    auto lost = l.Create(*admin, Json{{"name", "lost"}}, "");
+    auto lost = l.Create(*admin, CreateCmd(Json{{"name", "lost"}}));
     ASSERT_FALSE(lost.ok());
     EXPECT_EQ(lost.error().code, ErrorCode::kStorageUnavailable);
     EXPECT_TRUE(Contains(lost.error().message, "no space left on device")) << lost.error().message;
-    auto used = l.Verify(*admin, Json{{"token", (*kept)["token"]}});
+    auto used = l.Verify(*admin, VerifyCmd(Json{{"token", kept->secret}}));
     ASSERT_FALSE(used.ok());
     EXPECT_EQ(used.error().code, ErrorCode::kStorageUnavailable);
     ASSERT_TRUE(l.WriteHealth());
@@ -236,17 +250,18 @@ TEST_F(LedgerTest, AFailedWriteIsNeitherAcknowledgedNorKept) {
     // Reads answer, from the durable state only.
     auto listed = l.List(*admin, ListQuery{});
     ASSERT_TRUE(listed.ok());
-    EXPECT_EQ((*listed)["tokens"].size(), 2u) << *listed;  // admin + kept
+    EXPECT_EQ(listed->tokens.size(), 2u);  // admin + kept
     auto got = l.Get(*admin, kept_id, std::nullopt);
     ASSERT_TRUE(got.ok());
-    EXPECT_EQ((*got)["credits"]["remaining"], 5) << *got;
+    ASSERT_TRUE(got->state.credits);
+    EXPECT_EQ(got->state.credits->remaining, 5);
     EXPECT_EQ(l.log().DurablePosition(), before);
 
     fail_with = 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(350));
-    auto resumed = l.Verify(*admin, Json{{"token", (*kept)["token"]}});
+    auto resumed = l.Verify(*admin, VerifyCmd(Json{{"token", kept->secret}}));
     ASSERT_TRUE(resumed.ok()) << resumed.error().message;
-    EXPECT_EQ((*resumed)["remaining"], 4) << *resumed;
+    EXPECT_EQ(Json::parse(resumed->body)["remaining"], 4) << resumed->body;
     EXPECT_FALSE(l.WriteHealth());
     EXPECT_EQ(l.log().DurablePosition(), before.next());
     live_digest = l.State().digest;
@@ -276,7 +291,7 @@ TEST_F(LedgerTest, AnAlteredEventAfterTheSnapshotIsRefused) {
     auto ledger = Open();
     ASSERT_TRUE(ledger.ok());
     auto admin = (*ledger)->Authenticate(kBootstrapSecret);
-    ASSERT_TRUE((*ledger)->Create(*admin, Json{{"name", "short-lived"}}, "").ok());
+    ASSERT_TRUE((*ledger)->Create(*admin, CreateCmd(Json{{"name", "short-lived"}})).ok());
     // Closing without a new snapshot: position 3 stays after it.
     fs::rename(dir_.path() + "/snapshots", dir_.path() + "/kept");
   }
@@ -311,7 +326,7 @@ TEST_F(LedgerTest, EventTimesFollowPositionsWhenTheClockStepsBack) {
     auto admin = (*ledger)->Authenticate(kBootstrapSecret);
     auto shown = (*ledger)->Get(*admin, ids.at(0), std::nullopt);
     ASSERT_TRUE(shown.ok());
-    EXPECT_EQ((*shown)["created_at"], "2026-01-01T00:00:10.000Z");
+    EXPECT_EQ(FormatRfc3339Ms(shown->state.created_at_ms), "2026-01-01T00:00:10.000Z");
   }
   std::vector<Event> events;
   ASSERT_TRUE(ScanLog(dir_.path() + "/log", {}, [&](const ScannedRecord& r) {
@@ -335,14 +350,51 @@ TEST_F(LedgerTest, DecisionsUseTheTimeTheirEventsCarry) {
   auto admin = (*ledger)->Authenticate(kBootstrapSecret);
   ASSERT_TRUE(admin.ok());
   auto created = (*ledger)->Create(
-      *admin, Json{{"name", "short"}, {"expires_at", "2026-01-01T00:00:08Z"}}, "");
+      *admin, CreateCmd(Json{{"name", "short"}, {"expires_at", "2026-01-01T00:00:08Z"}}));
   ASSERT_TRUE(created.ok()) << created.error().message;
   clock_.Set(kStartMs + 10'000);
   CreateTokens(**ledger, 1);
   clock_.Set(kStartMs + 5'000);
-  auto verified = (*ledger)->Verify(*admin, Json{{"token", (*created)["token"]}});
+  auto verified = (*ledger)->Verify(*admin, VerifyCmd(Json{{"token", created->secret}}));
   ASSERT_TRUE(verified.ok());
-  EXPECT_EQ((*verified)["code"], "EXPIRED");
+  EXPECT_EQ(verified->code, "EXPIRED");
+}
+
+// An Idempotency-Key: a repeat with the same request gets the first answer,
+// secret included; with another request, a conflict. After a restart the
+// secret is gone (it was never stored) and the log still knows the key.
+TEST_F(LedgerTest, AnIdempotencyKeyRepeatsTheFirstAnswerUntilARestart) {
+  const IdempotencyKey key{"k-1", "digest of the first body"};
+  std::string first_id;
+  {
+    auto ledger = Open();
+    ASSERT_TRUE(ledger.ok());
+    auto admin = (*ledger)->Authenticate(kBootstrapSecret);
+    ASSERT_TRUE(admin.ok());
+    auto first = (*ledger)->Create(*admin, CreateCmd(Json{{"name", "once"}}), key);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    first_id = first->token.state.id;
+    auto repeat = (*ledger)->Create(*admin, CreateCmd(Json{{"name", "once"}}), key);
+    ASSERT_TRUE(repeat.ok());
+    EXPECT_EQ(repeat->token.state.id, first_id);
+    EXPECT_EQ(repeat->secret, first->secret);
+    auto other = (*ledger)->Create(*admin, CreateCmd(Json{{"name", "twice"}}),
+                                   IdempotencyKey{"k-1", "digest of another body"});
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.error().code, ErrorCode::kConflict);
+    EXPECT_EQ(other.error().field, "Idempotency-Key");
+    EXPECT_EQ((*ledger)->log().DurablePosition(), Position(2));
+  }
+  auto ledger = Open();
+  ASSERT_TRUE(ledger.ok());
+  auto admin = (*ledger)->Authenticate(kBootstrapSecret);
+  ASSERT_TRUE(admin.ok());
+  auto after = (*ledger)->Create(*admin, CreateCmd(Json{{"name", "once"}}), key);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(after.error().field, "Idempotency-Key");
+  EXPECT_TRUE(Contains(after.error().message, "already used")) << after.error().message;
+  EXPECT_EQ((*ledger)->log().DurablePosition(), Position(2));
 }
 
 }  // namespace

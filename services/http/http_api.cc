@@ -10,8 +10,9 @@
 
 #include "events/time_format.h"
 #include "services/console/console_assets.h"
-#include "services/http/http_common.h"
 #include "services/domain/secret.h"
+#include "services/http/http_common.h"
+#include "services/http/ledger_json.h"
 
 namespace tl {
 namespace {
@@ -322,7 +323,7 @@ void HttpApi::RegisterRoutes() {
   Add("POST", "/v1/tokens", "/v1/tokens", [this, ok](Req req, Id, const Caller& c) {
     auto body = ParseBody(req);
     if (!body.ok()) return Result<ApiAnswer>(body.error());
-    return ok(ledger_.Create(c, *body, std::string(req.Header("Idempotency-Key"))), 201);
+    return ok(CreateFromJson(ledger_, c, *body, req.Header("Idempotency-Key")), 201);
   });
   Add("GET", "/v1/tokens", "/v1/tokens",
       [this, ok](Req req, Id, const Caller& c) -> Result<ApiAnswer> {
@@ -342,11 +343,12 @@ void HttpApi::RegisterRoutes() {
           else
             return BadParam("status", "must be active, expired or revoked");
         }
-        return ok(ledger_.List(c, std::move(q)));
+        return ok(ListJson(ledger_, c, std::move(q)));
       });
   Add("GET", "/v1/tokens/{id}", kId, [this, ok](Req req, Id id, const Caller& c) {
     const std::string* as_of = req.Param("as_of");
-    return ok(ledger_.Get(c, id, as_of ? std::optional<std::string_view>(*as_of) : std::nullopt));
+    return ok(
+        GetJson(ledger_, c, id, as_of ? std::optional<std::string_view>(*as_of) : std::nullopt));
   });
   Add("PATCH", "/v1/tokens/{id}", kId,
       [this, ok](Req req, Id id, const Caller& c) -> Result<ApiAnswer> {
@@ -354,25 +356,25 @@ void HttpApi::RegisterRoutes() {
         if (!body.ok()) return body.error();
         auto if_match = IfMatch(req);
         if (!if_match.ok()) return if_match.error();
-        return ok(ledger_.Update(c, id, *body, *if_match));
+        return ok(UpdateFromJson(ledger_, c, id, *body, *if_match));
       });
   Add("POST", "/v1/tokens/{id}/regenerate", kId + "/regenerate",
       [this, ok](Req req, Id id, const Caller& c) -> Result<ApiAnswer> {
         auto body = ParseBody(req);
         if (!body.ok()) return body.error();
-        return ok(ledger_.Regenerate(c, id, *body));
+        return ok(RegenerateFromJson(ledger_, c, id, *body));
       });
   Add("POST", "/v1/tokens/{id}/revoke", kId + "/revoke",
       [this, ok](Req req, Id id, const Caller& c) -> Result<ApiAnswer> {
         auto body = ParseBody(req);
         if (!body.ok()) return body.error();
-        return ok(ledger_.Revoke(c, id, *body));
+        return ok(RevokeFromJson(ledger_, c, id, *body));
       });
   Add("POST", "/v1/tokens/{id}/credits", kId + "/credits",
       [this, ok](Req req, Id id, const Caller& c) -> Result<ApiAnswer> {
         auto body = ParseBody(req);
         if (!body.ok()) return body.error();
-        return ok(ledger_.AdjustCredits(c, id, *body));
+        return ok(AdjustCreditsFromJson(ledger_, c, id, *body));
       });
   Add("GET", "/v1/tokens/{id}/events", kId + "/events",
       [this, ok](Req req, Id id, const Caller& c) -> Result<ApiAnswer> {
@@ -380,7 +382,7 @@ void HttpApi::RegisterRoutes() {
         if (!after.ok()) return after.error();
         auto limit = UintParam(req, "limit", 100, 1, 1000);
         if (!limit.ok()) return limit.error();
-        return ok(ledger_.StreamEvents(c, id, Version(*after), *limit));
+        return ok(StreamEventsJson(ledger_, c, id, Version(*after), *limit));
       });
   Add("GET", "/v1/tokens/{id}/usage", kId + "/usage",
       [this, ok](Req req, Id id, const Caller& c) -> Result<ApiAnswer> {
@@ -413,7 +415,7 @@ void HttpApi::RegisterRoutes() {
           type = ParseEventType(*t);
           if (!type) return BadParam("type", "is not an event type");
         }
-        return ok(ledger_.Feed(c, Position(*after), *limit, type));
+        return ok(FeedJson(ledger_, c, Position(*after), *limit, type));
       });
   Add("GET", "/v1/usage", "/v1/usage",
       [this, ok](Req req, Id, const Caller& c) -> Result<ApiAnswer> {

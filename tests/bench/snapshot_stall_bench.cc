@@ -83,6 +83,7 @@
 #include "projections/replay.h"
 #include "projections/snapshot.h"
 #include "services/core/ledger.h"
+#include "services/http/ledger_json.h"
 
 namespace tl {
 namespace {
@@ -246,8 +247,8 @@ int RunLedger(const std::string& dir, int writers, double quiet_seconds) {
               SecondsSince(start));
   // The log's own admin secret is unknown here; the ledger trusts its callers.
   const Caller admin{"bench", "admin", {std::string(kLedgerAdmin)}};
-  auto created = (*ledger)->Create(
-      admin, Json{{"name", "snapshot stall bench"}, {"owner", "bench"}}, "");
+  auto created = CreateFromJson(**ledger, admin,
+                                Json{{"name", "snapshot stall bench"}, {"owner", "bench"}}, "");
   if (!created.ok()) {
     std::fprintf(stderr, "create: %s\n", created.error().message.c_str());
     return 1;
@@ -262,7 +263,7 @@ int RunLedger(const std::string& dir, int writers, double quiet_seconds) {
     threads.emplace_back([&, t] {
       while (!stop.load()) {
         const double s = SecondsSince(t0);
-        auto r = (*ledger)->Verify(admin, verify);
+        auto r = VerifyFromJson(**ledger, admin, verify);
         if (!r.ok() || !(*r)["valid"].get<bool>()) std::abort();
         calls[t].push_back(Call{s, SecondsSince(t0) - s});
       }
