@@ -19,8 +19,12 @@ TEST(CreditRulesTest, PeriodStartIsTheUtcDayOrMonth) {
             T("2026-03-15T00:00:00Z"));
   EXPECT_EQ(PeriodStart(RefillInterval::kDay, T("2026-03-16T00:00:00Z")),
             T("2026-03-16T00:00:00Z"));
+  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-03-15T12:00:00Z")),
+            T("2026-03-01T00:00:00Z"));
   EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2024-02-29T23:00:00Z")),
             T("2024-02-01T00:00:00Z"));
+  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-01-01T00:00:00Z")),
+            T("2026-01-01T00:00:00Z"));
   EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-12-31T23:59:59.999Z")),
             T("2026-12-01T00:00:00Z"));
   EXPECT_EQ(PeriodStart(RefillInterval::kDay, -1), -kDay);  // floors before 1970
