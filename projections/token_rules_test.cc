@@ -15,18 +15,20 @@ constexpr int64_t kDay = 86'400'000;
 // ---- credits
 
 TEST(CreditRulesTest, PeriodStartIsTheUtcDayOrMonth) {
-  EXPECT_EQ(PeriodStart(RefillInterval::kDay, T("2026-03-15T23:59:59.999Z")),
-            T("2026-03-15T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kDay, T("2026-03-16T00:00:00Z")),
-            T("2026-03-16T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-03-15T12:00:00Z")),
-            T("2026-03-01T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2024-02-29T23:00:00Z")),
-            T("2024-02-01T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-01-01T00:00:00Z")),
-            T("2026-01-01T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-12-31T23:59:59.999Z")),
-            T("2026-12-01T00:00:00Z"));
+  struct Case {
+    RefillInterval interval;
+    const char* at;
+    const char* start;
+  };
+  const Case cases[] = {
+      {RefillInterval::kDay, "2026-03-15T23:59:59.999Z", "2026-03-15T00:00:00Z"},
+      {RefillInterval::kDay, "2026-03-16T00:00:00Z", "2026-03-16T00:00:00Z"},
+      {RefillInterval::kMonth, "2026-03-15T12:00:00Z", "2026-03-01T00:00:00Z"},
+      {RefillInterval::kMonth, "2024-02-29T23:00:00Z", "2024-02-01T00:00:00Z"},
+      {RefillInterval::kMonth, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"},
+      {RefillInterval::kMonth, "2026-12-31T23:59:59.999Z", "2026-12-01T00:00:00Z"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(PeriodStart(c.interval, T(c.at)), T(c.start)) << c.at;
   EXPECT_EQ(PeriodStart(RefillInterval::kDay, -1), -kDay);  // floors before 1970
   EXPECT_EQ(PeriodStart(RefillInterval::kMonth, -1), T("1969-12-01T00:00:00Z"));
 }
