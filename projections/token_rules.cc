@@ -10,12 +10,6 @@ constexpr int64_t kDayMs = 86'400'000;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// The first use inside the window (now - window_ms, now].
-std::vector<int64_t>::const_iterator FirstInWindow(const std::vector<int64_t>& uses,
-                                                   const RateLimit& rl, int64_t now_ms) {
-  return std::upper_bound(uses.begin(), uses.end(), now_ms - rl.window_ms);
-}
-
 }  // namespace
 
 int64_t PeriodStart(RefillInterval interval, int64_t ms) {
@@ -33,15 +27,6 @@ Credits StartCredits(int64_t remaining, const std::optional<Refill>& refill, int
   return c;
 }
 
-void RollCredits(Credits& c, int64_t now_ms) {
-  if (!c.refill) return;
-  const int64_t start = PeriodStart(c.refill->interval, now_ms);
-  if (start > c.period_start_ms) {
-    c.remaining = FullBalance(*c.refill);
-    c.period_start_ms = start;
-  }
-}
-
 int64_t BalanceAt(const Credits& c, int64_t now_ms) {
   Credits rolled = c;
   RollCredits(rolled, now_ms);
@@ -56,10 +41,6 @@ void SetRefill(std::optional<Credits>& credits, const std::optional<Refill>& ref
   }
   credits->refill = refill;
   credits->period_start_ms = refill ? PeriodStart(refill->interval, at_ms) : 0;
-}
-
-void Debit(Credits& c, int64_t cost) {
-  if (cost > 0) c.remaining = std::max<int64_t>(0, c.remaining - cost);
 }
 
 std::string_view TokenStatusName(TokenStatus s) {
@@ -81,10 +62,6 @@ WindowCount CountInWindow(const std::vector<int64_t>& uses, const RateLimit& rl,
   w.uses = last - first;
   if (w.uses > 0) w.oldest = *first;
   return w;
-}
-
-void TrimToWindow(std::vector<int64_t>& uses, const RateLimit& rl, int64_t now_ms) {
-  uses.erase(uses.begin(), FirstInWindow(uses, rl, now_ms));
 }
 
 }  // namespace tl

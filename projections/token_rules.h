@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -47,7 +48,16 @@ Credits StartCredits(int64_t remaining, const std::optional<Refill>& refill, int
 
 // Applies a refill when `now_ms` is in a later period than the balance.
 // Used by the fold (at each event's time) and by reads (at the clock).
-void RollCredits(Credits& c, int64_t now_ms);
+// Inline, like Debit and TrimToWindow: the replay folds every token.used
+// through them.
+inline void RollCredits(Credits& c, int64_t now_ms) {
+  if (!c.refill) return;
+  const int64_t start = PeriodStart(c.refill->interval, now_ms);
+  if (start > c.period_start_ms) {
+    c.remaining = FullBalance(*c.refill);
+    c.period_start_ms = start;
+  }
+}
 
 // The balance as it stands at `now_ms` (rolled on a copy: `c` is unchanged).
 int64_t BalanceAt(const Credits& c, int64_t now_ms);
@@ -58,7 +68,9 @@ int64_t BalanceAt(const Credits& c, int64_t now_ms);
 void SetRefill(std::optional<Credits>& credits, const std::optional<Refill>& refill, int64_t at_ms);
 
 // Spends `cost` (when positive); the balance never goes below 0.
-void Debit(Credits& c, int64_t cost);
+inline void Debit(Credits& c, int64_t cost) {
+  if (cost > 0) c.remaining = std::max<int64_t>(0, c.remaining - cost);
+}
 
 // ---- expiry: a token with an expiry is expired from that instant on.
 
@@ -87,6 +99,14 @@ struct RateLimit {
   bool operator==(const RateLimit&) const = default;
 };
 
+// The first of `uses` (sorted, oldest first) inside the window (now - window_ms,
+// now]: a use exactly window_ms ago is out. The one statement of the window's
+// start; CountInWindow and TrimToWindow both begin there.
+inline std::vector<int64_t>::const_iterator FirstInWindow(const std::vector<int64_t>& uses,
+                                                          const RateLimit& rl, int64_t now_ms) {
+  return std::upper_bound(uses.begin(), uses.end(), now_ms - rl.window_ms);
+}
+
 // The uses of a sorted list of use times that fall in the window ending at `now_ms`.
 struct WindowCount {
   int64_t uses = 0;    // uses in (now - window_ms, now]
@@ -96,7 +116,9 @@ WindowCount CountInWindow(const std::vector<int64_t>& uses, const RateLimit& rl,
 
 // Drops the uses (sorted, oldest first) that are out of the window ending at
 // `now_ms`: a use exactly window_ms ago is out.
-void TrimToWindow(std::vector<int64_t>& uses, const RateLimit& rl, int64_t now_ms);
+inline void TrimToWindow(std::vector<int64_t>& uses, const RateLimit& rl, int64_t now_ms) {
+  uses.erase(uses.begin(), FirstInWindow(uses, rl, now_ms));
+}
 
 // Milliseconds from `now_ms` until the oldest use in the window leaves it
 // (0 when the window holds none).
