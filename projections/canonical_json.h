@@ -8,16 +8,13 @@
 #include <string_view>
 #include <vector>
 
-#include "projections/token_state.h"
-#include "projections/usage_series.h"
-
 namespace tl {
 
-// The state digest's serialization written straight into a buffer: the same
-// bytes as nlohmann's dump() of the documents Projection::ToJson builds
-// (compact, keys in std::map order, integers in decimal, strings escaped as
-// dump() escapes them), without building those documents. The digest of a
-// million tokens spent ~19 s building and dumping them.
+// JSON text written straight into a buffer: the same bytes as nlohmann's
+// dump() (compact, integers in decimal, strings escaped as dump() escapes
+// them) without building a document. The token lines of the state digest and
+// of snapshot files are written with it (token_line.h): the digest of a
+// million tokens spent ~19 s building and dumping their documents.
 
 // A fixed buffer of JSON text that hands its bytes to `flush` whenever the
 // next piece might not fit, and on Flush(). Pieces are copied through a raw
@@ -38,8 +35,8 @@ class CanonicalJsonWriter {
     std::memcpy(cursor_, text, N - 1);
     cursor_ += N - 1;
   }
-  void Raw(std::string_view text);      // JSON text as is
-  void String(std::string_view s);      // as a JSON string (see events/json_text.h)
+  void Raw(std::string_view text);  // JSON text as is
+  void String(std::string_view s);  // as a JSON string (see events/json_text.h)
   // `n` bytes in lowercase hex, as a JSON string. REQUIRES: n <= 63.
   void HexString(const unsigned char* bytes, size_t n);
   void Int(int64_t v);
@@ -58,16 +55,5 @@ class CanonicalJsonWriter {
   FlushFn flush_;
   void* context_;
 };
-
-// ToJson's "state" object of a token. Like dump(), throws Json::type_error
-// for a string that is not valid UTF-8.
-void WriteTokenStateJson(CanonicalJsonWriter& w, const TokenState& t);
-
-// ToJson's "usage" object of a series whose denial codes are ids in `codes`.
-void WriteUsageSeriesJson(CanonicalJsonWriter& w, const UsageSeries& s,
-                          const std::vector<std::string>& codes);
-
-// WriteTokenStateJson into a string, for tests.
-std::string TokenStateJson(const TokenState& t);
 
 }  // namespace tl

@@ -1,6 +1,6 @@
 // The digest written directly against the digest of the dumped documents.
 
-#include "projections/canonical_json.h"
+#include "projections/token_line.h"
 
 #include <gtest/gtest.h>
 

@@ -12,23 +12,41 @@
 namespace tl {
 namespace {
 
-// token.created data as the log holds it is nlohmann's compact dump of the
-// object services/domain/decider.cc builds: no whitespace, every value a string,
-// null, integer, array of strings or a small object of those. This reader
-// accepts that form only and says no to anything else, so that the caller
-// falls back to nlohmann + ApplyToToken: whatever it accepts, it reads the way
-// nlohmann and ApplyToToken (ApplyCreated and its helpers) do.
+// What both readers make of the envelope: a fresh token at the event's
+// version, created and last changed at the event's time.
+void StartToken(const Event& e, TokenState& t) {
+  t = TokenState{};
+  t.id = e.token_id;
+  t.stream_version = e.version;
+  t.version = e.version;
+  t.created_at_ms = e.time_ms;
+  t.updated_at_ms = e.time_ms;
+}
+
+// ---- the general reader's pieces
+
+std::optional<Credits> CreditsOf(const Json& v, int64_t at_ms) {
+  if (!v.is_object()) return std::nullopt;
+  std::optional<Refill> refill;
+  auto it = v.find("refill");
+  if (it != v.end()) refill = RefillOf(*it);
+  return StartCredits(IntOr(v, "remaining", 0), refill, at_ms);
+}
+
+// ---- the fast reader
+
+// The fast reader. token.created data as the log holds it is nlohmann's
+// compact dump of CreatedDataJson's object: no whitespace, every value a
+// string, null, integer, array of strings or a small object of those. This
+// reader accepts that form only and says no to anything else, so that the
+// caller falls back to nlohmann + ReadCreated: whatever it accepts, it reads
+// the way nlohmann and ReadCreated (and its helpers) do.
 class CreatedReader {
  public:
   CreatedReader(std::string_view s, const Event& e, TokenState& t) : in_(s), e_(e), t_(t) {}
 
   bool Read() {
-    t_ = TokenState{};
-    t_.id = e_.token_id;
-    t_.created_at_ms = e_.time_ms;
-    t_.stream_version = e_.version;
-    t_.version = e_.version;
-    t_.updated_at_ms = e_.time_ms;
+    StartToken(e_, t_);
     if (!Eat('{')) return false;
     if (Eat('}')) return AtEnd();
     uint32_t seen = 0;
@@ -64,9 +82,9 @@ class CreatedReader {
 
   static int FieldOf(std::string_view key) {
     static constexpr std::string_view kNames[] = {
-        "owner",      "name",          "description", "permissions", "expires_at",
-        "credits",    "rate_limit",    "allowed_origins", "allowed_ips", "meta",
-        "prefix",     "hint",          "secret_digest",
+        "owner",   "name",       "description",     "permissions", "expires_at",
+        "credits", "rate_limit", "allowed_origins", "allowed_ips", "meta",
+        "prefix",  "hint",       "secret_digest",
     };
     for (int i = 0; i < static_cast<int>(std::size(kNames)); ++i) {
       if (kNames[i] == key) return i;
@@ -156,7 +174,7 @@ class CreatedReader {
     }
   }
 
-  // null → unlimited; else {"remaining":n,"refill":...} (ParseCredits).
+  // null → unlimited; else {"remaining":n,"refill":...} (CreditsOf).
   bool CreditsValue() {
     if (Null()) {
       t_.credits = std::nullopt;
@@ -168,12 +186,11 @@ class CreatedReader {
             "refill", [&] { return RefillValue(c.refill); })) {
       return false;
     }
-    if (c.refill) c.period_start_ms = PeriodStart(c.refill->interval, e_.time_ms);
-    t_.credits = c;
+    t_.credits = StartCredits(c.remaining, c.refill, e_.time_ms);
     return true;
   }
 
-  // null → none; else {"amount":n,"interval":s} (ParseRefill).
+  // null → none; else {"amount":n,"interval":s} (RefillOf).
   bool RefillValue(std::optional<Refill>& out) {
     if (Null()) {
       out = std::nullopt;
@@ -185,14 +202,15 @@ class CreatedReader {
       r.interval = text_ == "month" ? RefillInterval::kMonth : RefillInterval::kDay;
       return true;
     };
-    if (!TwoKeyObject("amount", [&] { return Integer(r.amount); }, "interval", interval)) {
+    if (!TwoKeyObject(
+            "amount", [&] { return Integer(r.amount); }, "interval", interval)) {
       return false;
     }
     out = r;
     return true;
   }
 
-  // null → unlimited; else {"limit":n,"window_ms":n} (ParseRateLimit).
+  // null → unlimited; else {"limit":n,"window_ms":n} (RateLimitOf).
   bool RateLimitValue() {
     if (Null()) {
       t_.rate_limit = std::nullopt;
@@ -225,6 +243,110 @@ class CreatedReader {
 
 bool ReadCompactCreated(std::string_view data, const Event& e, TokenState& out) {
   return CreatedReader(data, e, out).Read();
+}
+
+// ---- the writer
+
+Json CreatedDataJson(const CreatedFields& f) {
+  Json credits = nullptr;
+  if (f.credits_remaining) {
+    credits = Json{{"remaining", *f.credits_remaining}, {"refill", RefillJson(f.refill)}};
+  }
+  return Json{
+      {"owner", f.owner},
+      {"name", f.name},
+      {"description", f.description},
+      {"permissions", f.permissions},
+      {"expires_at", TimeJson(f.expires_at_ms)},
+      {"credits", std::move(credits)},
+      {"rate_limit", RateLimitJson(f.rate_limit)},
+      {"allowed_origins", f.allowed_origins},
+      {"allowed_ips", f.allowed_ips},
+      {"meta", f.meta},
+      {"prefix", f.prefix},
+      {"hint", f.hint},
+      {"secret_digest", f.secret_digest},
+  };
+}
+
+Json RefillJson(const std::optional<Refill>& r) {
+  if (!r) return nullptr;
+  return Json{{"amount", r->amount},
+              {"interval", r->interval == RefillInterval::kDay ? "day" : "month"}};
+}
+
+Json RateLimitJson(const std::optional<RateLimit>& rl) {
+  if (!rl) return nullptr;
+  return Json{{"limit", rl->limit}, {"window_ms", rl->window_ms}};
+}
+
+Json TimeJson(const std::optional<int64_t>& ms) {
+  return ms ? Json(FormatRfc3339Ms(*ms)) : Json(nullptr);
+}
+
+// ---- the general reader
+//
+// Event data comes from the deciders (whose output schemas/event_schema_test
+// checks against schemas/events/), so these readers only guard against a
+// crash: a missing or mistyped field reads as the fallback instead of
+// throwing in the middle of a replay.
+
+int64_t IntOr(const Json& obj, const char* key, int64_t fallback) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer()) return fallback;
+  return it->get<int64_t>();
+}
+
+std::string StringOr(const Json& obj, const char* key, std::string fallback) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return fallback;
+  return it->get<std::string>();
+}
+
+std::vector<std::string> StringListOf(const Json& v) {
+  std::vector<std::string> out;
+  if (!v.is_array()) return out;
+  out.reserve(v.size());
+  for (const Json& s : v) {
+    if (s.is_string()) out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+std::optional<int64_t> TimeOf(const Json& v) {
+  if (!v.is_string()) return std::nullopt;
+  return ParseRfc3339(v.get_ref<const std::string&>());
+}
+
+std::optional<Refill> RefillOf(const Json& v) {
+  if (!v.is_object()) return std::nullopt;
+  Refill r;
+  r.amount = IntOr(v, "amount", 0);
+  r.interval =
+      StringOr(v, "interval", "day") == "month" ? RefillInterval::kMonth : RefillInterval::kDay;
+  return r;
+}
+
+std::optional<RateLimit> RateLimitOf(const Json& v) {
+  if (!v.is_object()) return std::nullopt;
+  return RateLimit{IntOr(v, "limit", 0), IntOr(v, "window_ms", 0)};
+}
+
+void ReadCreated(const Json& d, const Event& e, TokenState& t) {
+  StartToken(e, t);
+  t.owner = StringOr(d, "owner", "");
+  t.name = StringOr(d, "name", "");
+  t.description = StringOr(d, "description", "");
+  if (auto it = d.find("permissions"); it != d.end()) t.permissions = StringListOf(*it);
+  if (auto it = d.find("expires_at"); it != d.end()) t.expires_at_ms = TimeOf(*it);
+  if (auto it = d.find("credits"); it != d.end()) t.credits = CreditsOf(*it, e.time_ms);
+  if (auto it = d.find("rate_limit"); it != d.end()) t.rate_limit = RateLimitOf(*it);
+  if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringListOf(*it);
+  if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringListOf(*it);
+  if (auto it = d.find("meta"); it != d.end() && it->is_object()) SetMeta(t, *it);
+  t.prefix = StringOr(d, "prefix", "");
+  t.hint = StringOr(d, "hint", "");
+  t.secret_digest = StringOr(d, "secret_digest", "");
 }
 
 }  // namespace tl

@@ -63,8 +63,7 @@ void FoldBatch::Add(Event& e, std::string_view raw_data) {
         return;
       }
     }
-    state = TokenState{};
-    ApplyToToken(state, e);
+    ReadCreated(e.data, e, state);
     return;
   }
   item.kind = Item::kEvent;

@@ -5,11 +5,11 @@
 #include <cstring>
 #include <map>
 #include <memory>
-#include <stdexcept>
 
 #include "events/crypto.h"
 #include "events/time_format.h"
 #include "projections/canonical_json.h"
+#include "projections/token_line.h"
 #include "projections/use_data.h"
 
 namespace tl {
@@ -100,158 +100,6 @@ std::optional<CursorKey> DecodeCursor(std::string_view cursor) {
   return key;
 }
 
-// ---- strict JSON readers for FromJson: any deviation is corruption.
-
-struct CorruptDocument : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-const Json& Get(const Json& obj, const char* key) {
-  if (!obj.is_object())
-    throw CorruptDocument(std::string("expected an object around '") + key + "'");
-  auto it = obj.find(key);
-  if (it == obj.end()) throw CorruptDocument(std::string("missing '") + key + "'");
-  return *it;
-}
-
-int64_t GetInt(const Json& obj, const char* key) {
-  const Json& v = Get(obj, key);
-  if (!v.is_number_integer()) throw CorruptDocument(std::string("'") + key + "' is not an integer");
-  return v.get<int64_t>();
-}
-
-uint64_t GetUint(const Json& obj, const char* key) {
-  const Json& v = Get(obj, key);
-  if (!v.is_number_unsigned()) {
-    throw CorruptDocument(std::string("'") + key + "' is not an unsigned integer");
-  }
-  return v.get<uint64_t>();
-}
-
-std::string GetString(const Json& obj, const char* key) {
-  const Json& v = Get(obj, key);
-  if (!v.is_string()) throw CorruptDocument(std::string("'") + key + "' is not a string");
-  return v.get<std::string>();
-}
-
-std::optional<int64_t> GetOptionalInt(const Json& obj, const char* key) {
-  const Json& v = Get(obj, key);
-  if (v.is_null()) return std::nullopt;
-  if (!v.is_number_integer()) throw CorruptDocument(std::string("'") + key + "' is not an integer");
-  return v.get<int64_t>();
-}
-
-std::vector<std::string> GetStrings(const Json& obj, const char* key) {
-  const Json& v = Get(obj, key);
-  if (!v.is_array()) throw CorruptDocument(std::string("'") + key + "' is not an array");
-  std::vector<std::string> out;
-  out.reserve(v.size());
-  for (const Json& s : v) {
-    if (!s.is_string()) throw CorruptDocument(std::string("'") + key + "' holds a non-string");
-    out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
-const char* IntervalName(RefillInterval i) { return i == RefillInterval::kMonth ? "month" : "day"; }
-
-// Every field of a TokenState, for snapshots and the state digest.
-Json TokenStateToJson(const TokenState& t) {
-  Json credits = nullptr;
-  if (t.credits) {
-    Json refill = nullptr;
-    if (t.credits->refill) {
-      refill = Json{{"amount", t.credits->refill->amount},
-                    {"interval", IntervalName(t.credits->refill->interval)}};
-    }
-    credits = Json{{"remaining", t.credits->remaining},
-                   {"refill", std::move(refill)},
-                   {"period_start_ms", t.credits->period_start_ms}};
-  }
-  Json rate_limit = nullptr;
-  if (t.rate_limit) {
-    rate_limit = Json{{"limit", t.rate_limit->limit}, {"window_ms", t.rate_limit->window_ms}};
-  }
-  auto opt = [](const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); };
-  return Json{{"id", t.id},
-              {"owner", t.owner},
-              {"name", t.name},
-              {"description", t.description},
-              {"permissions", t.permissions},
-              {"revoked", t.revoked},
-              {"created_at_ms", t.created_at_ms},
-              {"updated_at_ms", t.updated_at_ms},
-              {"last_used_at_ms", opt(t.last_used_at_ms)},
-              {"expires_at_ms", opt(t.expires_at_ms)},
-              {"allowed_origins", t.allowed_origins},
-              {"allowed_ips", t.allowed_ips},
-              {"rate_limit", std::move(rate_limit)},
-              {"credits", std::move(credits)},
-              {"meta", Meta(t)},
-              {"prefix", t.prefix},
-              {"hint", t.hint},
-              {"secret_digest", t.secret_digest.Hex()},
-              {"previous_digest", t.previous_digest.Hex()},
-              {"previous_valid_until_ms", t.previous_valid_until_ms},
-              {"version", t.version.value()},
-              {"stream_version", t.stream_version.value()},
-              {"recent_uses", t.recent_uses}};
-}
-
-TokenState TokenStateFromJson(const Json& j) {
-  TokenState t;
-  t.id = GetString(j, "id");
-  if (t.id.empty()) throw CorruptDocument("empty token id");
-  t.owner = GetString(j, "owner");
-  t.name = GetString(j, "name");
-  t.description = GetString(j, "description");
-  t.permissions = GetStrings(j, "permissions");
-  const Json& revoked = Get(j, "revoked");
-  if (!revoked.is_boolean()) throw CorruptDocument("'revoked' is not a boolean");
-  t.revoked = revoked.get<bool>();
-  t.created_at_ms = GetInt(j, "created_at_ms");
-  t.updated_at_ms = GetInt(j, "updated_at_ms");
-  t.last_used_at_ms = GetOptionalInt(j, "last_used_at_ms");
-  t.expires_at_ms = GetOptionalInt(j, "expires_at_ms");
-  t.allowed_origins = GetStrings(j, "allowed_origins");
-  t.allowed_ips = GetStrings(j, "allowed_ips");
-  if (const Json& rl = Get(j, "rate_limit"); !rl.is_null()) {
-    t.rate_limit = RateLimit{GetInt(rl, "limit"), GetInt(rl, "window_ms")};
-  }
-  if (const Json& c = Get(j, "credits"); !c.is_null()) {
-    Credits credits;
-    credits.remaining = GetInt(c, "remaining");
-    credits.period_start_ms = GetInt(c, "period_start_ms");
-    if (const Json& r = Get(c, "refill"); !r.is_null()) {
-      const std::string interval = GetString(r, "interval");
-      if (interval != "day" && interval != "month") throw CorruptDocument("bad refill interval");
-      credits.refill = Refill{GetInt(r, "amount"),
-                              interval == "month" ? RefillInterval::kMonth : RefillInterval::kDay};
-    }
-    t.credits = credits;
-  }
-  const Json& meta = Get(j, "meta");
-  if (!meta.is_object()) throw CorruptDocument("'meta' is not an object");
-  SetMeta(t, meta);
-  t.prefix = GetString(j, "prefix");
-  t.hint = GetString(j, "hint");
-  t.secret_digest = GetString(j, "secret_digest");
-  t.previous_digest = GetString(j, "previous_digest");
-  t.previous_valid_until_ms = GetInt(j, "previous_valid_until_ms");
-  t.version = Version(GetUint(j, "version"));
-  t.stream_version = Version(GetUint(j, "stream_version"));
-  const Json& uses = Get(j, "recent_uses");
-  if (!uses.is_array()) throw CorruptDocument("'recent_uses' is not an array");
-  for (const Json& u : uses) {
-    if (!u.is_number_integer()) throw CorruptDocument("'recent_uses' holds a non-integer");
-    t.recent_uses.push_back(u.get<int64_t>());
-  }
-  if (!std::is_sorted(t.recent_uses.begin(), t.recent_uses.end())) {
-    throw CorruptDocument("'recent_uses' is not sorted");
-  }
-  return t;
-}
-
 bool CreatedBefore(const TokenState& a, const TokenState& b) {
   if (a.created_at_ms != b.created_at_ms) return a.created_at_ms < b.created_at_ms;
   return a.id < b.id;
@@ -331,8 +179,8 @@ void Projection::RebuildIndexes() {
   if (!entries_.empty() && (span >> (64 - ref_bits)) == 0) {
     std::vector<uint64_t> keys(entries_.size());
     for (size_t i = 0; i < entries_.size(); ++i) {
-      const uint64_t since_min =
-          static_cast<uint64_t>(entries_[i].state.created_at_ms) - static_cast<uint64_t>(min_created);
+      const uint64_t since_min = static_cast<uint64_t>(entries_[i].state.created_at_ms) -
+                                 static_cast<uint64_t>(min_created);
       keys[i] = since_min << ref_bits | (i + 1);
     }
     std::sort(keys.begin(), keys.end());
@@ -340,14 +188,14 @@ void Projection::RebuildIndexes() {
     for (size_t i = 0; i < keys.size(); ++i) by_created_[i] = static_cast<Ref>(keys[i] & ref_mask);
   } else {
     for (size_t i = 0; i < entries_.size(); ++i) by_created_[i] = static_cast<Ref>(i + 1);
-    std::sort(by_created_.begin(), by_created_.end(), [this](Ref a, Ref b) {
-      return CreatedBefore(EntryAt(a)->state, EntryAt(b)->state);
-    });
+    std::sort(by_created_.begin(), by_created_.end(),
+              [this](Ref a, Ref b) { return CreatedBefore(EntryAt(a)->state, EntryAt(b)->state); });
   }
   // An owner's list is the global order filtered, so it comes out sorted.
   constexpr size_t kAhead = 8;
   for (size_t i = 0; i < by_created_.size(); ++i) {
-    if (i + kAhead < by_created_.size()) __builtin_prefetch(&EntryAt(by_created_[i + kAhead])->owner);
+    if (i + kAhead < by_created_.size())
+      __builtin_prefetch(&EntryAt(by_created_[i + kAhead])->owner);
     const Ref ref = by_created_[i];
     EntryAt(ref)->owner->by_created.push_back(ref);
   }
@@ -628,9 +476,9 @@ Result<ListPage> Projection::List(const ListQuery& q, int64_t now_ms) const {
   // Walk newest to oldest, starting strictly before the cursor's token.
   auto end = index->end();
   if (key) {
-    end =
-        std::lower_bound(index->begin(), index->end(), *key,
-                         [this](Ref r, const CursorKey& k) { return BeforeKey(EntryAt(r)->state, k); });
+    end = std::lower_bound(index->begin(), index->end(), *key, [this](Ref r, const CursorKey& k) {
+      return BeforeKey(EntryAt(r)->state, k);
+    });
   }
   for (auto it = end; it != index->begin();) {
     --it;
@@ -695,26 +543,6 @@ Json Projection::Usage(const UsageQuery& q) const {
 
 // ---- serialization
 
-Json Projection::UsageSeriesToJson(const UsageSeries& s) const {
-  Json hours = Json::array();
-  s.ForEachHour([&](const UsageSeries::Hour& h) {
-    hours.push_back(Json::array({static_cast<int64_t>(h.hour) * kHourMs, h.uses, h.credits_spent}));
-  });
-  // Code ids depend on the order codes were first seen; sort by name instead.
-  std::vector<UsageSeries::Denial> denials;
-  s.ForEachDenial([&](const UsageSeries::Denial& d) { denials.push_back(d); });
-  std::sort(denials.begin(), denials.end(),
-            [this](const UsageSeries::Denial& a, const UsageSeries::Denial& b) {
-              if (a.hour != b.hour) return a.hour < b.hour;
-              return codes_[a.code] < codes_[b.code];
-            });
-  Json denied = Json::array();
-  for (const UsageSeries::Denial& d : denials) {
-    denied.push_back(Json::array({static_cast<int64_t>(d.hour) * kHourMs, codes_[d.code], d.n}));
-  }
-  return Json{{"hours", std::move(hours)}, {"denied", std::move(denied)}};
-}
-
 std::vector<const Projection::Entry*> Projection::EntriesById() const {
   // Sorting pointers compares ids through two cache misses a comparison;
   // sorting the ids' first 16 bytes (big-endian, so integer order is byte
@@ -771,12 +599,7 @@ void Projection::WriteTokenLines(CanonicalJsonWriter& out) const {
       __builtin_prefetch(ahead->state.permissions.data());
       if (const void* usage = ahead->usage.prefetch_address()) __builtin_prefetch(usage);
     }
-    const Entry* e = sorted[i];
-    out.Literal("{\"state\":");
-    WriteTokenStateJson(out, e->state);
-    out.Literal(",\"usage\":");
-    WriteUsageSeriesJson(out, e->usage, codes_);
-    out.Literal("}\n");
+    WriteTokenLine(out, sorted[i]->state, sorted[i]->usage, codes_);
   }
 }
 
@@ -784,61 +607,42 @@ Json Projection::ToJson() const {
   const std::vector<const Entry*> sorted = EntriesById();
   Json tokens = Json::array();
   for (const Entry* e : sorted) {
-    tokens.push_back(
-        Json{{"state", TokenStateToJson(e->state)}, {"usage", UsageSeriesToJson(e->usage)}});
+    tokens.push_back(TokenLineToJson(e->state, e->usage, codes_));
   }
   return Json{{"last_position", last_position_.value()}, {"tokens", std::move(tokens)}};
 }
 
 Result<Projection> Projection::FromJson(const Json& j) {
-  try {
-    Builder builder{Position(GetUint(j, "last_position"))};
-    const Json& tokens = Get(j, "tokens");
-    if (!tokens.is_array()) throw CorruptDocument("'tokens' is not an array");
-    for (const Json& tj : tokens) {
-      if (Status added = builder.Add(tj); !added.ok()) return added.error();
-    }
-    return std::move(builder).Finish();
-  } catch (const CorruptDocument& ex) {
-    return MakeError(ErrorCode::kCorruption, std::string("projection state: ") + ex.what());
-  } catch (const Json::exception& ex) {
-    return MakeError(ErrorCode::kCorruption, std::string("projection state: ") + ex.what());
+  auto corrupt = [](const std::string& what) {
+    return MakeError(ErrorCode::kCorruption, "projection state: " + what);
+  };
+  if (!j.is_object()) return corrupt("expected an object around 'last_position'");
+  auto position = j.find("last_position");
+  if (position == j.end()) return corrupt("missing 'last_position'");
+  if (!position->is_number_unsigned()) {
+    return corrupt("'last_position' is not an unsigned integer");
   }
+  auto tokens = j.find("tokens");
+  if (tokens == j.end()) return corrupt("missing 'tokens'");
+  if (!tokens->is_array()) return corrupt("'tokens' is not an array");
+  Builder builder{Position(position->get<uint64_t>())};
+  for (const Json& tj : *tokens) {
+    if (Status added = builder.Add(tj); !added.ok()) return added.error();
+  }
+  return std::move(builder).Finish();
 }
 
 Projection::Builder::Builder(Position last_position) { p_.last_position_ = last_position; }
 
 Status Projection::Builder::Add(const Json& tj) {
-  try {
-    TokenState state = TokenStateFromJson(Get(tj, "state"));
-    const Json& usage = Get(tj, "usage");
-    const Json& hours = Get(usage, "hours");
-    const Json& denied = Get(usage, "denied");
-    if (!hours.is_array() || !denied.is_array()) throw CorruptDocument("bad usage of " + state.id);
-    UsageSeries series;
-    for (const Json& h : hours) {
-      if (!h.is_array() || h.size() != 3 || !h[0].is_number_integer() ||
-          !h[1].is_number_unsigned() || !h[2].is_number_integer() ||
-          FloorDiv(h[0].get<int64_t>(), kHourMs) * kHourMs != h[0].get<int64_t>()) {
-        throw CorruptDocument("bad usage hour of " + state.id);
-      }
-      series.AddHour(HourOf(h[0].get<int64_t>()), h[1].get<uint32_t>(), h[2].get<int64_t>());
-    }
-    for (const Json& d : denied) {
-      if (!d.is_array() || d.size() != 3 || !d[0].is_number_integer() || !d[1].is_string() ||
-          !d[2].is_number_unsigned() ||
-          FloorDiv(d[0].get<int64_t>(), kHourMs) * kHourMs != d[0].get<int64_t>()) {
-        throw CorruptDocument("bad denial count of " + state.id);
-      }
-      series.AddDenial(HourOf(d[0].get<int64_t>()), p_.CodeId(d[1].get_ref<const std::string&>()),
-                       d[2].get<uint32_t>());
-    }
-    return Add(std::move(state), std::move(series));
-  } catch (const CorruptDocument& ex) {
-    return MakeError(ErrorCode::kCorruption, std::string("projection state: ") + ex.what());
-  } catch (const Json::exception& ex) {
-    return MakeError(ErrorCode::kCorruption, std::string("projection state: ") + ex.what());
+  TokenState state;
+  UsageSeries usage;
+  if (Status read = TokenLineFromJson(
+          tj, [this](std::string_view code) { return p_.CodeId(code); }, state, usage);
+      !read.ok()) {
+    return read;
   }
+  return Add(std::move(state), std::move(usage));
 }
 
 Status Projection::Builder::Add(TokenState state, UsageSeries usage) {

@@ -140,7 +140,6 @@ class Projection {
   void UnindexDigests(Ref ref);
   void RebuildIndexes();  // REQUIRES: entries_ in id order (as the Builder adds them)
   uint16_t CodeId(std::string_view code);
-  Json UsageSeriesToJson(const UsageSeries& s) const;
   std::vector<const Entry*> EntriesById() const;  // the order of Digest and ToJson
 
   // Tokens are never removed and BlockVector keeps element addresses stable,

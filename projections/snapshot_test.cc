@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "events/crypto.h"
-#include "projections/canonical_json.h"
+#include "projections/token_line.h"
 #include "projections/test_events.h"
 
 namespace tl {

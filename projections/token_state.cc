@@ -8,83 +8,15 @@
 
 #include "events/crypto.h"
 #include "events/time_format.h"
+#include "projections/created_data.h"
+#include "projections/use_data.h"
 
 namespace tl {
 namespace {
 
-constexpr int64_t kDayMs = 86'400'000;
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-// Event data comes from the deciders (whose output schemas/event_schema_test
-// checks against schemas/events/), so these readers only guard against a
-// crash: a missing or mistyped field reads as the fallback instead of
-// throwing in the middle of a replay.
-int64_t IntOr(const Json& obj, const char* key, int64_t fallback) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number_integer()) return fallback;
-  return it->get<int64_t>();
-}
-
-std::string StringOr(const Json& obj, const char* key, std::string fallback) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return fallback;
-  return it->get<std::string>();
-}
-
-std::vector<std::string> StringList(const Json& v) {
-  std::vector<std::string> out;
-  if (!v.is_array()) return out;
-  out.reserve(v.size());
-  for (const Json& s : v) {
-    if (s.is_string()) out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
-// RFC 3339 string → ms; null (or anything unparsable) → nullopt.
-std::optional<int64_t> OptionalTime(const Json& v) {
-  if (!v.is_string()) return std::nullopt;
-  return ParseRfc3339(v.get_ref<const std::string&>());
-}
-
-std::optional<Refill> ParseRefill(const Json& v) {
-  if (!v.is_object()) return std::nullopt;
-  Refill r;
-  r.amount = IntOr(v, "amount", 0);
-  r.interval =
-      StringOr(v, "interval", "day") == "month" ? RefillInterval::kMonth : RefillInterval::kDay;
-  return r;
-}
-
-std::optional<RateLimit> ParseRateLimit(const Json& v) {
-  if (!v.is_object()) return std::nullopt;
-  return RateLimit{IntOr(v, "limit", 0), IntOr(v, "window_ms", 0)};
-}
-
-std::optional<Credits> ParseCredits(const Json& v, int64_t at_ms) {
-  if (!v.is_object()) return std::nullopt;
-  Credits c;
-  c.remaining = IntOr(v, "remaining", 0);
-  auto it = v.find("refill");
-  if (it != v.end()) c.refill = ParseRefill(*it);
-  if (c.refill) c.period_start_ms = PeriodStart(c.refill->interval, at_ms);
-  return c;
-}
-
-// Installs a new refill rule (or removes it). The balance itself is kept: the
-// current period's balance stays until the next period of the new rule.
-void SetRefill(TokenState& t, std::optional<Refill> refill, int64_t at_ms) {
-  if (!t.credits) {
-    // Unlimited tokens have no refill; setting one makes the token limited,
-    // starting with a full period.
-    if (!refill) return;
-    t.credits = Credits{refill->amount, refill, PeriodStart(refill->interval, at_ms)};
-    return;
-  }
-  t.credits->refill = refill;
-  t.credits->period_start_ms = refill ? PeriodStart(refill->interval, at_ms) : 0;
-}
+// The readers of token events' data are created_data.h's (the values
+// token.updated and token.regenerated share with token.created) and
+// use_data.h's.
 
 void ApplyUpdated(TokenState& t, const Event& e) {
   const Json& d = e.data;
@@ -92,35 +24,15 @@ void ApplyUpdated(TokenState& t, const Event& e) {
   if (auto it = d.find("description"); it != d.end() && it->is_string()) {
     t.description = it->get<std::string>();
   }
-  if (auto it = d.find("expires_at"); it != d.end()) t.expires_at_ms = OptionalTime(*it);
-  if (auto it = d.find("refill"); it != d.end()) SetRefill(t, ParseRefill(*it), e.time_ms);
+  if (auto it = d.find("expires_at"); it != d.end()) t.expires_at_ms = TimeOf(*it);
+  if (auto it = d.find("refill"); it != d.end()) SetRefill(t.credits, RefillOf(*it), e.time_ms);
   if (auto it = d.find("rate_limit"); it != d.end()) {
-    t.rate_limit = ParseRateLimit(*it);
+    t.rate_limit = RateLimitOf(*it);
     TrimRecentUses(t, e.time_ms);
   }
-  if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringList(*it);
-  if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringList(*it);
+  if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringListOf(*it);
+  if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringListOf(*it);
   if (auto it = d.find("meta"); it != d.end() && it->is_object()) SetMeta(t, *it);
-}
-
-void ApplyCreated(TokenState& t, const Event& e) {
-  const Json& d = e.data;
-  t = TokenState{};
-  t.id = e.token_id;
-  t.owner = StringOr(d, "owner", "");
-  t.name = StringOr(d, "name", "");
-  t.description = StringOr(d, "description", "");
-  if (auto it = d.find("permissions"); it != d.end()) t.permissions = StringList(*it);
-  t.created_at_ms = e.time_ms;
-  if (auto it = d.find("expires_at"); it != d.end()) t.expires_at_ms = OptionalTime(*it);
-  if (auto it = d.find("credits"); it != d.end()) t.credits = ParseCredits(*it, e.time_ms);
-  if (auto it = d.find("rate_limit"); it != d.end()) t.rate_limit = ParseRateLimit(*it);
-  if (auto it = d.find("allowed_origins"); it != d.end()) t.allowed_origins = StringList(*it);
-  if (auto it = d.find("allowed_ips"); it != d.end()) t.allowed_ips = StringList(*it);
-  if (auto it = d.find("meta"); it != d.end() && it->is_object()) SetMeta(t, *it);
-  t.prefix = StringOr(d, "prefix", "");
-  t.hint = StringOr(d, "hint", "");
-  t.secret_digest = StringOr(d, "secret_digest", "");
 }
 
 }  // namespace
@@ -206,18 +118,6 @@ bool StoredDigest::operator==(const StoredDigest& other) const {
 
 std::ostream& operator<<(std::ostream& os, const StoredDigest& d) { return os << d.Hex(); }
 
-std::string_view TokenStatusName(TokenStatus s) {
-  switch (s) {
-    case TokenStatus::kActive:
-      return "active";
-    case TokenStatus::kExpired:
-      return "expired";
-    case TokenStatus::kRevoked:
-      return "revoked";
-  }
-  return "unknown";
-}
-
 const Json& Meta(const TokenState& t) {
   static const Json kEmpty = Json::object();
   return t.meta.is_null() ? kEmpty : t.meta;
@@ -232,27 +132,11 @@ void SetMeta(TokenState& t, const Json& meta) {
 }
 
 TokenStatus StatusAt(const TokenState& t, int64_t now_ms) {
-  if (t.revoked) return TokenStatus::kRevoked;
-  if (t.expires_at_ms && *t.expires_at_ms <= now_ms) return TokenStatus::kExpired;
-  return TokenStatus::kActive;
+  return StatusOf(t.revoked, t.expires_at_ms, now_ms);
 }
 
-int64_t PeriodStart(RefillInterval interval, int64_t ms) {
-  const int64_t day = FloorDiv(ms, kDayMs);
-  if (interval == RefillInterval::kDay) return day * kDayMs;
-  using namespace std::chrono;
-  const year_month_day ymd{sys_days{days{day}}};
-  const sys_days first{ymd.year() / ymd.month() / 1};
-  return static_cast<int64_t>(first.time_since_epoch().count()) * kDayMs;
-}
-
-void RollCredits(Credits& c, int64_t now_ms) {
-  if (!c.refill) return;
-  const int64_t start = PeriodStart(c.refill->interval, now_ms);
-  if (start > c.period_start_ms) {
-    c.remaining = c.refill->amount;
-    c.period_start_ms = start;
-  }
+bool PreviousSecretValid(const TokenState& t, int64_t now_ms) {
+  return PreviousSecretValidAt(t.previous_valid_until_ms, now_ms);
 }
 
 void TrimRecentUses(TokenState& t, int64_t now_ms) {
@@ -260,36 +144,32 @@ void TrimRecentUses(TokenState& t, int64_t now_ms) {
     t.recent_uses.clear();
     return;
   }
-  // The window is (now - window_ms, now]; a use exactly window_ms ago is out.
-  const int64_t oldest_kept = now_ms - t.rate_limit->window_ms;
-  auto first_kept = std::upper_bound(t.recent_uses.begin(), t.recent_uses.end(), oldest_kept);
-  t.recent_uses.erase(t.recent_uses.begin(), first_kept);
+  TrimToWindow(t.recent_uses, *t.rate_limit, now_ms);
 }
 
 void ApplyToToken(TokenState& t, const Event& e) {
   // The hot path: of token.used only `cost` is read.
-  if (e.type == EventType::kUsed) return ApplyUsedToToken(t, e, IntOr(e.data, "cost", 0));
+  if (e.type == EventType::kUsed) return ApplyUsedToToken(t, e, UseDataOf(e.data).cost);
   if (e.type == EventType::kUseDenied) return ApplyUseDeniedToToken(t, e);
   if (t.credits) RollCredits(*t.credits, e.time_ms);
   t.stream_version = e.version;
   switch (e.type) {
     case EventType::kCreated:
-      ApplyCreated(t, e);
-      t.stream_version = e.version;
-      break;
+      ReadCreated(e.data, e, t);
+      return;
     case EventType::kUpdated:
       ApplyUpdated(t, e);
       break;
     case EventType::kPermissionsChanged:
       if (auto it = e.data.find("permissions"); it != e.data.end()) {
-        t.permissions = StringList(*it);
+        t.permissions = StringListOf(*it);
       }
       break;
     case EventType::kRegenerated:
       t.previous_digest = std::move(t.secret_digest);
-      t.previous_valid_until_ms = e.time_ms;
+      t.previous_valid_until_ms = PreviousValidUntil(e.time_ms, 0);  // no grace recorded
       if (auto it = e.data.find("previous_valid_until"); it != e.data.end()) {
-        if (auto until = OptionalTime(*it)) t.previous_valid_until_ms = *until;
+        if (auto until = TimeOf(*it)) t.previous_valid_until_ms = *until;
       }
       t.secret_digest = StringOr(e.data, "secret_digest", "");
       t.hint = StringOr(e.data, "hint", t.hint);
@@ -317,8 +197,7 @@ void ApplyToToken(TokenState& t, const Event& e) {
 void ApplyUsedToToken(TokenState& t, const Event& e, int64_t cost) {
   if (t.credits) RollCredits(*t.credits, e.time_ms);
   t.stream_version = e.version;
-  if (t.credits && cost > 0)
-    t.credits->remaining = std::max<int64_t>(0, t.credits->remaining - cost);
+  if (t.credits) Debit(*t.credits, cost);
   t.last_used_at_ms = e.time_ms;
   if (t.rate_limit) {
     t.recent_uses.push_back(e.time_ms);

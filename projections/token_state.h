@@ -8,32 +8,9 @@
 #include <vector>
 
 #include "events/event.h"
+#include "projections/token_rules.h"
 
 namespace tl {
-
-enum class RefillInterval { kDay, kMonth };
-
-struct Refill {
-  int64_t amount = 0;
-  RefillInterval interval = RefillInterval::kDay;
-  bool operator==(const Refill&) const = default;
-};
-
-struct Credits {
-  int64_t remaining = 0;
-  std::optional<Refill> refill;
-  // Start (UTC ms) of the refill period `remaining` belongs to. When an event
-  // or a read happens in a later period, the balance is first reset to
-  // refill->amount (see RollCredits).
-  int64_t period_start_ms = 0;
-  bool operator==(const Credits&) const = default;
-};
-
-struct RateLimit {
-  int64_t limit = 0;      // uses allowed per window
-  int64_t window_ms = 0;  // sliding window length
-  bool operator==(const RateLimit&) const = default;
-};
 
 // A secret digest as a TokenState keeps it. Digests are 64 lowercase hex
 // characters, kept as their 32 bytes: a 64-character std::string costs a
@@ -56,7 +33,7 @@ class StoredDigest {
   // The 32 bytes of a digest kept as bytes (its text form is their lowercase
   // hex), else nullptr.
   const unsigned char* raw() const { return kind_ == Kind::kRaw ? raw_ : nullptr; }
-  size_t Hash() const;      // equal digests hash equally
+  size_t Hash() const;  // equal digests hash equally
   bool operator==(const StoredDigest& other) const;
   bool operator==(std::string_view text) const { return *this == StoredDigest(text); }
   bool operator==(const char* text) const { return *this == std::string_view(text); }
@@ -76,9 +53,6 @@ class StoredDigest {
   };
   Kind kind_ = Kind::kEmpty;
 };
-
-enum class TokenStatus { kActive, kExpired, kRevoked };
-std::string_view TokenStatusName(TokenStatus s);
 
 // The current state of one token: a pure fold of its stream (ApplyToToken).
 // Holds digests of secrets, never a secret.
@@ -124,17 +98,16 @@ const Json& Meta(const TokenState& t);
 // Stores `meta` (an object) so that an empty one costs no allocation.
 void SetMeta(TokenState& t, const Json& meta);
 
-// Status as seen at `now_ms` (expiry is a matter of time, not of an event).
+// Status as seen at `now_ms` (expiry is a matter of time, not of an event):
+// StatusOf in token_rules.h.
 TokenStatus StatusAt(const TokenState& t, int64_t now_ms);
 
-// Start of the UTC day or month containing `ms`.
-int64_t PeriodStart(RefillInterval interval, int64_t ms);
+// Whether the token's previous secret still works at `now_ms` (its grace
+// period: PreviousSecretValidAt in token_rules.h).
+bool PreviousSecretValid(const TokenState& t, int64_t now_ms);
 
-// Applies a refill when `now_ms` is in a later period than the balance.
-// Pure; used by the fold (at each event's time) and by reads (at the clock).
-void RollCredits(Credits& c, int64_t now_ms);
-
-// Drops recent_uses older than the window that ends at `now_ms`.
+// Drops recent_uses out of the rate-limit window that ends at `now_ms`
+// (all of them when the token has no rate limit).
 void TrimRecentUses(TokenState& t, int64_t now_ms);
 
 // Folds one event of this token's stream into `t`. REQUIRES: e.token_id is

@@ -63,18 +63,6 @@ TEST(TokenStateTest, StatusAtRevokedWinsThenExpiry) {
   EXPECT_EQ(StatusAt(t, 10), TokenStatus::kRevoked);
 }
 
-TEST(TokenStateTest, PeriodStart) {
-  EXPECT_EQ(PeriodStart(RefillInterval::kDay, T("2026-03-15T23:59:59.999Z")),
-            T("2026-03-15T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-03-15T12:00:00Z")),
-            T("2026-03-01T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2024-02-29T23:00:00Z")),
-            T("2024-02-01T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kMonth, T("2026-01-01T00:00:00Z")),
-            T("2026-01-01T00:00:00Z"));
-  EXPECT_EQ(PeriodStart(RefillInterval::kDay, -1), -86'400'000);
-}
-
 TEST(TokenStateTest, CreatedFoldsEveryField) {
   EventMaker m;
   const int64_t t0 = T("2026-05-10T08:00:00Z");

@@ -3,6 +3,8 @@
 namespace tl {
 namespace {
 
+Json OptionalString(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
+
 // token.used and token.use_denied are ~98% of a log, and building a JSON object for each costs
 // more than the rest of the fold. Their data as the log holds it is a flat,
 // compact object (nlohmann's dump: no whitespace, keys sorted) of integers,
@@ -116,6 +118,19 @@ class CompactReader {
 };
 
 }  // namespace
+
+// Built member by member: a Json initializer list builds an array per member
+// first, which took 3 times as long on the hot path (~750 vs ~260 ns).
+Json UseDataJson(int64_t cost, const std::optional<std::string>& origin,
+                 const std::optional<std::string>& ip, const char* key, Json value) {
+  Json data(Json::value_t::object);
+  auto& members = data.get_ref<Json::object_t&>();
+  members.emplace("cost", cost);
+  members.emplace("origin", OptionalString(origin));
+  members.emplace("ip", OptionalString(ip));
+  members.emplace(key, std::move(value));
+  return data;
+}
 
 UseData UseDataOf(const Json& data) {
   UseData out;

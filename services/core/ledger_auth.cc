@@ -33,7 +33,7 @@ Result<const TokenState*> Ledger::AuthenticateLocked(std::string_view digest, in
                                                      Caller& caller) const {
   bool previous = false;
   const TokenState* t = projection_.FindByDigest(digest, &previous);
-  if (t == nullptr || (previous && now >= t->previous_valid_until_ms) ||
+  if (t == nullptr || (previous && !PreviousSecretValid(*t, now)) ||
       StatusAt(*t, now) != TokenStatus::kActive) {
     return MakeError(ErrorCode::kUnauthenticated,
                      "the bearer token is unknown, expired or revoked");

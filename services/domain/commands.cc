@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "events/time_format.h"
+#include "projections/token_rules.h"
 #include "services/domain/net_match.h"
 #include "services/domain/secret.h"
 
@@ -188,7 +189,7 @@ Result<std::optional<std::vector<std::string>>> GetPermissions(const Json& obj) 
 }
 
 Result<int64_t> CheckExpiry(int64_t at_ms, int64_t now_ms, const std::string& field) {
-  if (at_ms <= now_ms) return Invalid("must be in the future", field);
+  if (ExpiredAt(at_ms, now_ms)) return Invalid("must be in the future", field);
   if (at_ms > kMaxTimeMs) return Invalid("must be before the year 10000", field);
   return at_ms;
 }
@@ -284,7 +285,7 @@ Result<std::optional<CreditsSpec>> GetCredits(const Json& j) {
     if (!n.ok()) return n.error();
     c.remaining = *n;
   } else if (c.refill) {
-    c.remaining = c.refill->amount;
+    c.remaining = FullBalance(*c.refill);
   } else {
     return Invalid("is required unless a refill is given", Path(field, "remaining"));
   }
