@@ -33,6 +33,8 @@
 #include "events/kafka_mock.h"
 #include "events/kafka_relay.h"
 #include "events/kafka_test_util.h"
+#include "events/cluster_record.h"
+#include "events/partition_log.h"
 #include "events/log_test_util.h"
 
 #ifndef TOKENLEDGER_BIN
@@ -721,6 +723,96 @@ TEST(KafkaE2E, ReplayRestoreAndConsumeFromTheTopicMatchTheSource) {
   EXPECT_EQ(bad_restore.exit_code, 1);
   EXPECT_NE(bad_restore.err.find("position " + forged_position), std::string::npos)
       << bad_restore.err;
+}
+
+// `cluster status` and `cluster verify` on a topic two nodes wrote: the
+// newest owner of each partition, its events, a fenced write counted but no
+// error, and an altered event refused with exit 3.
+TEST(KafkaE2E, ClusterStatusAndVerifyReadEveryPartitionThroughTheFence) {
+  constexpr const char* kClusterTopic = "cluster.cli";
+  MockKafkaCluster cluster(3);
+  ASSERT_TRUE(cluster.CreateTopic(kClusterTopic, 2, 3).ok());
+  TempDir tmp;
+  const std::string brokers = cluster.bootstrap();
+  auto open = [&](const std::string& node, int32_t partition) {
+    PartitionLogOptions o;
+    o.brokers = brokers;
+    o.topic = kClusterTopic;
+    o.partition = partition;
+    o.node_id = node;
+    auto log = PartitionLog::Open(o, {});
+    EXPECT_TRUE(log.ok());
+    return std::move(log.value());
+  };
+  auto a0 = open("node-a", 0);
+  auto a1 = open("node-a", 1);
+  ASSERT_TRUE(a0->Claim().ok());
+  ASSERT_TRUE(a1->Claim().ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a0->AppendAndWait(testing::UnchainedEvent("evt_0_" + std::to_string(i), "tok_0")).ok());
+  }
+  ASSERT_TRUE(a1->AppendAndWait(testing::UnchainedEvent("evt_1_0", "tok_1")).ok());
+  // node-b takes partition 0 over; node-a's next write there is fenced.
+  auto b0 = open("node-b", 0);
+  ASSERT_TRUE(b0->Claim().ok());
+  ASSERT_TRUE(b0->AppendAndWait(testing::UnchainedEvent("evt_0_b", "tok_0")).ok());
+  ASSERT_TRUE(testing::WaitFor([&] { return !a0->owns(); }, 10s));
+
+  ToolResult status = RunTool(tmp, {"cluster", "status", "--brokers", brokers, "--topic", kClusterTopic});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  std::istringstream lines(status.out);
+  std::string header, p0, p1;
+  std::getline(lines, header);
+  std::getline(lines, p0);
+  std::getline(lines, p1);
+  EXPECT_NE(header.find("owner"), std::string::npos) << status.out;
+  auto words = [](const std::string& line) {
+    std::istringstream in(line);
+    std::vector<std::string> w;
+    for (std::string x; in >> x;) w.push_back(x);
+    return w;
+  };
+  EXPECT_EQ(words(p0), (std::vector<std::string>{"0", "node-b", "2", "4", "0", "6"})) << status.out;
+  EXPECT_EQ(words(p1), (std::vector<std::string>{"1", "node-a", "1", "1", "0", "2"})) << status.out;
+
+  ToolResult ok = RunTool(tmp, {"cluster", "verify", "--brokers", brokers, "--topic", kClusterTopic});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("events: 5 in 2 partitions"), std::string::npos) << ok.out;
+
+  // What a paused node-a would write to partition 0 after the takeover, then
+  // an event of the current epoch altered after it was hashed.
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr);
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  ASSERT_NE(producer, nullptr) << errstr;
+  Event late = testing::UnchainedEvent("evt_late", "tok_0");
+  late.position = Position(4);
+  late.prev_hash = kGenesisHash;
+  late.hash = ComputeHash(late);
+  ASSERT_EQ(ProduceEvent(producer, kClusterTopic, 0, 1, late, "tokenledger", nullptr),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_flush(producer, 10000);
+  ToolResult fenced = RunTool(tmp, {"cluster", "verify", "--brokers", brokers, "--topic", kClusterTopic});
+  EXPECT_EQ(fenced.exit_code, 0) << fenced.err;
+  EXPECT_NE(fenced.out.find("partition 0: 4 events"), std::string::npos) << fenced.out;
+  EXPECT_NE(fenced.out.find("1 fenced"), std::string::npos) << fenced.out;
+
+  Event altered = late;
+  altered.id = "evt_altered";
+  altered.position = Position(5);
+  altered.data = Json{{"cost", 1000}};
+  ASSERT_EQ(ProduceEvent(producer, kClusterTopic, 0, 2, altered, "tokenledger", nullptr),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_flush(producer, 10000);
+  rd_kafka_destroy(producer);
+  ToolResult bad = RunTool(tmp, {"cluster", "verify", "--brokers", brokers, "--topic", kClusterTopic});
+  EXPECT_EQ(bad.exit_code, 3) << bad.out;
+  EXPECT_NE(bad.err.find("partition 0 holds 1 altered event(s)"), std::string::npos) << bad.err;
+
+  ToolResult usage = RunTool(tmp, {"cluster", "verify", "--brokers", brokers});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("--topic"), std::string::npos) << usage.err;
 }
 
 }  // namespace

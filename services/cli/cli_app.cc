@@ -9,6 +9,7 @@
 
 #include "services/cli/admin_commands.h"
 #include "services/cli/cli_args.h"
+#include "services/cli/cluster_cli.h"
 #include "services/cli/completion.h"
 #include "services/cli/kafka_cli.h"
 #include "services/cli/serve_command.h"
@@ -31,6 +32,7 @@ constexpr const char* kOverview = R"(Commands at a glance:
   backup     --data DIR --to DEST                a consistent copy, also of a running serve's DIR
   consume    --brokers B [--topic T] --group G [--from-beginning] [--type T] [--max-idle-ms N]
   dev-kafka  [--brokers 3] [--port P]
+  cluster    status|verify --brokers B --topic T    a cluster topic's partitions, read from Kafka
   token      create|list|show|update|regenerate|revoke|credits|verify|events|usage
              (TOKENLEDGER_ADDR and TOKENLEDGER_TOKEN, or --addr, --token-file, --ca-cert)
   version    the version of this binary
@@ -72,6 +74,11 @@ class CommandTree {
     Leaf(app_, BackupSpec(), [](const CliArgs& a) { return RunBackup(a); });
     Leaf(app_, ConsumeSpec(), [](const CliArgs& a) { return RunConsume(a); });
     Leaf(app_, DevKafkaSpec(), [](const CliArgs& a) { return RunDevKafka(a); });
+    CLI::App* cluster = Group(app_, ClusterGroupSpec());
+    for (const CommandSpec& verb : ClusterVerbSpecs()) {
+      Leaf(*cluster, verb,
+           [name = verb.name](const CliArgs& a) { return RunClusterVerb(name, a); });
+    }
     CLI::App* token = Group(app_, TokenGroupSpec());
     for (const CommandSpec& verb : TokenVerbSpecs()) {
       Leaf(*token, verb, [name = verb.name](const CliArgs& a) { return RunTokenVerb(name, a); });
